@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+// defects.cc — the defect table generated from defects.def.
+#include "runtime/defects.h"
+
+namespace ifz::rt {
+
+namespace {
+constexpr DefectInfo kDefects[] = {
+#define IFZ_DEFECT(id, name, issue, versions, mechanism) \
+  {Defect::id, name, issue, versions, mechanism},
+#include "runtime/defects.def"
+#undef IFZ_DEFECT
+};
+static_assert(std::size(kDefects) == kDefectCount);
+}  // namespace
+
+std::span<const DefectInfo> all_defects() { return kDefects; }
+const DefectInfo& defect_info(Defect d) { return kDefects[static_cast<size_t>(d)]; }
+
+std::optional<Defect> find_defect(std::string_view name) {
+  for (const DefectInfo& d : kDefects) {
+    if (name == d.name) return d.id;
+  }
+  return std::nullopt;
+}
+
+bool DefectSet::empty() const {
+  for (bool b : bits_) {
+    if (b) return false;
+  }
+  return true;
+}
+
+std::string DefectSet::to_string() const {
+  std::string out;
+  for (const DefectInfo& d : kDefects) {
+    if (!has(d.id)) continue;
+    if (!out.empty()) out += ',';
+    out += d.name;
+  }
+  return out;
+}
+
+}  // namespace ifz::rt

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+// defects.h — named historical bugs (defects.def) and per-execution canaries.
+// Defines Defect, DefectInfo, DefectSet (which are enabled) and Canaries (reached/triggered).
+//
+// Like FoundationDB's BUGGIFY sites: off by default, named, enabled by a profile or by hand.
+// The canaries are Magma's: *reached* counts executions of the defect's code location (whether
+// or not the defect is enabled: the location exists in both designs), *triggered* counts times
+// the bug condition held there. Oracles never read them; benchmarks and "known:" labels do.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace ifz::rt {
+
+/// Bit mask of CPython minor versions 3.a … 3.b (defects.def).
+constexpr uint32_t IFZ_MINORS(int a, int b) {
+  uint32_t m = 0;
+  for (int v = a; v <= b; ++v) m |= 1u << v;
+  return m;
+}
+
+enum class Defect : uint8_t {
+#define IFZ_DEFECT(id, name, issue, versions, mechanism) id,
+#include "runtime/defects.def"
+#undef IFZ_DEFECT
+  kCount
+};
+inline constexpr size_t kDefectCount = static_cast<size_t>(Defect::kCount);
+
+struct DefectInfo {
+  Defect id;
+  const char* name;       // "bpo39958_headlock_reentry"
+  const char* issue;      // "bpo-39958 (gh-84139)"
+  uint32_t versions;      // bit n: the 3.n version profile enables it (0: injectable only)
+  const char* mechanism;  // one sentence
+};
+std::span<const DefectInfo> all_defects();
+const DefectInfo& defect_info(Defect d);
+std::optional<Defect> find_defect(std::string_view name);
+
+/// A set of enabled defects.
+class DefectSet {
+ public:
+  bool has(Defect d) const { return bits_[static_cast<size_t>(d)]; }
+  void set(Defect d, bool on = true) { bits_[static_cast<size_t>(d)] = on; }
+  bool empty() const;
+  std::string to_string() const;  // "a,b" in table order; "" when empty
+  bool operator==(const DefectSet&) const = default;
+
+ private:
+  std::array<bool, kDefectCount> bits_{};
+};
+
+/// Magma-style canaries, one pair of counters per defect, per execution.
+struct Canaries {
+  std::array<uint32_t, kDefectCount> reached{};
+  std::array<uint32_t, kDefectCount> triggered{};
+  void reach(Defect d) { ++reached[static_cast<size_t>(d)]; }
+  void trigger(Defect d) { ++triggered[static_cast<size_t>(d)]; }
+};
+
+}  // namespace ifz::rt

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0
+// eval.cc — the part of CPython's eval loop the lifecycle depends on: the eval breaker
+// (GIL drop requests, pending calls, signals; Python/ceval.c eval_frame_handle_pending) and
+// the signal channel (Modules/signalmodule.c trip_signal, bpo-30703).
+#include "runtime/check.h"
+#include "runtime/runtime.h"
+
+namespace ifz::rt {
+
+using platform::Point;
+
+void Runtime::run_bytecode(int iterations) {
+  ThreadState* t = current();
+  if (t == nullptr) {
+    fatal("PyEval_EvalCode", "the function must be called with the GIL held, but the GIL is released (the current Python thread state is NULL)");
+  }
+  for (int n = 0; n < iterations; ++n) {
+    touch(t, "eval loop: tstate");
+    touch(t->interp, "eval loop: tstate->interp");
+    t->has_frame = true;
+    platform_.point({Point::kYield, "eval", nullptr});
+    handle_eval_breaker(t);
+  }
+  t->has_frame = false;
+}
+
+void Runtime::handle_eval_breaker(ThreadState* t) {
+  touch(t->interp, "eval breaker: interp->ceval");
+  Ceval& ce = ceval_for(t->interp);
+  if (ce.gil_drop_request.load()) {
+    // "Give another thread a chance": keep the tstate, drop and re-take the GIL.
+    save_thread();
+    restore_thread(t);
+  }
+  // Signals: only the main thread of the main interpreter handles them (P5, bpo-40010).
+  if (signal_tripped_.load() && platform_.current() == main_thread_ && t->interp == main_) {
+    handle_signals(t);
+  }
+  // Pending calls: the queues this thread may run (P3).
+  if (runtime_pending_ && !runtime_pending_->empty() && can_handle_pending(t, *runtime_pending_)) {
+    run_pending_queue(t, *runtime_pending_, /*maxloop=*/0);
+  }
+  if (profile_.minor >= 9 && !t->interp->pending.empty() &&
+      can_handle_pending(t, t->interp->pending)) {
+    run_pending_queue(t, t->interp->pending, profile_.minor >= 13 ? 100 : 0);
+  }
+}
+
+void Runtime::trip_signal(int signum) {
+  // The C handler only sets flags (bpo-30703); it never queues a pending call. It is
+  // async-signal-safe: no lock, no allocation, whatever thread it lands on.
+  if (signum > 0 && signum < static_cast<int>(tripped_signals_.size())) {
+    tripped_signals_[signum] = true;
+  }
+  signal_tripped_ = true;
+  emit(EventKind::kSignalTripped, signum);
+  platform_.point({Point::kYield, "trip_signal", nullptr});
+}
+
+void Runtime::handle_signals(ThreadState* t) {
+  signal_tripped_ = false;
+  for (size_t s = 1; s < tripped_signals_.size(); ++s) {
+    if (tripped_signals_[s].exchange(false)) {
+      emit(EventKind::kSignalHandled, static_cast<int64_t>(s), 0, 0, {}, t, t->interp);
+    }
+  }
+}
+
+int Runtime::make_pending_calls() {
+  ThreadState* t = current();
+  if (t == nullptr) {
+    fatal("Py_MakePendingCalls", "the function must be called with the GIL held, but the GIL is released (the current Python thread state is NULL)");
+  }
+  int rc = 0;
+  if (runtime_pending_ && can_handle_pending(t, *runtime_pending_)) {
+    rc = run_pending_queue(t, *runtime_pending_, 0);
+  }
+  if (rc == 0 && profile_.minor >= 9 && can_handle_pending(t, t->interp->pending)) {
+    rc = run_pending_queue(t, t->interp->pending, profile_.minor >= 13 ? 100 : 0);
+  }
+  return rc;
+}
+
+}  // namespace ifz::rt

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: Apache-2.0
+// events.h — what the runtime tells its observer (oracles, traces) as it runs.
+// Defines EventKind, Event and RuntimeObserver.
+//
+// Events report *mechanism* (a call was accepted into queue Q, a tstate was freed, the GIL
+// changed hands), never verdicts: the oracles in harness/ decide what is a violation. The
+// runtime does not know which events an oracle cares about.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "runtime/platform/platform.h"
+
+namespace ifz::rt {
+
+enum class EventKind : uint8_t {
+  kPhase,            // text = lifecycle phase ("finalize:SetFinalizing")
+  kInterpCreated,    // interp
+  kInterpDeleted,    // interp (memory freed)
+  kTstateCreated,    // tstate, interp
+  kTstateDeleted,    // tstate, interp (memory freed)
+  kGilTaken,         // a = GIL id (interp id of its owner, 0 = the main/process GIL)
+  kGilDropped,       // a = GIL id
+  kPendingAdded,     // a = call id, b = queue owner interp id (-1 = runtime queue), c = result (0/-1)
+  kPendingRun,       // a = call id, interp = where it runs, c = 1 if the GIL is held
+  kPendingDropped,   // a = call id: its queue was freed or reset with the call still in it
+  kSignalTripped,    // a = signal number
+  kSignalHandled,    // a = signal number, interp
+  kThreadStarted,    // a = OS thread id of the new thread
+  kThreadFinished,   // normal end of a runtime thread's body
+  kThreadExitForced, // PyThread_exit_thread during finalisation
+  kThreadHang,       // parked forever (3.7/3.8 take_gil after finalisation)
+  kForkParent,       // a = child pid
+  kForkChild,        // this process is now the child
+  kError,            // text = Python-level error raised by an API (RuntimeError: ...)
+  kFatal,            // text = "Fatal Python error: <func>: <msg>"
+  kCrash,            // text = what was touched (use-after-free, NULL dereference)
+  kFinalizeReturned, // Py_FinalizeEx returned
+  kReinitialized,    // Py_Initialize after a finalize
+};
+const char* event_kind_name(EventKind k);
+
+struct Event {
+  EventKind kind = EventKind::kPhase;
+  platform::ThreadId thread = platform::kNoThread;  // OS thread the event happened on
+  int64_t tstate = -1;  // thread-state id (unique per runtime lifetime), -1 = none
+  int64_t interp = -1;  // interpreter id, -1 = none
+  int64_t a = 0, b = 0, c = 0;
+  std::string text;
+};
+
+class RuntimeObserver {
+ public:
+  virtual ~RuntimeObserver() = default;
+  virtual void on_event(const Event& e) = 0;
+};
+
+}  // namespace ifz::rt

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: Apache-2.0
+// finalize.cc — Py_FinalizeEx as explicit ordered phases (cpython-notes F0; CPython
+// Python/pylifecycle.c _Py_Finalize). Profiles change what happens inside a phase, never the
+// order; every phase boundary is a scheduling point where parked threads may wake.
+#include "runtime/check.h"
+#include "runtime/runtime.h"
+
+namespace ifz::rt {
+
+int Runtime::finalize() {
+  if (!initialized_) return 0;  // Py_FinalizeEx on an uninitialized runtime does nothing
+  ThreadState* t = current();
+  if (t == nullptr) fatal("Py_FinalizeEx", "the function must be called with the GIL held, but the GIL is released (the current Python thread state is NULL)");
+  touch(t, "Py_FinalizeEx: tstate");
+  Interpreter* interp = t->interp;
+
+  // Wrap up existing "threading"-module-created, non-daemon threads (F1).
+  set_phase("finalize:wait_for_thread_shutdown");
+  wait_for_thread_shutdown(t);
+  interp->shutdown = Interpreter::Shutdown::kThreadsJoined;
+
+  // Make any remaining pending calls (3.8+, P6). From here Add must refuse.
+  set_phase("finalize:FinishPendingCalls");
+  pending_closed_ = true;
+  if (defect(Defect::kNoFinishPendingAtFinalize)) {
+    if (!runtime_pending_->empty()) trigger(Defect::kNoFinishPendingAtFinalize);
+  } else {
+    finish_pending_calls(t);
+  }
+
+  // The atexit module's callbacks, with the GIL (threads/fork refusal per F5).
+  set_phase("finalize:atexit");
+  interp->shutdown = Interpreter::Shutdown::kAtexit;
+  run_atexit(t);
+
+  if (profile_.finalize_stop_the_world) set_phase("finalize:stop_the_world");
+  // Block some operations: from here a thread taking the GIL must exit (F2).
+  set_phase("finalize:SetFinalizing");
+  interp->shutdown = Interpreter::Shutdown::kFinalizing;
+  finalizing_tstate_ = t;
+  finalizing_thread_ = platform_.current();
+  initialized_ = false;
+  if (profile_.finalize_stop_the_world) set_phase("finalize:start_the_world");
+
+  // bpo-19466 (3.9+): delete the other thread states of this interpreter now (daemons).
+  if (profile_.finalize_deletes_other_tstates) {
+    set_phase("finalize:DeleteExcept");
+    delete_threads_except(t);
+  }
+  set_phase("finalize:signals_fini");
+  // Module teardown runs Python code (destructors): the eval breaker is checked (gh-96387).
+  set_phase("finalize:finalize_modules");
+  handle_eval_breaker(t);
+  if (profile_.finalize_with_subinterps == FinalizeWithSubinterps::kAutoEnd) {
+    set_phase("finalize:finalize_subinterpreters");
+    finalize_subinterpreters(t);
+  }
+  set_phase("finalize:import_fini");
+  set_phase("finalize:interp_clear");
+  interpreter_clear(interp, t);
+  set_phase("finalize:interp_delete");
+  per_thread(platform_.current()).current.store(nullptr);
+  interpreter_delete(interp);
+  set_phase("finalize:runtime_fini");
+  runtime_fini();
+  emit(EventKind::kFinalizeReturned);
+  set_phase("finalized");
+  return 0;
+}
+
+void Runtime::run_atexit(ThreadState* t) {
+  // Callbacks may register more callbacks; run in LIFO order like atexit.
+  while (!atexit_.empty()) {
+    std::function<void()> fn = std::move(atexit_.back());
+    atexit_.pop_back();
+    fn();
+    handle_eval_breaker(t);
+  }
+}
+
+void Runtime::finalize_subinterpreters(ThreadState* t) {
+  // 3.13 (gh-113433): end every remaining subinterpreter, swapping into it first.
+  if (defect(Defect::kGh113433FatalRemainingSubinterps)) {
+    if (head_ != main_ || main_->next != nullptr) trigger(Defect::kGh113433FatalRemainingSubinterps);
+    return;
+  }
+  for (;;) {
+    Interpreter* victim = nullptr;
+    for (Interpreter* i = head_; i != nullptr; i = i->next) {
+      if (i != main_) victim = i;
+    }
+    if (victim == nullptr) break;
+    ThreadState* st = victim->tstate_head;
+    if (st == nullptr) st = new_tstate(victim, ThreadKind::kInterp, /*daemon=*/false);
+    st->thread = platform_.current();
+    swap(st);  // gh-109793: the must-exit check must recognise the finalizing *thread*
+    end_interpreter(st);
+    swap(t);
+  }
+}
+
+void Runtime::interpreter_clear(Interpreter* i, ThreadState* caller) {
+  // PyInterpreterState_Clear: clears every tstate under HEAD_LOCK (bpo-39958's second lock).
+  head_lock_.lock();
+  for (ThreadState* p = i->tstate_head; p != nullptr; p = p->next) clear_tstate(p);
+  head_lock_.unlock();
+  drop_queue(i->pending);
+}
+
+void Runtime::interpreter_delete(Interpreter* i) {
+  // PyInterpreterState_Delete: zapthreads, unlink, then the main-interpreter checks.
+  while (i->tstate_head != nullptr) {
+    ThreadState* p = i->tstate_head;
+    unlink_tstate(p);
+    free_tstate(p);
+  }
+  head_lock_.lock();
+  Interpreter** pp = &head_;
+  while (*pp != nullptr && *pp != i) pp = &(*pp)->next;
+  IFZ_CHECK(*pp == i, "PyInterpreterState_Delete: interpreter not in the runtime list");
+  *pp = i->next;
+  const bool was_main = i == main_;
+  head_lock_.unlock();
+  if (was_main && head_ != nullptr) {
+    free_interpreter(i);
+    fatal("PyInterpreterState_Delete", "remaining subinterpreters");
+  }
+  free_interpreter(i);
+}
+
+void Runtime::runtime_fini() {
+  // _PyRuntime_Finalize: the GILState key goes away; the static GIL storage stays, still
+  // "held" by the finalizing thread (3.7/3.8 daemons stay parked on it, F2).
+  for (int i = 0; i < kMaxThreads; ++i) threads_[i].gilstate.store(nullptr);
+}
+
+void Runtime::delete_threads_except(ThreadState* keep) {
+  // _PyThreadState_DeleteExcept: unlink every other tstate of keep's interpreter under
+  // HEAD_LOCK, then free them. Their OS threads (daemons, or vanished in a fork) may still
+  // hold the pointers.
+  Interpreter* interp = keep->interp;
+  head_lock_.lock();
+  ThreadState* garbage = nullptr;  // singly linked through `next` (no allocation: see heap.h)
+  for (ThreadState* p = interp->tstate_head; p != nullptr;) {
+    ThreadState* next = p->next;
+    if (p != keep) {
+      p->next = garbage;
+      garbage = p;
+    }
+    p = next;
+  }
+  interp->tstate_head = keep;
+  keep->prev = keep->next = nullptr;
+  head_lock_.unlock();
+  for (ThreadState* p = garbage; p != nullptr;) {
+    ThreadState* next = p->next;
+    clear_tstate(p);
+    free_tstate(p);
+    p = next;
+  }
+}
+
+}  // namespace ifz::rt

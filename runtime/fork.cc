@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: Apache-2.0
+// fork.cc — os.fork / subprocess as CPython runs them: the refusal matrix (K4),
+// PyOS_BeforeFork, PyOS_AfterFork_Parent and PyOS_AfterFork_Child as an ordered list of
+// steps (K1–K3; Modules/posixmodule.c, Python/pystate.c). The order of the child steps is
+// where gh-112275 lived, so it is data here, not code layout.
+#include "runtime/check.h"
+#include "runtime/runtime.h"
+
+namespace ifz::rt {
+
+using platform::Point;
+
+ApiResult Runtime::fork_refusal(ThreadState* t, ForkKind kind) const {
+  const Interpreter* i = t->interp;
+  const bool in_main = i == main_;
+  const auto stage = i->shutdown.load();
+  if (profile_.threads_at_shutdown == ThreadsAtShutdown::kRefuseInAtexit &&
+      (stage >= Interpreter::Shutdown::kAtexit || i->finalizing.load())) {
+    return ApiResult::fail("RuntimeError: can't fork at interpreter shutdown");
+  }
+  if (profile_.threads_at_shutdown == ThreadsAtShutdown::kRefuseAfterJoin &&
+      stage >= Interpreter::Shutdown::kFinalizing) {
+    return ApiResult::fail("PythonFinalizationError: can't fork at interpreter shutdown");
+  }
+  if (in_main) return {};
+  const bool isolated = i->config.isolated || !i->config.allow_fork;
+  switch (kind) {
+    case ForkKind::kForkPreexec:
+      if (profile_.preexec_refused_in_subinterp) {
+        return ApiResult::fail("RuntimeError: preexec_fn not supported within subinterpreters");
+      }
+      return {};
+    case ForkKind::kForkExec:
+      if (profile_.has_isolated_interps && (i->config.isolated || !i->config.allow_exec)) {
+        return ApiResult::fail("RuntimeError: exec not supported for isolated subinterpreters");
+      }
+      return {};
+    case ForkKind::kFork:
+      break;
+  }
+  if (profile_.has_isolated_interps && isolated) {
+    return ApiResult::fail("RuntimeError: fork not supported for isolated subinterpreters");
+  }
+  if (profile_.fork_in_subinterp == ForkInSubinterp::kAllow) return {};
+  // bpo-40453 (3.9+): os_fork_impl only checks the isolated flag.
+  if (profile_.minor >= 9) {
+    auto* self = const_cast<Runtime*>(this);
+    if (self->defect(Defect::kBpo40453ForkSubinterpChildFatal)) {
+      self->trigger(Defect::kBpo40453ForkSubinterpChildFatal);
+      return {};
+    }
+  }
+  return ApiResult::fail("RuntimeError: fork not supported for subinterpreters");
+}
+
+ForkOutcome Runtime::fork(ForkKind kind, platform::ForkFollow follow) {
+  ThreadState* t = current();
+  if (t == nullptr) fatal("PyOS_BeforeFork", "the function must be called with the GIL held, but the GIL is released (the current Python thread state is NULL)");
+  touch(t, "os.fork: tstate->interp");
+  ForkOutcome out;
+  out.result = fork_refusal(t, kind);
+  if (!out.result.ok) {
+    emit(EventKind::kError, 0, 0, 0, out.result.error, t, t->interp);
+    return out;
+  }
+  // _posixsubprocess without preexec_fn forks and execs without running Python in the child.
+  if (kind != ForkKind::kForkExec) before_fork(t);
+  const platform::ForkResult r = platform_.fork(follow);
+  if (!r.in_child) {
+    if (kind != ForkKind::kForkExec) after_fork_parent(t);
+    out.child_pid = r.child_pid;
+    emit(EventKind::kForkParent, r.child_pid, 0, 0, fork_kind_name(kind), t, t->interp);
+    return out;
+  }
+  out.in_child = true;
+  emit(EventKind::kForkChild, 0, 0, 0, fork_kind_name(kind), t, t->interp);
+  if (kind == ForkKind::kForkExec) exit_process(0);  // execv: the image is replaced
+  after_fork_child(t);
+  if (kind == ForkKind::kForkPreexec) {
+    run_bytecode(1);   // preexec_fn is Python code in the child
+    exit_process(0);   // then execv
+  }
+  return out;
+}
+
+void Runtime::before_fork(ThreadState* t) {
+  // PyOS_BeforeFork: before_forkers (Python code), then the import lock; 3.13 also HEAD_LOCK
+  // so that its state in the child is known (gh-112275 hardening).
+  handle_eval_breaker(t);
+  import_lock_.lock();
+  if (profile_.before_fork_holds_head_lock) head_lock_.lock();
+  platform_.point({Point::kFork, "PyOS_BeforeFork", nullptr});
+}
+
+void Runtime::after_fork_parent(ThreadState* t) {
+  if (profile_.before_fork_holds_head_lock) head_lock_.unlock();
+  import_lock_.unlock();
+}
+
+void Runtime::reinit_runtime_locks() {
+  // _PyRuntimeState_ReInitThreads: every runtime lock another thread could have held.
+  if (defect(Defect::kBpo30395HeadMutexNotReinit)) {
+    if (head_lock_.locked() && head_lock_.owner() != platform_.current()) {
+      trigger(Defect::kBpo30395HeadMutexNotReinit);
+    }
+  } else {
+    head_lock_.reinit();
+  }
+  xid_lock_.reinit();
+  if (profile_.minor >= 10) unicode_ids_lock_.reinit();
+  if (main_) main_->id_mutex.reinit();  // bpo-42540
+}
+
+void Runtime::after_fork_child(ThreadState* t) {
+  // K1: this thread is now the runtime's main thread (_PyRuntimeState_ReInitThreads).
+  main_thread_ = platform_.current();
+  set_phase("fork-child:AfterFork_Child");
+  const bool legacy_order = profile_.minor >= 8 && profile_.minor <= 11;
+  const bool wrong_order = legacy_order && defect(Defect::kGh112275AfterForkOrder);
+  if (legacy_order && head_lock_.locked() && head_lock_.owner() != platform_.current()) {
+    trigger(Defect::kGh112275AfterForkOrder);
+  }
+  if (!wrong_order) reinit_runtime_locks();
+  // _PyEval_ReInitThreads: a fresh GIL taken by this thread, the pending lock, and the other
+  // thread states of this interpreter deleted (HEAD_LOCK).
+  Gil& g = *gil_for(t->interp);
+  g.mutex.reinit();
+  g.cond.reinit();
+  g.switch_mutex.reinit();
+  g.switch_cond.reinit();
+  create_gil(g);
+  take_gil(t);
+  attach(t);
+  if (runtime_pending_) runtime_pending_->lock.reinit();
+  t->interp->pending.lock.reinit();
+  set_phase("fork-child:DeleteExcept");
+  delete_threads_except(t);
+  // _PyImport_ReInitLock: the import lock PyOS_BeforeFork held is free again.
+  import_lock_.reinit();
+  if (wrong_order) reinit_runtime_locks();  // gh-112275: too late, HEAD_LOCK was used above
+  if (profile_.fork_deletes_other_interps) {
+    set_phase("fork-child:DeleteExceptMain");
+    delete_interps_except_main(t);
+  }
+  set_phase("fork-child:running");
+}
+
+void Runtime::delete_interps_except_main(ThreadState* t) {
+  // K3: only the main interpreter survives in the child.
+  if (t->interp != main_) {
+    // 3.9 Py_FatalError (abort); 3.10+ Py_ExitStatusException (exit status 1) [EXP].
+    fatal("_PyInterpreterState_DeleteExceptMain", "not main interpreter",
+          profile_.minor <= 9 ? 134 : 1);
+  }
+  const bool reentry = defect(Defect::kBpo39958HeadLockReentry);
+  const bool no_tstate = defect(Defect::kGh101437ClearWithoutTstate);
+  head_lock_.lock();
+  Interpreter* victims = nullptr;
+  for (Interpreter* i = head_; i != nullptr;) {
+    Interpreter* next = i->next;
+    if (i != main_) {
+      i->next = victims;
+      victims = i;
+    }
+    i = next;
+  }
+  head_ = main_;
+  main_->next = nullptr;
+  if (victims != nullptr && reentry) {
+    // bpo-39958: PyInterpreterState_Clear while still holding HEAD_LOCK: it takes it again.
+    trigger(Defect::kBpo39958HeadLockReentry);
+    interpreter_clear(victims, nullptr);
+  }
+  head_lock_.unlock();
+  for (Interpreter* i = victims; i != nullptr;) {
+    Interpreter* next = i->next;
+    if (no_tstate) {
+      // gh-101437: cleared with no current tstate; PyThreadState_Get() is fatal.
+      trigger(Defect::kGh101437ClearWithoutTstate);
+      fatal("PyThreadState_Get",
+            "the function must be called with the GIL held, after Python initialization and "
+            "before Python finalization, but the GIL is released (the current Python thread "
+            "state is NULL)");
+    }
+    interpreter_clear(i, t);
+    while (i->tstate_head != nullptr) {
+      ThreadState* p = i->tstate_head;
+      unlink_tstate(p);
+      free_tstate(p);
+    }
+    free_interpreter(i);
+    i = next;
+  }
+}
+
+}  // namespace ifz::rt

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: Apache-2.0
+// heap.h — the execution's tracking allocator for runtime objects (DESIGN D2, D6).
+// Defines Heap: real malloc, a live set, a poisoned quarantine for freed objects, and the
+// explicit liveness check every possibly-stale access goes through.
+//
+// Why: CPython frees a PyThreadState / PyInterpreterState while a parked daemon thread still
+// holds a pointer to it (bpo-39877, gh-110052). The model frees too, so the bug is real, but a
+// real free would let the address be reused and make the stale access undetectable without
+// ASan. So destroy() runs the destructor, fills the memory with 0xDD (CPython's debug pattern),
+// ASan-poisons it (an unchecked access is an ASan use-after-poison report: the backstop) and
+// keeps it in quarantine until the execution ends. check() is the oracle's own detection: it
+// answers "freed" for any pointer into a quarantined block, with or without ASan.
+//
+// Memory of threads that vanished in a simulated fork, or of objects still alive when the
+// process ended, is released by release_all() and counted (leaked_by_fork()).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <new>
+#include <utility>
+
+namespace ifz::rt {
+
+class Heap {
+ public:
+  Heap() = default;
+  ~Heap() { release_all(); }
+  Heap(const Heap&) = delete;
+  Heap& operator=(const Heap&) = delete;
+
+  template <typename T, typename... Args>
+  T* make(const char* what, Args&&... args) {
+    void* mem = allocate(sizeof(T), what, &destroy_as<T>);
+    return new (mem) T(std::forward<Args>(args)...);
+  }
+
+  /// Runs the destructor, poisons and quarantines. `p` must be a live block from make().
+  template <typename T>
+  void destroy(T* p) {
+    if (p == nullptr) return;
+    p->~T();
+    retire(p);
+  }
+
+  enum class State : uint8_t { kLive, kFreed, kUnknown };
+  /// Liveness of the block containing `p` (pointer to the start or inside of it).
+  State state(const void* p) const;
+  bool freed(const void* p) const { return state(p) == State::kFreed; }
+  /// The label given at allocation of a live or freed block ("PyThreadState"), or "".
+  const char* label(const void* p) const;
+
+  /// Frees everything: runs destructors of still-live objects, unpoisons and frees the
+  /// quarantine. Idempotent. Called when the execution's runtime is torn down.
+  void release_all();
+
+  /// Blocks still live when release_all() ran (objects the model never freed: process exit,
+  /// or owned by threads that vanished in a fork). A figure, not an error.
+  size_t leaked_at_end() const { return leaked_at_end_; }
+  size_t live_blocks() const { return live_count_; }
+  size_t freed_blocks() const { return freed_count_; }
+
+ private:
+  using Destroy = void (*)(void*);
+  template <typename T>
+  static void destroy_as(void* p) { static_cast<T*>(p)->~T(); }
+
+  struct Block {
+    size_t size;
+    const char* what;
+    Destroy destroy;
+    bool freed;
+  };
+  void* allocate(size_t size, const char* what, Destroy destroy);
+  void retire(void* p);
+  const Block* find(const void* p, const void** start) const;
+
+  // invariant: keys are block start addresses; blocks never overlap; a freed block stays
+  // here (poisoned) until release_all(), so its address cannot be handed out again.
+  std::map<const void*, Block> blocks_;
+  size_t live_count_ = 0;
+  size_t freed_count_ = 0;
+  size_t leaked_at_end_ = 0;
+};
+
+}  // namespace ifz::rt

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+// interp_lifecycle.cc — Py_NewInterpreter(FromConfig) and Py_EndInterpreter
+// (CPython Python/pylifecycle.c), with the contract checks of cpython-notes S1.
+#include "runtime/check.h"
+#include "runtime/runtime.h"
+
+namespace ifz::rt {
+
+ThreadState* Runtime::new_interpreter(const InterpConfig& requested, std::string* error) {
+  ThreadState* caller = current();
+  if (caller == nullptr) {
+    fatal("Py_NewInterpreter", "the function must be called with the GIL held, but the GIL is released (the current Python thread state is NULL)");
+  }
+  touch(caller, "Py_NewInterpreter: current tstate");
+  if (!initialized_) {
+    if (error) *error = "RuntimeError: Py_NewInterpreter: runtime is not initialized";
+    return nullptr;
+  }
+  InterpConfig cfg = requested;
+  // Config flags a version does not have are ignored, as the real API cannot express them.
+  if (!profile_.has_isolated_interps) cfg.isolated = false;
+  if (!profile_.per_interp_gil) cfg.own_gil = false;
+  Interpreter* i = alloc_interpreter(cfg);
+  i->main_thread = platform_.current();
+  ThreadState* t = new_tstate(i, ThreadKind::kInterp, /*daemon=*/false);
+  t->thread = platform_.current();
+  swap(t);  // ≤3.11 the process GIL stays held; 3.12+ it moves to the new interpreter's GIL
+  return t;
+}
+
+void Runtime::end_interpreter(ThreadState* t) {
+  IFZ_PRECONDITION(t != nullptr, "Py_EndInterpreter(NULL)");
+  if (t != current()) fatal("Py_EndInterpreter", "thread is not current");
+  touch(t, "Py_EndInterpreter: tstate->interp");
+  Interpreter* interp = t->interp;
+  if (t->has_frame) fatal("Py_EndInterpreter", "thread still has a frame");
+  interp->finalizing = true;
+  // Wrap up existing "threading"-module-created, non-daemon threads.
+  wait_for_thread_shutdown(t);
+  interp->shutdown = Interpreter::Shutdown::kThreadsJoined;
+  // P1: 3.12+ run what is queued for this interpreter (the fixed 3.9–3.11 design too).
+  if (profile_.minor >= 9) {
+    const bool drains = profile_.minor >= 12 || !defect(Defect::kGh104812LostSubinterpPending);
+    if (!drains && !interp->pending.empty()) trigger(Defect::kGh104812LostSubinterpPending);
+    if (drains) {
+      for (int pass = 0; pass < 1000 && !interp->pending.empty(); ++pass) {
+        run_pending_queue(t, interp->pending, 0);
+      }
+    }
+  }
+  // 3.11 [EXP]: Python code runs here (eval breaker checked on this thread).
+  if (profile_.end_interp_runs_bytecode) handle_eval_breaker(t);
+  interp->shutdown = Interpreter::Shutdown::kAtexit;
+  if (t != interp->tstate_head || t->next != nullptr) {
+    fatal("Py_EndInterpreter", "not the last thread");
+  }
+  interp->shutdown = Interpreter::Shutdown::kFinalizing;
+  // finalize_modules / finalize_interp_clear / finalize_interp_delete.
+  interpreter_clear(interp, t);
+  Gil* g = gil_for(interp);
+  PerThread& pt = per_thread(platform_.current());
+  pt.current.store(nullptr);
+  if (pt.bound.load() == t) pt.bound.store(nullptr);
+  if (profile_.per_interp_gil) {
+    // 3.12+: the interpreter's GIL is released (own GILs are destroyed with it); the caller
+    // re-attaches with PyThreadState_Swap.
+    drop_gil(*g, nullptr);
+  }
+  unlink_tstate(t);
+  free_tstate(t);
+  interpreter_delete(interp);
+}
+
+}  // namespace ifz::rt

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+// interpreter.h — the model's PyInterpreterState.
+// Defines InterpConfig, Ceval (eval-breaker bits) and Interpreter. Allocated on the runtime
+// Heap; freed by finalize_interp_delete / the fork child, poisoned afterwards.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "runtime/gil.h"
+#include "runtime/pending_calls.h"
+#include "runtime/platform/platform.h"
+
+namespace ifz::rt {
+
+class ThreadState;
+
+/// Py_NewInterpreterFromConfig flags (3.12+) and the 3.9–3.11 `_isolated_interpreter` flag.
+struct InterpConfig {
+  bool isolated = false;  // 3.9–3.11: _isolated_interpreter; 3.12+: the isolated defaults below
+  bool own_gil = false;   // 3.12+: PEP 684
+  bool allow_fork = true;
+  bool allow_exec = true;
+  bool allow_threads = true;
+  bool allow_daemon_threads = true;
+  bool operator==(const InterpConfig&) const = default;
+};
+
+/// The eval-breaker bits (CPython `_ceval_state`). ≤3.8 the runtime-wide copy is used for
+/// everything; 3.9+ each interpreter has its own (bpo-39984, bpo-40010).
+struct Ceval {
+  std::atomic<bool> gil_drop_request{false};
+  std::atomic<bool> calls_to_do{false};
+  std::atomic<bool> signals_pending{false};
+};
+
+class Interpreter {
+ public:
+  Interpreter(platform::Platform& p, int64_t id, const InterpConfig& cfg, bool ring_queue,
+              int queue_max)
+      : id(id), config(cfg), id_mutex(p, "interp.id_mutex"),
+        pending(p, id, ring_queue, queue_max) {}
+
+  const int64_t id;            // invariant: never reused within one runtime lifetime (S3)
+  const InterpConfig config;
+  Interpreter* next = nullptr;  // runtime list (CPython interpreters.head / next)
+  ThreadState* tstate_head = nullptr;
+  std::atomic<bool> finalizing{false};  // Py_EndInterpreter started (interp->finalizing)
+  // How far shutdown of this interpreter got, for the F5 refusals (threads/fork at shutdown).
+  enum class Shutdown : uint8_t { kNone, kThreadsJoined, kAtexit, kFinalizing };
+  std::atomic<Shutdown> shutdown{Shutdown::kNone};
+  Gil* gil = nullptr;           // the GIL this interpreter's threads take (shared or own)
+  Gil* own_gil = nullptr;       // non-null when this interpreter owns its GIL (3.12+ own_gil)
+  platform::ThreadId main_thread = platform::kNoThread;  // 3.13 threads.main
+  bool threading_imported = false;  // a threading.Thread was started here (threading._shutdown runs)
+  Ceval ceval;
+  platform::Mutex id_mutex;     // reinitialised in the fork child (bpo-42540)
+  PendingQueue pending;         // 3.9+: this interpreter's queue
+};
+
+}  // namespace ifz::rt

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: Apache-2.0
+// pending_calls.cc — Py_AddPendingCall routing, make_pending_calls and _Py_FinishPendingCalls
+// per version (cpython-notes P1–P6; CPython Python/ceval.c / ceval_gil.c).
+#include "runtime/pending_calls.h"
+
+#include "runtime/check.h"
+#include "runtime/runtime.h"
+
+namespace ifz::rt {
+
+using platform::Point;
+using platform::ThreadId;
+
+// ---------------------------------------------------------------------------------------------
+// PendingQueue
+
+bool PendingQueue::push(const PendingCall& c) {
+  if (ring_) {
+    // NPENDINGCALLS ring: "i == first" means full, so one slot always stays empty (31 of 32).
+    const int next = (last_ + 1) % kRingSize;
+    if (next == first_) return false;
+    calls_[last_] = c;
+    last_ = next;
+  } else {
+    if (npending_ >= max_) return false;  // 3.13: npending < max
+    calls_[last_] = c;
+    last_ = (last_ + 1) % kMaxStorage;
+  }
+  ++npending_;
+  return true;
+}
+
+bool PendingQueue::pop(PendingCall* out) {
+  if (npending_ == 0) return false;
+  *out = calls_[first_];
+  first_ = (first_ + 1) % (ring_ ? kRingSize : kMaxStorage);
+  --npending_;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Py_AddPendingCall
+
+int Runtime::add_pending(PendingKind kind, Interpreter* target) {
+  ThreadState* cur = current();
+  const int64_t id = next_call_id_++;
+  auto refuse = [&](int64_t owner) {
+    emit(EventKind::kPendingAdded, id, owner, -1, pending_kind_name(kind), cur);
+    return -1;
+  };
+  if (profile_.pending_finishing_flag) {
+    // 3.8: _Py_FinishPendingCalls set pending->finishing; Add refuses with a SystemError.
+    if (runtime_pending_ && runtime_pending_->finishing) {
+      if (defect(Defect::kBpo37127FinishingNullTstate) && cur == nullptr) {
+        trigger(Defect::kBpo37127FinishingNullTstate);
+        touch(cur, "_PyErr_Fetch(tstate) in _PyEval_AddPendingCall (finishing)");
+      }
+      return refuse(-1);
+    }
+  } else if (pending_closed_ || !initialized_) {
+    // P6: after finalisation's last drain nothing may be accepted (a call would never run).
+    if (!defect(Defect::kPendingAddAfterFinalize)) return refuse(-1);
+    trigger(Defect::kPendingAddAfterFinalize);
+  }
+  PendingQueue* q = route_pending(target, cur, nullptr);
+  q->lock.lock();
+  const bool ok = q->push(PendingCall{id, kind});
+  q->lock.unlock();
+  if (!ok) return refuse(q->owner_interp);
+  signal_pending(*q);
+  emit(EventKind::kPendingAdded, id, q->owner_interp, 0, pending_kind_name(kind), cur);
+  return 0;
+}
+
+PendingQueue* Runtime::route_pending(Interpreter* target, ThreadState* cur, Interpreter**) {
+  if (target != nullptr && profile_.minor >= 9) {
+    // Internal per-interpreter add (_PyEval_AddPendingCall(interp), 3.9+).
+    touch(target, "_PyEval_AddPendingCall: interp->ceval.pending");
+    return &target->pending;
+  }
+  switch (profile_.pending_routing) {
+    case PendingRouting::kGlobal:
+      return runtime_pending_.get();
+    case PendingRouting::kMainThreadOnly:
+      // 3.12: SIGNAL_PENDING_CALLS goes through _PyInterpreterState_Main(); 3.13 signals the
+      // static main tstate instead.
+      if (profile_.minor == 12) touch(main_, "Py_AddPendingCall: _PyInterpreterState_Main()");
+      return runtime_pending_.get();
+    case PendingRouting::kCurrentInterp:
+      break;
+  }
+  // 3.9–3.11 (bpo-39984): the caller's interpreter.
+  Interpreter* interp = nullptr;
+  if (cur != nullptr) {
+    touch(cur, "Py_AddPendingCall: tstate->interp");
+    interp = cur->interp;
+  } else {
+    const PerThread& pt = per_thread(platform_.current());
+    ThreadState* gilstate = pt.gilstate.load();  // main-interpreter tstates only
+    ThreadState* bound = pt.bound.load();
+    ThreadState* via = bound ? bound : gilstate;
+    if (defect(Defect::kBpo39984GilstateWrongInterp)) {
+      // PyGILState_GetThisThreadState() is not subinterpreter-aware: a subinterpreter
+      // thread that released the GIL is routed to the main interpreter.
+      if (bound != nullptr && bound != gilstate) trigger(Defect::kBpo39984GilstateWrongInterp);
+      via = gilstate;
+    }
+    if (via != nullptr) {
+      touch(via, "Py_AddPendingCall: PyGILState_GetThisThreadState()->interp");
+      interp = via->interp;
+    } else {
+      interp = main_;
+    }
+  }
+  touch(interp, "Py_AddPendingCall: interp->ceval.pending");
+  return &interp->pending;
+}
+
+void Runtime::signal_pending(PendingQueue& q) {
+  // SIGNAL_PENDING_CALLS: the eval breaker of whoever can run the queue. The model's eval
+  // breaker reads queue emptiness directly; this is the scheduling point after the add.
+  platform_.point({Point::kYield, "SIGNAL_PENDING_CALLS", &q});
+}
+
+// ---------------------------------------------------------------------------------------------
+// make_pending_calls
+
+bool Runtime::can_handle_pending(const ThreadState* t, const PendingQueue& q) const {
+  const ThreadId self = platform_.current();
+  const bool is_main_thread = self == main_thread_;
+  if (&q == runtime_pending_.get()) {
+    // ≤3.8 global queue: the main thread, in whatever interpreter it is (P3).
+    // 3.12+ main-thread queue: the main thread of the main interpreter.
+    if (!is_main_thread) return false;
+    return profile_.minor <= 8 || t->interp == main_;
+  }
+  if (t->interp->id != q.owner_interp) return false;
+  if (profile_.minor <= 11) {
+    // _Py_ThreadCanHandlePendingCalls() == "is the runtime's main thread" (3.9–3.11): calls
+    // queued to an interpreter that never runs on the main thread never run (gh-104812).
+    if (!is_main_thread) {
+      auto* self_ = const_cast<Runtime*>(this);
+      if (self_->defect(Defect::kGh104812LostSubinterpPending)) {
+        if (!q.empty()) self_->trigger(Defect::kGh104812LostSubinterpPending);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+int Runtime::run_pending_queue(ThreadState* t, PendingQueue& q, int maxloop) {
+  const ThreadId self = platform_.current();
+  // P4: no recursion. 3.9–3.11 one process-wide `busy`; 3.12 per queue; 3.13 the handling
+  // thread of the queue.
+  if (profile_.pending_busy_is_global) {
+    if (pending_busy_global_.exchange(true)) return 0;
+  } else {
+    if (q.handling_thread != platform::kNoThread) return 0;
+    q.handling_thread = self;
+  }
+  int rc = 0;
+  for (int n = 0; maxloop == 0 || n < maxloop; ++n) {
+    PendingCall c;
+    q.lock.lock();
+    const bool got = q.pop(&c);
+    q.lock.unlock();
+    if (!got) break;
+    if (!q.empty()) platform_.point({Point::kYield, "make_pending_calls", &q});
+    if (c.kind == PendingKind::kRearm) {
+      // The callback queues a follow-up call into the same queue (a plain no-op).
+      const int64_t id = next_call_id_++;
+      q.lock.lock();
+      const bool ok = q.push(PendingCall{id, PendingKind::kNoop});
+      q.lock.unlock();
+      emit(EventKind::kPendingAdded, id, q.owner_interp, ok ? 0 : -1, "rearm", t);
+    }
+    run_one_pending(t, c);
+    if (c.kind == PendingKind::kFail) {
+      rc = -1;  // the pass stops; the queue stays signalled (P4)
+      break;
+    }
+  }
+  if (profile_.pending_busy_is_global) pending_busy_global_ = false;
+  else q.handling_thread = platform::kNoThread;
+  return rc;
+}
+
+void Runtime::run_one_pending(ThreadState* t, const PendingCall& c) {
+  const Gil* g = gil_for(t->interp);
+  const bool holds_gil = g->holder.load() == platform_.current();
+  emit(EventKind::kPendingRun, c.id, 0, holds_gil ? 1 : 0, pending_kind_name(c.kind), t,
+       t->interp);
+  switch (c.kind) {
+    case PendingKind::kTouch:
+      touch(t->interp, "pending call: reads its interpreter's state");
+      break;
+    case PendingKind::kSlow:
+      for (int i = 0; i < 3; ++i) platform_.point({Point::kYield, "slow pending call", nullptr});
+      break;
+    default:
+      break;
+  }
+}
+
+void Runtime::finish_pending_calls(ThreadState* t) {
+  // _Py_FinishPendingCalls (3.8+): run what is queued for this thread before atexit.
+  auto drain = [&](PendingQueue& q) {
+    if (profile_.pending_finishing_flag) q.finishing = true;  // 3.8
+    if (q.empty()) return;
+    const int rc = run_pending_queue(t, q, 0);
+    // gh-118297: one pass that stops at the first failing call (3.8–3.12).
+    if (defect(Defect::kGh118297FinishPendingSinglePass)) {
+      if (rc < 0 && !q.empty()) trigger(Defect::kGh118297FinishPendingSinglePass);
+      return;
+    }
+    // 3.13: until empty (bounded: a busy queue cannot be drained by this thread anyway).
+    for (int pass = 0; pass < 1000 && !q.empty(); ++pass) run_pending_queue(t, q, 0);
+  };
+  if (runtime_pending_ && can_handle_pending(t, *runtime_pending_)) drain(*runtime_pending_);
+  if (profile_.minor >= 9 && can_handle_pending(t, t->interp->pending)) drain(t->interp->pending);
+}
+
+void Runtime::drop_queue(PendingQueue& q) {
+  q.drain_dropped([&](const PendingCall& c) { emit(EventKind::kPendingDropped, c.id, q.owner_interp); });
+}
+
+}  // namespace ifz::rt

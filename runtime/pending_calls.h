@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+// pending_calls.h — a Py_AddPendingCall queue (CPython struct _pending_calls).
+// Defines PendingKind (what the modelled callback does), PendingCall and PendingQueue.
+//
+// Fixed storage, no allocation on push: Py_AddPendingCall must be callable from C threads and
+// historically from signal handlers (P2, bpo-30703). Two shapes, chosen by the profile:
+//   ring (≤3.12): NPENDINGCALLS = 32 slots, one kept empty → 31 accepted, the 32nd refused;
+//   counted (3.13): npending < max, max 32 for the main-thread queue, 300 per interpreter.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "runtime/platform/platform.h"
+
+namespace ifz::rt {
+
+enum class PendingKind : uint8_t {
+  kNoop,    // returns 0
+  kTouch,   // reads its interpreter's state (must be alive and current)
+  kRearm,   // adds another call to the same queue from inside the call
+  kFail,    // returns -1 with an exception: stops the pass and re-signals (P4)
+  kSlow,    // several scheduling points with the GIL held
+};
+const char* pending_kind_name(PendingKind k);
+
+struct PendingCall {
+  int64_t id = -1;  // unique per runtime (assigned at Add)
+  PendingKind kind = PendingKind::kNoop;
+};
+
+class PendingQueue {
+ public:
+  static constexpr int kRingSize = 32;       // NPENDINGCALLS (≤3.12)
+  static constexpr int kMaxStorage = 300;    // PENDINGCALLSARRAYSIZE (3.13)
+
+  PendingQueue(platform::Platform& p, int64_t owner_interp, bool ring, int max)
+      : owner_interp(owner_interp), lock(p, "pending.lock"), ring_(ring), max_(max) {}
+
+  /// Requires `lock` held. False when full.
+  bool push(const PendingCall& c);
+  /// Requires `lock` held. False when empty.
+  bool pop(PendingCall* out);
+  int size() const { return npending_; }
+  bool empty() const { return npending_ == 0; }
+  int capacity() const { return ring_ ? kRingSize - 1 : max_; }
+  /// Drop everything (queue freed or reset); returns the dropped calls via `visit`.
+  template <typename F>
+  void drain_dropped(F&& visit) {
+    PendingCall c;
+    while (pop(&c)) visit(c);
+  }
+
+  const int64_t owner_interp;   // -1: runtime-wide queue (≤3.8, or 3.12+ main-thread queue)
+  platform::Mutex lock;
+  // 3.12: per-queue busy flag; 3.13: the thread handling it (one at a time, P4).
+  platform::ThreadId handling_thread = platform::kNoThread;
+  bool finishing = false;       // 3.8: set by _Py_FinishPendingCalls, Add then returns -1
+
+ private:
+  const bool ring_;
+  const int max_;
+  // invariant: ring: npending_ == (last_ - first_ + kRingSize) % kRingSize.
+  int first_ = 0;
+  int last_ = 0;
+  int npending_ = 0;
+  std::array<PendingCall, kMaxStorage> calls_{};
+};
+
+}  // namespace ifz::rt

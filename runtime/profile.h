@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: Apache-2.0
+// profile.h — which CPython version's behaviour the runtime follows (DESIGN D3).
+// Defines the policy enums, Profile (one knob per behaviour that differs between versions,
+// cpython-notes §7) and the registry of named profiles "3.7" … "3.13" and "<v>-fixed".
+//
+// A profile changes what happens *inside* a lifecycle step, never the order of the steps
+// (STYLE §8.8). A version profile also enables that release's known defects (defects.def);
+// its "-fixed" twin has the same knobs and no defect.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/defects.h"
+
+namespace ifz::rt {
+
+/// os.fork() in a legacy (non-isolated) subinterpreter (cpython-notes K4, bpo-34651/40453).
+enum class ForkInSubinterp : uint8_t {
+  kAllow,   // 3.7: the child keeps every interpreter
+  kRefuse,  // RuntimeError("fork not supported for subinterpreters"), 3.8 and the docs since
+};
+/// What a thread that wants the GIL after finalisation started does (F2, bpo-1856/39877).
+enum class DaemonAfterFinalize : uint8_t {
+  kCheckAfterTakeGil,  // 3.7/3.8: exit only once it got the GIL: parks forever in take_gil
+  kExitBeforeAndDuring,  // 3.9–3.13: exit before take_gil and after every wait in it
+};
+/// Where Py_AddPendingCall puts a call (P3).
+enum class PendingRouting : uint8_t {
+  kGlobal,          // ≤3.8: one runtime-wide queue, run by the main thread
+  kCurrentInterp,   // 3.9–3.11: the caller's interpreter (bpo-39984)
+  kMainThreadOnly,  // 3.12+: the main thread of the main interpreter (gh-104812)
+};
+/// Queue shape and capacity (P2).
+enum class PendingCapacity : uint8_t {
+  kRing32,      // ≤3.12: ring of NPENDINGCALLS=32 with one slot empty: 31 accepted
+  kMax32And300, // 3.13: npending < max; 32 for the main-thread queue, 300 per interpreter
+};
+/// Finalize with live subinterpreters (F4).
+enum class FinalizeWithSubinterps : uint8_t {
+  kFatal,    // ≤3.12: "PyInterpreterState_Delete: remaining subinterpreters"
+  kAutoEnd,  // 3.13: finalize_subinterpreters() ends them (gh-113433)
+};
+/// Creating threads / forking while the runtime shuts down (F5).
+enum class ThreadsAtShutdown : uint8_t {
+  kAllow,           // ≤3.11 (racy, gh-104690)
+  kRefuseInAtexit,  // 3.12: RuntimeError from atexit onwards
+  kRefuseAfterJoin, // 3.13: PythonFinalizationError once non-daemon threads were joined
+};
+
+struct Profile {
+  std::string name;      // "3.9" or "3.9-fixed"
+  int minor = 9;         // CPython 3.<minor>
+  bool fixed = false;    // the "-fixed" twin: no defects enabled
+  DefectSet defects;     // known defects this release has (empty when fixed)
+
+  // ---- GIL (G1–G3) ----
+  bool per_interp_gil = false;  // 3.12+: interpreters created with own_gil get their own GIL
+  int64_t switch_interval_us = 5000;  // sys.getswitchinterval(); simulated: a scheduling choice
+  // ---- daemon threads / finalisation (F0–F6) ----
+  DaemonAfterFinalize daemon_after_finalize = DaemonAfterFinalize::kExitBeforeAndDuring;
+  bool finalize_deletes_other_tstates = true;  // 3.9+ _PyThreadState_DeleteExcept at finalize (bpo-19466)
+  bool finalize_stop_the_world = false;        // 3.13: stop-the-world around SetFinalizing
+  FinalizeWithSubinterps finalize_with_subinterps = FinalizeWithSubinterps::kFatal;
+  ThreadsAtShutdown threads_at_shutdown = ThreadsAtShutdown::kAllow;
+  // ---- subinterpreters (S1–S3) ----
+  bool daemon_threads_in_isolated = true;  // 3.12+: allow_daemon_threads=0 for isolated interps
+  bool has_isolated_interps = false;       // 3.9+: an isolated flavour exists (_isolated_interpreter / config)
+  bool end_interp_finishes_pending = false;  // 3.12+: Py_EndInterpreter runs _Py_FinishPendingCalls
+  bool end_interp_runs_bytecode = false;     // 3.11 [EXP]: Py_EndInterpreter evaluates Python code
+                                             // (eval breaker checked) before the last-thread check
+  // ---- pending calls (P1–P6) ----
+  PendingRouting pending_routing = PendingRouting::kCurrentInterp;
+  PendingCapacity pending_capacity = PendingCapacity::kRing32;
+  bool pending_busy_is_global = true;   // 3.9–3.11: one process-wide `static int busy`
+  bool pending_finishing_flag = false;     // 3.8: pending.finishing → Add returns -1 (bpo-33608)
+  // ---- fork (K1–K4) ----
+  ForkInSubinterp fork_in_subinterp = ForkInSubinterp::kRefuse;
+  bool preexec_refused_in_subinterp = true;  // 3.8+ bpo-37951
+  bool fork_deletes_other_interps = true;    // 3.8+ _PyInterpreterState_DeleteExceptMain
+  bool before_fork_holds_head_lock = false;  // 3.13: PyOS_BeforeFork takes HEAD_LOCK
+  bool fork_warns_with_threads = false;      // 3.12+: DeprecationWarning (observable only)
+};
+
+/// All registered profiles, version profiles first ("3.7" … "3.13"), then "-fixed" twins.
+std::span<const Profile> all_profiles();
+/// nullptr if unknown.
+const Profile* find_profile(std::string_view name);
+/// The names, for error messages and `interpfuzz list profiles`.
+std::vector<std::string> profile_names();
+
+}  // namespace ifz::rt

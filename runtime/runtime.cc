@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: Apache-2.0
+// runtime.cc — _PyRuntimeState: construction, Py_Initialize, thread-state and interpreter
+// bookkeeping (CPython Python/pystate.c), and the process-ending outcomes.
+#include "runtime/runtime.h"
+
+#include <csignal>
+
+#include "runtime/check.h"
+
+namespace ifz::rt {
+
+using platform::ThreadId;
+
+namespace {
+DefectSet merge(DefectSet a, const DefectSet& b) {
+  for (const DefectInfo& d : all_defects()) {
+    if (b.has(d.id)) a.set(d.id);
+  }
+  return a;
+}
+}  // namespace
+
+Runtime::Runtime(platform::Platform& platform, const Profile& profile, DefectSet extra_defects,
+                 RuntimeObserver* observer)
+    : platform_(platform),
+      profile_(profile),
+      defects_(merge(profile.defects, extra_defects)),
+      observer_(observer),
+      head_lock_(platform, "HEAD_LOCK"),
+      xid_lock_(platform, "xidregistry.mutex"),
+      unicode_ids_lock_(platform, "unicode_ids.lock"),
+      import_lock_(platform, "import_lock") {
+  main_gil_ = std::make_unique<Gil>(platform, /*id=*/0);
+}
+
+Runtime::~Runtime() {
+  // Objects the model never freed (process exit, fork) are released here; the Mutexes inside
+  // them need the platform, which outlives the runtime.
+  heap_.release_all();
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+Runtime::PerThread& Runtime::per_thread(ThreadId t) {
+  IFZ_CHECK(t >= 0 && t < kMaxThreads, "thread id out of range (raise Runtime::kMaxThreads)");
+  return threads_[t];
+}
+const Runtime::PerThread& Runtime::per_thread(ThreadId t) const {
+  IFZ_CHECK(t >= 0 && t < kMaxThreads, "thread id out of range (raise Runtime::kMaxThreads)");
+  return threads_[t];
+}
+
+ThreadState* Runtime::current() const { return per_thread(platform_.current()).current.load(); }
+ThreadState* Runtime::current_of(ThreadId t) const { return per_thread(t).current.load(); }
+
+bool Runtime::defect(Defect d) {
+  reach(d);
+  return defects_.has(d);
+}
+
+void Runtime::set_phase(const char* phase) {
+  phase_ = phase;
+  emit(EventKind::kPhase, 0, 0, 0, phase);
+  // Every lifecycle phase boundary is a scheduling point (DESIGN D1): parked threads may wake
+  // between any two phases.
+  platform_.point({platform::Point::kPhase, phase, nullptr});
+}
+
+void Runtime::emit(EventKind k, int64_t a, int64_t b, int64_t c, std::string text,
+                   const ThreadState* t, const Interpreter* i) {
+  if (observer_ == nullptr) return;
+  Event e;
+  e.kind = k;
+  e.thread = platform_.current();
+  e.tstate = t ? t->id : -1;
+  e.interp = i ? i->id : -1;
+  e.a = a;
+  e.b = b;
+  e.c = c;
+  e.text = std::move(text);
+  observer_->on_event(e);
+}
+
+void Runtime::touch(const void* p, const char* what) {
+  if (p == nullptr) crash(std::string("NULL dereference: ") + what);
+  if (heap_.freed(p)) {
+    crash(std::string("use-after-free: ") + what + " (freed " + heap_.label(p) + ")");
+  }
+}
+
+void Runtime::fatal(const char* func, const char* msg, int exit_code) {
+  Outcome o;
+  o.kind = Outcome::Kind::kFatal;
+  o.exit_code = exit_code;
+  o.message = fatal_text(func, msg);
+  emit(EventKind::kFatal, exit_code, 0, 0, o.message);
+  end_process(std::move(o));
+}
+
+void Runtime::crash(std::string what) {
+  Outcome o;
+  o.kind = Outcome::Kind::kCrash;
+  o.exit_code = 128 + SIGSEGV;
+  o.message = std::move(what);
+  emit(EventKind::kCrash, 0, 0, 0, o.message);
+  end_process(std::move(o));
+}
+
+void Runtime::end_process(Outcome o) {
+  o.thread = platform_.current();
+  o.phase = phase_;
+  outcome_ = o;
+  platform_.report("outcome " + std::string(outcome_kind_name(o.kind)) + " " +
+                   std::to_string(o.exit_code) + " " + o.message + "\n");
+  if (o.kind == Outcome::Kind::kFatal && o.exit_code != 134) platform_.exit_process(o.exit_code);
+  platform_.abort_process(o.message);
+}
+
+void Runtime::exit_process(int code) {
+  outcome_.kind = Outcome::Kind::kExit;
+  outcome_.exit_code = code;
+  outcome_.thread = platform_.current();
+  outcome_.phase = phase_;
+  platform_.exit_process(code);
+}
+
+// ---------------------------------------------------------------------------------------------
+// thread states
+
+ThreadState* Runtime::new_tstate(Interpreter* interp, ThreadKind kind, bool daemon) {
+  auto* t = heap_.make<ThreadState>("PyThreadState", next_tstate_id_++, interp, kind, daemon);
+  t->runtime_generation = generation_;
+  link_tstate(t);
+  emit(EventKind::kTstateCreated, 0, 0, 0, thread_kind_name(kind), t, interp);
+  return t;
+}
+
+void Runtime::link_tstate(ThreadState* t) {
+  // CPython new_threadstate(): HEAD_LOCK protects every interpreter's thread list.
+  head_lock_.lock();
+  t->next = t->interp->tstate_head;
+  if (t->next) t->next->prev = t;
+  t->interp->tstate_head = t;
+  head_lock_.unlock();
+}
+
+void Runtime::unlink_tstate(ThreadState* t) {
+  head_lock_.lock();
+  if (t->prev) t->prev->next = t->next;
+  else t->interp->tstate_head = t->next;
+  if (t->next) t->next->prev = t->prev;
+  t->prev = t->next = nullptr;
+  head_lock_.unlock();
+}
+
+void Runtime::clear_tstate(ThreadState* t) {
+  t->cleared = true;
+  t->has_frame = false;
+}
+
+void Runtime::free_tstate(ThreadState* t) {
+  // The OS thread's slots must not keep pointing at freed memory *for the runtime's own
+  // bookkeeping*; a parked thread still holds its own copy of the pointer, as in CPython.
+  if (t->thread != platform::kNoThread) {
+    PerThread& pt = per_thread(t->thread);
+    if (pt.gilstate.load() == t) pt.gilstate.store(nullptr);
+  }
+  emit(EventKind::kTstateDeleted, 0, 0, 0, {}, t, t->interp);
+  heap_.destroy(t);
+}
+
+std::vector<ThreadState*> Runtime::thread_states(const Interpreter* i) const {
+  std::vector<ThreadState*> out;
+  for (ThreadState* t = i->tstate_head; t != nullptr; t = t->next) out.push_back(t);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// interpreters
+
+Interpreter* Runtime::alloc_interpreter(const InterpConfig& cfg) {
+  const bool ring = profile_.pending_capacity == PendingCapacity::kRing32;
+  head_lock_.lock();
+  const int64_t id = next_interp_id_++;  // S3: monotonic within a runtime lifetime
+  head_lock_.unlock();
+  auto* i = heap_.make<Interpreter>("PyInterpreterState", platform_, id, cfg, ring,
+                                    ring ? PendingQueue::kRingSize - 1 : 300);
+  if (profile_.per_interp_gil && cfg.own_gil) {
+    i->own_gil = heap_.make<Gil>("GIL", platform_, id);
+    create_gil(*i->own_gil);
+    i->gil = i->own_gil;
+  } else {
+    i->gil = main_gil_.get();
+  }
+  head_lock_.lock();
+  i->next = head_;
+  head_ = i;
+  head_lock_.unlock();
+  emit(EventKind::kInterpCreated, 0, 0, 0, {}, nullptr, i);
+  return i;
+}
+
+void Runtime::free_interpreter(Interpreter* i) {
+  if (i == main_) main_ = nullptr;  // PyInterpreterState_Delete: interpreters->main = NULL
+  emit(EventKind::kInterpDeleted, 0, 0, 0, {}, nullptr, i);
+  drop_queue(i->pending);
+  if (i->own_gil) heap_.destroy(i->own_gil);
+  heap_.destroy(i);
+}
+
+Interpreter* Runtime::find_interp(int64_t id) const {
+  for (Interpreter* i = head_; i != nullptr; i = i->next) {
+    if (i->id == id) return i;
+  }
+  return nullptr;
+}
+
+std::vector<Interpreter*> Runtime::interpreters() const {
+  std::vector<Interpreter*> out;
+  for (Interpreter* i = head_; i != nullptr; i = i->next) out.push_back(i);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Py_Initialize
+
+void Runtime::initialize() {
+  IFZ_PRECONDITION(!initialized_, "Py_Initialize on an initialized runtime");
+  const ThreadId self = platform_.current();
+  // _PyRuntimeState_Init: a new runtime lifetime. finalizing is cleared, the id counter
+  // restarts (S3: ids repeat across lifetimes), the main thread is the caller.
+  ++generation_;
+  finalizing_thread_ = platform::kNoThread;
+  finalizing_tstate_ = nullptr;
+  pending_closed_ = false;
+  next_interp_id_ = 0;
+  main_thread_ = self;
+  set_phase(generation_ == 1 ? "init" : "reinit");
+  // bpo-20891 (3.7): the GIL is created eagerly by Py_Initialize. Its storage is static in
+  // CPython, so threads still parked on it from an earlier lifetime stay parked on it.
+  create_gil(*main_gil_);
+  const bool ring = profile_.pending_capacity == PendingCapacity::kRing32;
+  if (runtime_pending_) drop_queue(*runtime_pending_);
+  runtime_pending_ = std::make_unique<PendingQueue>(
+      platform_, /*owner_interp=*/-1, ring, ring ? PendingQueue::kRingSize - 1 : 32);
+  main_ = alloc_interpreter(InterpConfig{});
+  main_->main_thread = self;
+  ThreadState* t = new_tstate(main_, ThreadKind::kMain, /*daemon=*/false);
+  t->thread = self;
+  t->bound = true;
+  t->bound_gilstate = true;
+  per_thread(self).gilstate.store(t);
+  take_gil(t);
+  attach(t);
+  initialized_ = true;
+  if (generation_ > 1) emit(EventKind::kReinitialized, generation_);
+  set_phase("running");
+}
+
+}  // namespace ifz::rt

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: Apache-2.0
+// runtime.h — the reference runtime: CPython's _PyRuntimeState and the C-API lifecycle calls
+// a program can make (Py_Initialize … Py_FinalizeEx), on a Platform, following a Profile.
+// Defines Runtime, ForkKind, ForkOutcome, ApiResult and RuntimeLock.
+//
+// Each public call is named after the CPython function it models and runs on the calling
+// platform thread. Implementation files follow CPython's split:
+//   runtime.cc      runtime state, thread-state and interpreter bookkeeping, Py_Initialize
+//   gil.cc          take_gil / drop_gil, Save/RestoreThread, Swap, the "must exit" checks
+//   eval.cc         the eval loop's breaker: GIL drop requests, pending calls, signals
+//   pending_calls.cc  Py_AddPendingCall routing, make_pending_calls, _Py_FinishPendingCalls
+//   threads.cc      threading / _thread / C threads, join, GILState
+//   interp_lifecycle.cc  Py_NewInterpreter, Py_EndInterpreter
+//   fork.cc         PyOS_BeforeFork / AfterFork_Parent / AfterFork_Child, refusal matrix
+//   finalize.cc     Py_FinalizeEx as ordered phases
+//
+// Process-ending outcomes (fatal error, crash on freed memory) record outcome() and end the
+// platform "process"; they never throw through harness code.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/defects.h"
+#include "runtime/events.h"
+#include "runtime/gil.h"
+#include "runtime/heap.h"
+#include "runtime/interpreter.h"
+#include "runtime/outcome.h"
+#include "runtime/pending_calls.h"
+#include "runtime/platform/platform.h"
+#include "runtime/profile.h"
+#include "runtime/thread_state.h"
+
+namespace ifz::rt {
+
+/// The runtime-wide locks a thread can hold when another forks (cpython-notes K2).
+enum class RuntimeLock : uint8_t {
+  kHead,         // runtime->interpreters.mutex (HEAD_LOCK)
+  kXidRegistry,  // runtime->xidregistry.mutex
+  kUnicodeIds,   // runtime->unicode_ids.lock (3.10+)
+  kImport,       // the import lock (PyOS_BeforeFork holds it across fork)
+};
+const char* runtime_lock_name(RuntimeLock l);
+
+/// What `fork` models (K4): os.fork, subprocess without / with preexec_fn.
+enum class ForkKind : uint8_t { kFork, kForkExec, kForkPreexec };
+const char* fork_kind_name(ForkKind k);
+
+/// Result of an API call that may raise a Python exception instead of proceeding.
+struct ApiResult {
+  bool ok = true;
+  std::string error;  // "RuntimeError: fork not supported for subinterpreters"
+  static ApiResult fail(std::string e) { return {false, std::move(e)}; }
+};
+
+struct ForkOutcome {
+  ApiResult result;     // refused in the parent (RuntimeError) or ok
+  bool in_child = false;
+  int child_pid = 0;
+};
+
+class Runtime {
+ public:
+  Runtime(platform::Platform& platform, const Profile& profile, DefectSet extra_defects = {},
+          RuntimeObserver* observer = nullptr);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // ---- lifecycle (runtime.cc, finalize.cc) -------------------------------------------------
+  /// Py_Initialize on the calling thread: main interpreter (id 0), main tstate current, GIL
+  /// held. Also a re-initialisation after finalize() (a new runtime lifetime, ids restart).
+  void initialize();
+  /// Py_FinalizeEx from the calling thread (which must hold the GIL with a current tstate).
+  int finalize();
+  bool initialized() const { return initialized_; }
+
+  // ---- interpreters (interp_lifecycle.cc) ----------------------------------------------------
+  /// Py_NewInterpreter (cfg default) / Py_NewInterpreterFromConfig. The caller must hold the
+  /// GIL; on success the new tstate is current. Returns null and sets `error` on refusal.
+  ThreadState* new_interpreter(const InterpConfig& cfg, std::string* error);
+  /// Py_EndInterpreter(t). Contract checks are CPython's fatal errors.
+  void end_interpreter(ThreadState* t);
+
+  // ---- thread states and the GIL (gil.cc) ----------------------------------------------------
+  ThreadState* current() const;           // _PyThreadState_GET on this OS thread
+  ThreadState* swap(ThreadState* t);      // PyThreadState_Swap (GIL held unless t is null)
+  ThreadState* save_thread();             // PyEval_SaveThread: detach, drop the GIL
+  void restore_thread(ThreadState* t);    // PyEval_RestoreThread: take the GIL, attach
+  /// Py_BEGIN_ALLOW_THREADS; a blocking syscall; Py_END_ALLOW_THREADS.
+  void block(const char* label);
+  /// PyThreadState_New(interp) from a thread without a tstate (foreign C thread).
+  ThreadState* thread_state_new(Interpreter* interp);
+  /// PyThreadState_Clear + PyThreadState_DeleteCurrent: drops the GIL.
+  void thread_state_delete_current();
+
+  // ---- eval loop (eval.cc) -------------------------------------------------------------------
+  /// `iterations` eval-loop iterations of the current thread; each checks the eval breaker.
+  void run_bytecode(int iterations);
+  /// Py_MakePendingCalls from the current thread (GIL held).
+  int make_pending_calls();
+  /// A C signal handler runs on this OS thread (trip_signal): flags only (bpo-30703).
+  void trip_signal(int signum);
+
+  // ---- pending calls (pending_calls.cc) ------------------------------------------------------
+  /// Py_AddPendingCall (target null) or the internal per-interpreter add (target set, 3.9+).
+  /// Callable with or without the GIL, from any thread. Returns 0 accepted, -1 refused.
+  int add_pending(PendingKind kind, Interpreter* target = nullptr);
+
+  // ---- threads (threads.cc) ------------------------------------------------------------------
+  /// threading.Thread(...).start() / _thread.start_new_thread from the current thread (GIL
+  /// held). `body` runs in the new thread with its tstate attached. Thread id or error.
+  struct Started {
+    ApiResult result;
+    platform::ThreadId thread = platform::kNoThread;
+  };
+  Started start_thread(ThreadKind kind, bool daemon, std::function<void()> body);
+  /// An OS thread with no thread state (C library thread, signal handler thread).
+  platform::ThreadId start_c_thread(std::function<void()> body);
+  /// threading.Thread.join from the current thread: the GIL is released while waiting.
+  void join_thread(platform::ThreadId t);
+  /// PyGILState_Ensure / PyGILState_Release.
+  int gilstate_ensure();
+  void gilstate_release(int state);
+  /// Holds a runtime lock across `points` scheduling points, GIL released (hold_lock).
+  void hold_lock(RuntimeLock which, int points);
+  /// atexit.register(fn): runs during finalisation with the GIL held.
+  void atexit_register(std::function<void()> fn);
+
+  // ---- fork (fork.cc) ------------------------------------------------------------------------
+  /// os.fork / subprocess from the current thread (GIL held). In the child the caller returns
+  /// with only itself alive; kForkExec children exec at once (the process ends).
+  ForkOutcome fork(ForkKind kind, platform::ForkFollow follow);
+
+  // ---- process -------------------------------------------------------------------------------
+  [[noreturn]] void exit_process(int code);
+
+  // ---- inspection (oracles, traces, tests) --------------------------------------------------
+  const Profile& profile() const { return profile_; }
+  const DefectSet& defects() const { return defects_; }
+  const Canaries& canaries() const { return canaries_; }
+  const Outcome& outcome() const { return outcome_; }
+  const std::string& phase() const { return phase_; }
+  platform::Platform& platform() const { return platform_; }
+  Heap& heap() { return heap_; }
+  Interpreter* main_interp() const { return main_; }
+  Interpreter* interp_head() const { return head_; }
+  Interpreter* find_interp(int64_t id) const;
+  std::vector<Interpreter*> interpreters() const;
+  std::vector<ThreadState*> thread_states(const Interpreter* i) const;
+  Gil& main_gil() { return *main_gil_; }
+  platform::ThreadId main_thread() const { return main_thread_; }
+  bool finalizing() const { return finalizing_thread_ != platform::kNoThread; }
+  platform::ThreadId finalizing_thread() const { return finalizing_thread_; }
+  int64_t generation() const { return generation_; }
+  /// Every runtime lock with its name (fork reinit and the fork oracle walk this one list).
+  std::vector<const platform::Mutex*> runtime_locks() const;
+  const platform::Mutex& lock(RuntimeLock l) const;
+  /// G1: no two threads hold one GIL. Returns "" or a description of the violation.
+  std::string check_gil_holder_unique() const;
+
+ private:
+  friend class RuntimeTestPeer;
+  // runtime.cc
+  void set_phase(const char* phase);
+  void emit(EventKind k, int64_t a = 0, int64_t b = 0, int64_t c = 0, std::string text = {},
+            const ThreadState* t = nullptr, const Interpreter* i = nullptr);
+  ThreadState* current_of(platform::ThreadId t) const;
+  ThreadState* new_tstate(Interpreter* interp, ThreadKind kind, bool daemon);
+  void link_tstate(ThreadState* t);
+  void unlink_tstate(ThreadState* t);
+  void free_tstate(ThreadState* t);
+  void clear_tstate(ThreadState* t);
+  Interpreter* alloc_interpreter(const InterpConfig& cfg);
+  void free_interpreter(Interpreter* i);
+  void delete_interp_tstates(Interpreter* i);
+  bool defect(Defect d);
+  void reach(Defect d) { canaries_.reach(d); }
+  void trigger(Defect d) { canaries_.trigger(d); }
+  /// An access through `p` is about to happen. If `p` points into freed runtime memory the
+  /// modelled process crashes (SIGSEGV) right here, as CPython would; otherwise returns.
+  void touch(const void* p, const char* what);
+  [[noreturn]] void fatal(const char* func, const char* msg, int exit_code = 134);
+  [[noreturn]] void crash(std::string what);
+  [[noreturn]] void end_process(Outcome o);
+
+  // gil.cc
+  Gil* gil_for(const Interpreter* i) const;
+  bool interp_alive(const Interpreter* i) const;
+  Ceval& ceval_for(const Interpreter* i);
+  Gil* make_gil(int64_t id);
+  void create_gil(Gil& g);
+  void take_gil(ThreadState* t);
+  void drop_gil(Gil& g, ThreadState* t);
+  bool must_exit_before_gil(ThreadState* t);
+  [[noreturn]] void exit_for_finalization(ThreadState* t, Gil* g, bool holds_gil_mutex);
+  void attach(ThreadState* t);
+
+  // eval.cc
+  void handle_eval_breaker(ThreadState* t);
+  void handle_signals(ThreadState* t);
+
+  // pending_calls.cc
+  PendingQueue* route_pending(Interpreter* target, ThreadState* caller, Interpreter** run_in);
+  bool can_handle_pending(const ThreadState* t, const PendingQueue& q) const;
+  int run_pending_queue(ThreadState* t, PendingQueue& q, int maxloop);
+  void run_one_pending(ThreadState* t, const PendingCall& c);
+  void finish_pending_calls(ThreadState* t);
+  void drop_queue(PendingQueue& q);
+  void signal_pending(PendingQueue& q);
+
+  // threads.cc
+  void thread_bootstrap(ThreadState* t, const std::function<void()>& body);
+  void wait_for_thread_shutdown(ThreadState* t);
+  ApiResult can_start_thread(ThreadState* caller, bool daemon) const;
+
+  // fork.cc
+  ApiResult fork_refusal(ThreadState* t, ForkKind kind) const;
+  void before_fork(ThreadState* t);
+  void after_fork_parent(ThreadState* t);
+  void after_fork_child(ThreadState* t);
+  void reinit_runtime_locks();
+  void delete_threads_except(ThreadState* keep);
+  void delete_interps_except_main(ThreadState* t);
+
+  // finalize.cc
+  void run_atexit(ThreadState* t);
+  void finalize_subinterpreters(ThreadState* t);
+  void interpreter_clear(Interpreter* i, ThreadState* caller);
+  void interpreter_delete(Interpreter* i);
+  void runtime_fini();
+
+  platform::Platform& platform_;
+  const Profile profile_;
+  DefectSet defects_;
+  RuntimeObserver* observer_;
+  Canaries canaries_;
+  Outcome outcome_;
+  std::string phase_ = "pre-init";
+  Heap heap_;
+
+  // ---- _PyRuntimeState ----
+  bool initialized_ = false;
+  int64_t generation_ = 0;     // runtime lifetimes started (re-initialisation increments)
+  std::atomic<platform::ThreadId> finalizing_thread_{platform::kNoThread};
+  ThreadState* finalizing_tstate_ = nullptr;  // compared only (gh-109793)
+  platform::ThreadId main_thread_ = platform::kNoThread;
+  Interpreter* head_ = nullptr;
+  Interpreter* main_ = nullptr;  // dangling after finalisation, as in 3.8–3.12 (see pending)
+  int64_t next_interp_id_ = 0;
+  std::atomic<int64_t> next_tstate_id_{0};  // C threads create tstates without the GIL
+  std::atomic<int64_t> next_call_id_{0};
+  std::unique_ptr<Gil> main_gil_;  // static storage in CPython: survives finalisation
+  Ceval runtime_ceval_;            // ≤3.8 eval breaker; 3.12+ main-thread pending signal
+  std::unique_ptr<PendingQueue> runtime_pending_;  // ≤3.8 global queue / 3.12+ main-thread queue
+  std::atomic<bool> signal_tripped_{false};
+  std::array<std::atomic<bool>, 65> tripped_signals_{};  // by signal number (async-signal-safe)
+  std::atomic<bool> pending_busy_global_{false};  // 3.9–3.11 `static int busy` in make_pending_calls
+  platform::Mutex head_lock_;
+  platform::Mutex xid_lock_;
+  platform::Mutex unicode_ids_lock_;
+  platform::Mutex import_lock_;
+  // Per OS thread (indexed by platform::ThreadId), fixed size so that native threads never
+  // race on a resize. Each slot is written only by its own thread (or a fork child / the
+  // finaliser once that thread can no longer run).
+  static constexpr int kMaxThreads = 1024;
+  struct PerThread {
+    std::atomic<ThreadState*> current{nullptr};   // _PyThreadState_GET
+    std::atomic<ThreadState*> bound{nullptr};     // last tstate attached here (kept when detached)
+    std::atomic<ThreadState*> gilstate{nullptr};  // the autoTSS key (main-interpreter tstates only)
+    std::atomic<int64_t> generation{0};           // runtime lifetime the thread last attached in
+  };
+  PerThread& per_thread(platform::ThreadId t);
+  const PerThread& per_thread(platform::ThreadId t) const;
+  std::unique_ptr<PerThread[]> threads_ = std::make_unique<PerThread[]>(kMaxThreads);
+  bool pending_closed_ = false;  // finalisation's last drain ran: Add must refuse (P6)
+  std::vector<std::function<void()>> atexit_;
+  struct ThreadRecord {  // a threading.Thread, for joins at shutdown (never dereferenced)
+    platform::ThreadId thread;
+    int64_t interp_id;
+    int64_t generation;
+    bool daemon;
+  };
+  std::vector<ThreadRecord> threading_threads_;
+};
+
+}  // namespace ifz::rt

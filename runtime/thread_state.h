@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+// thread_state.h — the model's PyThreadState: which OS thread runs which interpreter.
+// Defines ThreadKind and ThreadState. Allocated on the runtime Heap and freed when CPython
+// frees it, so a parked thread holding a stale pointer is a real use-after-free.
+//
+// Lifecycle (who may make each move):
+//
+//   created ──bind (owner thread)──▶ bound ──attach: take GIL (owner)──▶ attached
+//      ▲                                          ◀──detach: drop GIL (owner)──
+//      │                                                   │
+//   PyThreadState_New / _Prealloc (any thread      clear (owner, or finaliser / fork child
+//   holding the GIL)                               for other threads) ──▶ cleared ──delete──▶ freed
+//
+// "attached" = current on its OS thread *and* holding its interpreter's GIL. A tstate deleted
+// by someone else (finalisation's _PyThreadState_DeleteExcept, a fork child) is freed while its
+// OS thread may still be parked outside the GIL: that thread must never touch it again.
+#pragma once
+
+#include <cstdint>
+
+#include "runtime/platform/platform.h"
+
+namespace ifz::rt {
+
+class Interpreter;
+
+enum class ThreadKind : uint8_t {
+  kMain,       // the thread that called Py_Initialize
+  kThreading,  // threading.Thread (joined at shutdown unless daemon)
+  kRaw,        // _thread.start_new_thread (never joined at shutdown)
+  kForeignC,   // a C thread that made its own tstate with PyThreadState_New(interp)
+  kGilState,   // a C thread whose tstate PyGILState_Ensure created (main interpreter)
+  kInterp,     // the tstate Py_NewInterpreter made for the calling thread
+};
+const char* thread_kind_name(ThreadKind k);
+
+class ThreadState {
+ public:
+  ThreadState(int64_t id, Interpreter* interp, ThreadKind kind, bool daemon)
+      : id(id), interp(interp), kind(kind), daemon(daemon) {}
+
+  const int64_t id;           // unique within one runtime lifetime (for traces and oracles)
+  Interpreter* interp;        // invariant: a live interpreter while this tstate is live
+  const ThreadKind kind;
+  const bool daemon;          // threading daemon flag; raw/foreign threads count as daemon
+  platform::ThreadId thread = platform::kNoThread;  // bound OS thread, kNoThread if unbound
+
+  // Intrusive list of the interpreter's tstates (CPython interp->threads.head / next / prev).
+  ThreadState* prev = nullptr;
+  ThreadState* next = nullptr;
+
+  // Status bits (CPython `_status`), one reason each.
+  bool bound = false;          // bound to an OS thread (set by bind, never cleared)
+  bool bound_gilstate = false; // registered as this OS thread's GILState tstate
+  bool cleared = false;        // PyThreadState_Clear ran (no frames, no objects)
+  bool has_frame = false;      // running Python code (Py_EndInterpreter refuses then)
+  int gilstate_counter = 0;    // PyGILState_Ensure nesting
+  int64_t runtime_generation = 0;  // which runtime lifetime created it (re-initialisation)
+};
+
+}  // namespace ifz::rt

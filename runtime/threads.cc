@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: Apache-2.0
+// threads.cc — threads as CPython starts and ends them: threading.Thread / _thread
+// (Modules/_threadmodule.c t_bootstrap), C threads with their own tstate, PyGILState_*,
+// joins, wait_for_thread_shutdown (threading._shutdown) and runtime critical sections.
+#include "runtime/check.h"
+#include "runtime/runtime.h"
+
+namespace ifz::rt {
+
+using platform::Point;
+using platform::ThreadId;
+
+ApiResult Runtime::can_start_thread(ThreadState* caller, bool daemon) const {
+  const Interpreter* i = caller->interp;
+  if (profile_.minor >= 12 && !i->config.allow_threads) {
+    return ApiResult::fail("RuntimeError: thread is not supported for isolated subinterpreters");
+  }
+  if (daemon && profile_.minor >= 12 && !i->config.allow_daemon_threads) {
+    return ApiResult::fail("RuntimeError: daemon threads are disabled in this (sub)interpreter");
+  }
+  const auto stage = i->shutdown.load();
+  switch (profile_.threads_at_shutdown) {
+    case ThreadsAtShutdown::kAllow:
+      break;
+    case ThreadsAtShutdown::kRefuseInAtexit:  // 3.12, gh-104690
+      if (stage >= Interpreter::Shutdown::kAtexit || i->finalizing.load()) {
+        return ApiResult::fail("RuntimeError: can't create new thread at interpreter shutdown");
+      }
+      break;
+    case ThreadsAtShutdown::kRefuseAfterJoin:  // 3.13, gh-113964: atexit may still start threads
+      if (stage >= Interpreter::Shutdown::kFinalizing) {
+        return ApiResult::fail(
+            "PythonFinalizationError: can't create new thread at interpreter shutdown");
+      }
+      break;
+  }
+  return {};
+}
+
+Runtime::Started Runtime::start_thread(ThreadKind kind, bool daemon, std::function<void()> body) {
+  IFZ_PRECONDITION(kind == ThreadKind::kThreading || kind == ThreadKind::kRaw,
+                   "start_thread starts threading or _thread threads");
+  ThreadState* caller = current();
+  if (caller == nullptr) fatal("PyThreadState_Get", "the function must be called with the GIL held, but the GIL is released (the current Python thread state is NULL)");
+  touch(caller, "thread.start: tstate->interp");
+  const bool is_daemon = daemon || kind == ThreadKind::kRaw;
+  ApiResult ok = can_start_thread(caller, is_daemon);
+  if (!ok.ok) {
+    emit(EventKind::kError, 0, 0, 0, ok.error, caller, caller->interp);
+    return {ok};
+  }
+  // _PyThreadState_Prealloc: the parent creates the new thread's tstate.
+  ThreadState* nt = new_tstate(caller->interp, kind, is_daemon);
+  const int64_t interp_id = caller->interp->id;
+  const int64_t gen = generation_;
+  std::string name = std::string(thread_kind_name(kind)) + (is_daemon ? "-daemon" : "") + "-t" +
+                     std::to_string(nt->id);
+  const ThreadId tid = platform_.spawn(std::move(name), [this, nt, gen, body = std::move(body)] {
+    per_thread(platform_.current()).generation.store(gen);
+    thread_bootstrap(nt, body);
+  });
+  if (kind == ThreadKind::kThreading) {
+    caller->interp->threading_imported = true;
+    threading_threads_.push_back({tid, interp_id, gen, is_daemon});
+  }
+  emit(EventKind::kThreadStarted, tid, 0, 0, {}, caller, caller->interp);
+  return {ok, tid};
+}
+
+void Runtime::thread_bootstrap(ThreadState* t, const std::function<void()>& body) {
+  const ThreadId self = platform_.current();
+  if (defect(Defect::kGh108987ThreadRunAfterFinalize)) {
+    // ≤3.11 t_bootstrap writes tstate->thread_id before taking the GIL: a thread started
+    // late (from atexit) may run after finalisation freed its tstate.
+    if (heap_.freed(t)) trigger(Defect::kGh108987ThreadRunAfterFinalize);
+    touch(t, "t_bootstrap: tstate->thread_id = PyThread_get_thread_ident()");
+    t->thread = self;
+  }
+  restore_thread(t);  // PyEval_AcquireThread: the must-exit checks protect a freed t
+  t->thread = self;
+  body();
+  emit(EventKind::kThreadFinished, 0, 0, 0, {}, current(), nullptr);
+  thread_state_delete_current();
+}
+
+platform::ThreadId Runtime::start_c_thread(std::function<void()> body) {
+  const ThreadId tid = platform_.spawn("c-thread", [body = std::move(body)] {
+    body();
+    // A C thread that still has a tstate bound when it ends leaks it, as in CPython.
+  });
+  emit(EventKind::kThreadStarted, tid);
+  return tid;
+}
+
+void Runtime::join_thread(ThreadId tid) {
+  ThreadState* t = current();
+  if (t == nullptr) {  // a C thread joining: no GIL to release
+    platform_.join(tid);
+    return;
+  }
+  save_thread();
+  platform_.join(tid);
+  restore_thread(t);
+}
+
+void Runtime::wait_for_thread_shutdown(ThreadState* t) {
+  // threading._shutdown(): join every non-daemon threading thread of this interpreter that
+  // exists now (F1). The join releases the GIL; it runs Python code (eval breaker). CPython
+  // skips all of it when the interpreter never imported `threading`.
+  const int64_t interp_id = t->interp->id;
+  if (!t->interp->threading_imported) return;
+  const ThreadId self = platform_.current();
+  // By index, copying each record: the list may grow while we wait, and no heap-owning
+  // local may live across a scheduling point (an abandoned coroutine would leak it).
+  for (size_t n = 0; n < threading_threads_.size(); ++n) {
+    const ThreadRecord r = threading_threads_[n];
+    if (r.daemon || r.interp_id != interp_id || r.generation != generation_ || r.thread == self) {
+      continue;
+    }
+    if (!platform_.alive(r.thread)) continue;
+    join_thread(r.thread);
+  }
+  handle_eval_breaker(t);
+}
+
+ThreadState* Runtime::thread_state_new(Interpreter* interp) {
+  touch(interp, "PyThreadState_New(interp)");
+  ThreadState* t = new_tstate(interp, ThreadKind::kForeignC, /*daemon=*/true);
+  return t;
+}
+
+void Runtime::thread_state_delete_current() {
+  ThreadState* t = current();
+  if (t == nullptr) fatal("PyThreadState_DeleteCurrent", "no current tstate");
+  Gil* g = gil_for(t->interp);
+  PerThread& pt = per_thread(platform_.current());
+  clear_tstate(t);
+  unlink_tstate(t);
+  pt.current.store(nullptr);
+  if (pt.bound.load() == t) pt.bound.store(nullptr);
+  free_tstate(t);
+  drop_gil(*g, nullptr);  // _PyEval_ReleaseLock(NULL): no FORCE_SWITCHING wait
+}
+
+int Runtime::gilstate_ensure() {
+  PerThread& pt = per_thread(platform_.current());
+  ThreadState* t = pt.gilstate.load();
+  if (t == nullptr) {
+    // A thread unknown to Python: a new tstate in the main interpreter (autoInterpreterState).
+    touch(main_, "PyGILState_Ensure: autoInterpreterState");
+    t = new_tstate(main_, ThreadKind::kGilState, /*daemon=*/true);
+    t->bound_gilstate = true;
+    pt.gilstate.store(t);
+    restore_thread(t);
+    t->gilstate_counter = 1;
+    return 1;  // PyGILState_UNLOCKED
+  }
+  const bool was_current = pt.current.load() == t;
+  if (!was_current) restore_thread(t);
+  touch(t, "PyGILState_Ensure: tstate->gilstate_counter");
+  ++t->gilstate_counter;
+  return was_current ? 0 : 1;
+}
+
+void Runtime::gilstate_release(int state) {
+  PerThread& pt = per_thread(platform_.current());
+  ThreadState* t = pt.gilstate.load();
+  if (t == nullptr) fatal("PyGILState_Release", "auto-releasing thread-state, but no thread-state for this thread");
+  touch(t, "PyGILState_Release: tstate->gilstate_counter");
+  if (pt.current.load() != t) fatal("PyGILState_Release", "thread state must be current when releasing");
+  if (--t->gilstate_counter == 0) {
+    pt.gilstate.store(nullptr);
+    thread_state_delete_current();
+  } else if (state == 1) {
+    save_thread();
+  }
+}
+
+void Runtime::hold_lock(RuntimeLock which, int points) {
+  ThreadState* t = current();
+  if (t) save_thread();
+  platform::Mutex& m = const_cast<platform::Mutex&>(lock(which));
+  m.lock();
+  for (int i = 0; i < points; ++i) platform_.point({Point::kYield, "critical section", &m});
+  m.unlock();
+  if (t) restore_thread(t);
+}
+
+void Runtime::atexit_register(std::function<void()> fn) { atexit_.push_back(std::move(fn)); }
+
+const platform::Mutex& Runtime::lock(RuntimeLock l) const {
+  switch (l) {
+    case RuntimeLock::kHead: return head_lock_;
+    case RuntimeLock::kXidRegistry: return xid_lock_;
+    case RuntimeLock::kUnicodeIds: return unicode_ids_lock_;
+    case RuntimeLock::kImport: return import_lock_;
+  }
+  return head_lock_;
+}
+
+std::vector<const platform::Mutex*> Runtime::runtime_locks() const {
+  std::vector<const platform::Mutex*> out = {&head_lock_, &xid_lock_, &import_lock_};
+  if (profile_.minor >= 10) out.push_back(&unicode_ids_lock_);
+  if (runtime_pending_) out.push_back(&runtime_pending_->lock);
+  for (Interpreter* i = head_; i != nullptr; i = i->next) {
+    out.push_back(&i->id_mutex);
+    out.push_back(&i->pending.lock);
+  }
+  out.push_back(&main_gil_->mutex);
+  out.push_back(&main_gil_->switch_mutex);
+  return out;
+}
+
+}  // namespace ifz::rt
