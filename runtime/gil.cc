@@ -75,10 +75,16 @@ void Runtime::take_gil(ThreadState* t) {
     if (heap_.freed(t)) trigger(Defect::kBpo39877TstateDanglingInTakeGil);
     touch(t, "take_gil: tstate->interp->runtime");
   }
-  // From here CPython reads tstate->interp (the caller guarantees t is valid).
-  touch(t, "take_gil: tstate->interp");
-  Interpreter* interp = t->interp;
-  Gil* g = gil_for(interp);
+  // 3.9+ reads tstate->interp here (after the check); 3.7/3.8 use the runtime-wide GIL and
+  // eval breaker and do not touch the tstate until the GIL is theirs.
+  Interpreter* interp = nullptr;
+  Gil* g = main_gil_.get();
+  if (profile_.minor >= 9) {
+    touch(t, "take_gil: tstate->interp");
+    interp = t->interp;
+    g = gil_for(interp);
+  }
+  auto ceval = [&]() -> Ceval& { return interp ? ceval_for(interp) : runtime_ceval_; };
   g->mutex.lock();
   bool drop_requested = false;
   while (g->locked.load()) {
@@ -98,15 +104,14 @@ void Runtime::take_gil(ThreadState* t) {
       if (drop_requested) {
         if (defect(Defect::kGh96387StaleDropRequest)) {
           trigger(Defect::kGh96387StaleDropRequest);
-        } else if (interp_alive(interp)) {
-          ceval_for(interp).gil_drop_request = false;
+        } else if (interp == nullptr || interp_alive(interp)) {
+          ceval().gil_drop_request = false;
         }
       }
       exit_for_finalization(t, g, /*holds_gil_mutex=*/true);
     }
-    touch(interp, "take_gil: SET_GIL_DROP_REQUEST(interp)");
-    Ceval& ce = ceval_for(interp);
-    ce.gil_drop_request = true;
+    if (interp) touch(interp, "take_gil: SET_GIL_DROP_REQUEST(interp)");
+    ceval().gil_drop_request = true;
     drop_requested = true;
   }
   // _ready: we hold the GIL.
@@ -128,7 +133,7 @@ void Runtime::take_gil(ThreadState* t) {
     exit_for_finalization(t, nullptr, false);
   }
   // RESET_GIL_DROP_REQUEST: whoever asked, a switch just happened.
-  ceval_for(interp).gil_drop_request = false;
+  ceval().gil_drop_request = false;
   g->mutex.unlock();
   if (!check_early && must_exit_before_gil(t)) {
     // 3.7/3.8 exit_thread_if_finalizing(): checked only once the GIL is ours.

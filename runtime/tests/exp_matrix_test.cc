@@ -294,6 +294,46 @@ TEST_P(ExpMatrix, DaemonWakesAfterFinalize) {
   EXPECT_EQ(r.count(EventKind::kThreadExitForced), minor() <= 8 ? 0u : 1u);
 }
 
+// Row: re-initialisation with daemon threads of the old runtime. [EXP]: 3.7 fatal/hang,
+// 3.8 6/6 segv, 3.9–3.13 intermittent segv. The crashing schedule: the daemon's syscall
+// returns after Py_Initialize ran again and the new main thread released the GIL.
+TEST_P(ExpMatrix, ReinitWithDaemonsOfOldRuntime) {
+  bool parked = false, released = false;
+  FnChooser chooser([&](auto runnable, platform::ThreadId current, const auto& where) {
+    if (current == 1 && where.kind == platform::Point::kSyscall) parked = true;
+    const bool daemon_may_run = !parked || released;
+    const bool daemon_waits = current == 1 && where.kind == platform::Point::kWait;
+    return index_of(runnable, daemon_may_run && !daemon_waits ? 1 : 0);
+  });
+  auto r = run_sim(GetParam(), [&](Runtime& rt) {
+    rt.initialize();
+    rt.start_thread(ThreadKind::kThreading, true, [&] { rt.block("sleep"); rt.run_bytecode(1); });
+    rt.block("let the daemon reach its syscall");
+    rt.finalize();
+    rt.initialize();
+    released = true;
+    rt.block("new runtime does I/O");
+    rt.run_bytecode(5);
+    rt.finalize();
+  }, &chooser);
+  EXPECT_FALSE(r.exited_normally()) << r.summary();
+  if (minor() >= 8) EXPECT_TRUE(r.crashed()) << r.summary();
+  // The same schedule on the -fixed twin: the stale daemon never resumes.
+  parked = released = false;
+  auto fixed = run_sim(GetParam() + "-fixed", [&](Runtime& rt) {
+    rt.initialize();
+    rt.start_thread(ThreadKind::kThreading, true, [&] { rt.block("sleep"); rt.run_bytecode(1); });
+    rt.block("let the daemon reach its syscall");
+    rt.finalize();
+    rt.initialize();
+    released = true;
+    rt.block("new runtime does I/O");
+    rt.run_bytecode(5);
+    rt.finalize();
+  }, &chooser);
+  EXPECT_TRUE(fixed.exited_normally()) << fixed.summary();
+}
+
 // Row: finalize with a live subinterp (C API): 3.7–3.12 fatal | 3.13 cleaned up.
 TEST_P(ExpMatrix, FinalizeWithLiveSubinterp) {
   auto r = run_sim(GetParam(), [&](Runtime& rt) {
