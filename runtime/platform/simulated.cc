@@ -66,6 +66,13 @@ struct SimulatedPlatform::Thread {
   CondVar* cond = nullptr;
   ThreadId join_target = kNoThread;
   std::string hang_why;
+  // Fair timeouts: a timed wait models "time passes", so a waiter that already timed out is
+  // offered again only after some *other* thread made progress (a non-wait scheduling point).
+  // Otherwise any strategy could pick it forever and turn a quiet system into a step-limit
+  // "hang"; with nothing else able to move, the system is reported as deadlocked instead.
+  uint64_t own_progress = 0;             // progress points made by this thread
+  uint64_t others_at_timeout = kNever;   // others' progress when it last timed out
+  static constexpr uint64_t kNever = ~uint64_t{0};
 };
 
 SimulatedPlatform::SimulatedPlatform(Chooser* chooser, SimOptions opts)
@@ -141,7 +148,7 @@ void SimulatedPlatform::thread_main() {
     std::abort();
   }
   me.state = State::kFinished;
-  timeouts_in_a_row_ = 0;
+  progress_ = 0;
   wake_joiners(me.id);
   // Returning from main() ends the process; pthread_exit in main() does not.
   if (me.id == 0 && returned) end_run(RunResult::Kind::kExited, 0, "");
@@ -232,8 +239,12 @@ size_t SimulatedPlatform::collect_runnable() {
   size_t timed = 0;
   for (const auto& t : threads_) {
     if (!is_runnable(t->state)) continue;
+    if (t->state == State::kTimedCond) {
+      const uint64_t others = progress_ - t->own_progress;
+      if (t->others_at_timeout != Thread::kNever && others <= t->others_at_timeout) continue;
+      ++timed;
+    }
     runnable_.push_back(t->id);
-    if (t->state == State::kTimedCond) ++timed;
   }
   return timed;
 }
@@ -244,11 +255,8 @@ ThreadId SimulatedPlatform::decide(const PointInfo& where) {
             "exceeded SimOptions::max_steps = " + std::to_string(opts_.max_steps) +
                 " scheduling points: a spin loop, or a schedule that starves a thread?");
   }
-  size_t timed = collect_runnable();
+  collect_runnable();
   if (runnable_.empty()) end_stuck();
-  if (timed == runnable_.size() && timeouts_in_a_row_ > 2 * timed + 2) {
-    end_run(RunResult::Kind::kDeadlock, 0, "livelock: only timed waits make progress");
-  }
   if (runnable_.size() == 1) return runnable_[0];
   if (chooser_ != nullptr) {
     return runnable_[chooser_->pick(runnable_, current_, where) % runnable_.size()];
@@ -362,8 +370,11 @@ void SimulatedPlatform::hang_thread(const char* why) {
 
 void SimulatedPlatform::point(const PointInfo& where) {
   if (!in_run_) return;
-  // Anything but a (re-)wait is progress for the livelock guard.
-  if (where.kind != Point::kWait) timeouts_in_a_row_ = 0;
+  // Anything but a (re-)wait is progress, for the fair-timeout rule (Thread::own_progress).
+  if (where.kind != Point::kWait) {
+    ++progress_;
+    ++self().own_progress;
+  }
   schedule(where);
 }
 
@@ -468,7 +479,9 @@ bool SimulatedPlatform::cond_wait(CondVar& c, Mutex& m, int64_t micros) {
   if (timed_out) {
     c.waiters_.erase(std::find(c.waiters_.begin(), c.waiters_.end(), me.id));
     me.state = State::kRunnable;
-    ++timeouts_in_a_row_;
+    me.others_at_timeout = progress_ - me.own_progress;
+  } else {
+    me.others_at_timeout = Thread::kNever;  // notified: a fresh wait may time out again
   }
   IFZ_CHECK(me.state == State::kRunnable, "a cond waiter ran before being notified");
   me.cond = nullptr;

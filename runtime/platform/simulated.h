@@ -148,7 +148,7 @@ class SimulatedPlatform final : public Platform {
   bool ended_ = false;
   int forks_ = 0;
   // Steps in a row whose only event was a timed wait timing out (the livelock guard).
-  uint64_t timeouts_in_a_row_ = 0;
+  uint64_t progress_ = 0;  // non-wait scheduling points so far (fair timeouts)
   std::vector<ThreadId> runnable_;  // scratch, reused at every step
   RunResult result_;
 };
