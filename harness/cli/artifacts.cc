@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+// artifacts.cc — atomic artifact files (see artifacts.h).
+#include "harness/cli/artifacts.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "harness/exec/checked_run.h"
+#include "harness/program/text_format.h"
+
+namespace ifz::harness::cli {
+
+bool write_file_atomic(const std::string& path, const std::string& content, std::string* error) {
+  const std::string tmp = path + ".tmp." + std::to_string(getpid());
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    if (error) *error = "cannot create " + tmp + ": " + std::strerror(errno);
+    return false;
+  }
+  size_t off = 0;
+  while (off < content.size()) {
+    const ssize_t n = write(fd, content.data() + off, content.size() - off);
+    if (n <= 0) {
+      if (error) *error = "cannot write " + tmp + ": " + std::strerror(errno);
+      close(fd);
+      unlink(tmp.c_str());
+      return false;
+    }
+    off += static_cast<size_t>(n);
+  }
+  fsync(fd);
+  close(fd);
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    if (error) *error = "cannot rename " + tmp + ": " + std::strerror(errno);
+    unlink(tmp.c_str());
+    return false;
+  }
+  return true;
+}
+
+std::string signature_hash(const std::string& signature) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : signature) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+ArtifactPaths write_finding_artifacts(const std::string& dir, const Program& p, const Schedule& s,
+                                      const Finding& f, const ExecResult& r) {
+  const std::string base = dir + "/" + f.kind + "-" + signature_hash(f.signature());
+  ArtifactPaths out{base + ".ifz", base + ".report.txt"};
+  Program with_schedule = p;
+  with_schedule.schedule = s.picks.empty() ? "" : s.to_string();
+  const std::string report = format_report(f, out.program, s);
+  std::string text;
+  for (size_t start = 0; start < report.size();) {
+    const size_t nl = report.find('\n', start);
+    text += "# " + report.substr(start, nl - start) + "\n";
+    start = nl == std::string::npos ? report.size() : nl + 1;
+  }
+  text += print_program(with_schedule);
+  std::string err;
+  if (!write_file_atomic(out.program, text, &err)) std::fprintf(stderr, "interpfuzz: %s\n", err.c_str());
+  std::string full = report + "outcome: " + r.outcome_summary() + "\n";
+  if (!write_file_atomic(out.report, full, &err)) std::fprintf(stderr, "interpfuzz: %s\n", err.c_str());
+  return out;
+}
+
+}  // namespace ifz::harness::cli

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+// artifacts.h — writing a finding to disk so that it is never lost: the program (with its
+// schedule) as `.ifz`, the report and the trace, each written atomically (temp file, fsync,
+// rename) before anything else happens with the finding.
+// Defines ArtifactPaths, write_file_atomic and write_finding_artifacts.
+#pragma once
+
+#include <string>
+
+#include "harness/exec/executor.h"
+#include "harness/program/program.h"
+#include "harness/schedule/schedule.h"
+
+namespace ifz::harness::cli {
+
+struct ArtifactPaths {
+  std::string program;  // <dir>/<kind>-<hash>.ifz (replayable: carries its schedule)
+  std::string report;   // <dir>/<kind>-<hash>.report.txt
+};
+
+/// Writes `content` to `path` atomically. Returns false and sets `error` on failure.
+bool write_file_atomic(const std::string& path, const std::string& content, std::string* error);
+
+/// A stable 16-hex-digit name for a signature (FNV-1a 64).
+std::string signature_hash(const std::string& signature);
+
+/// Writes the artifacts of finding `f` of (p, s). The program file's comment header holds the
+/// report, so the `.ifz` alone is enough to understand and replay the finding.
+ArtifactPaths write_finding_artifacts(const std::string& dir, const Program& p, const Schedule& s,
+                                      const Finding& f, const ExecResult& r);
+
+}  // namespace ifz::harness::cli

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: Apache-2.0
+// stress.cc — the stress runner: a parent that shows progress and deduplicates, and worker
+// processes that generate programs, run them under a mix of schedulers and write artifacts.
+//
+// Workers are processes, not threads: an execution that corrupts memory or hangs natively must
+// not take the run (or the other workers) down, and native executions fork anyway. A worker
+// writes a finding's artifacts (atomically: temp file + rename) *before* telling the parent,
+// so a worker killed at any point loses nothing it reported.
+#include "harness/cli/stress.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "harness/cli/artifacts.h"
+#include "harness/exec/reach.h"
+#include "harness/exec/checked_run.h"
+#include "harness/cli/minimize_cmd.h"
+#include "harness/program/binary_codec.h"
+#include "harness/program/text_format.h"
+#include "harness/schedule/pct_strategy.h"
+#include "harness/schedule/random_strategy.h"
+#include "harness/schedule/rng.h"
+#include "runtime/profile.h"
+
+namespace ifz::harness::cli {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+void on_stop_signal(int) { g_stop = 1; }
+
+std::vector<std::string> stress_profiles(const StressOptions& o) {
+  std::vector<std::string> out;
+  if (!o.profile.empty()) {
+    out.push_back(o.profile);
+    return out;
+  }
+  for (const rt::Profile& p : rt::all_profiles()) {
+    if (p.fixed) out.push_back(p.name);
+  }
+  return out;
+}
+
+std::vector<Program> load_seeds(const std::string& dir) {
+  std::vector<Program> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().extension() != ".ifz") continue;
+    auto parsed = read_program_file(e.path().string());
+    if (auto* p = std::get_if<Program>(&parsed)) out.push_back(std::move(*p));
+  }
+  return out;
+}
+
+// ---- worker --------------------------------------------------------------------------------
+
+struct Worker {
+  const StressOptions& opts;
+  int index;
+  int out_fd;
+  Rng rng;
+  std::vector<Program> seeds;
+  std::vector<std::string> profiles;
+  std::vector<std::string> extra_defects;
+  std::set<std::string> seen;
+  ReachCounters reach;
+
+  void send(const std::string& line) {
+    const std::string l = line + "\n";
+    ssize_t off = 0;
+    while (off < static_cast<ssize_t>(l.size())) {
+      ssize_t n = write(out_fd, l.data() + off, l.size() - off);
+      if (n <= 0) return;
+      off += n;
+    }
+  }
+
+  Program next_program() {
+    std::vector<uint8_t> bytes;
+    const bool from_seed = !seeds.empty() && !opts.native_only_uniform && rng.next_u64() % 2 == 0;
+    if (from_seed) {
+      bytes = encode_program(seeds[rng.next_u64() % seeds.size()]);
+      const int flips = 1 + static_cast<int>(rng.next_u64() % 4);
+      for (int i = 0; i < flips && !bytes.empty(); ++i) {
+        bytes[rng.next_u64() % bytes.size()] = static_cast<uint8_t>(rng.next_u64());
+      }
+    } else {
+      bytes.resize(16 + rng.next_u64() % 160);
+      for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng.next_u64());
+    }
+    DecodeOptions d;
+    d.pinned_profile = profiles[rng.next_u64() % profiles.size()];
+    d.extra_defects = extra_defects;
+    Program p = decode_program(bytes, d).program;
+    p.schedule.clear();
+    return p;
+  }
+
+  void report(const Program& p, const ExecResult& r, const Schedule& s, const char* engine) {
+    for (const Finding& f : r.findings) {
+      const std::string sig = f.signature();
+      if (!seen.insert(sig).second) continue;
+      ArtifactPaths paths = write_finding_artifacts(opts.artifacts, p, s, f, r);
+      send("F\t" + sig + "\t" + f.classification + "\t" + paths.program + "\t" + engine);
+    }
+  }
+
+  void run_one() {
+    const Program p = next_program();
+    ExecOptions eo;
+    eo.trace = false;
+    eo.max_steps = opts.max_steps;
+    const uint64_t pick = rng.next_u64() % 10;
+    if (opts.native_only_uniform || (opts.native && pick == 0)) {
+      eo.platform = ExecOptions::Platform::kNative;
+      eo.native_watchdog_ms = 3000;
+      const ExecResult r = execute(p, eo);
+      reach.merge(r.reach);
+      report(p, r, Schedule{}, "native");
+      return;
+    }
+    std::unique_ptr<Strategy> st;
+    if (pick < 4) st = std::make_unique<RandomStrategy>(rng.next_u64());
+    else st = std::make_unique<PctStrategy>(1 + static_cast<int>(rng.next_u64() % 3), rng.next_u64());
+    const CheckedRun cr = run_checked(p, *st, eo);
+    reach.merge(cr.result.reach);
+    if (!cr.reproducible) send("D\t" + cr.divergence);
+    report(p, cr.result, cr.schedule, pick < 4 ? "random" : "pct");
+  }
+
+  int run() {
+    const auto deadline = Clock::now() + std::chrono::duration<double>(opts.seconds);
+    uint64_t execs = 0;
+    auto last = Clock::now();
+    while (!g_stop && Clock::now() < deadline) {
+      run_one();
+      ++execs;
+      if (Clock::now() - last > std::chrono::milliseconds(200)) {
+        send("E\t" + std::to_string(execs));
+        execs = 0;
+        last = Clock::now();
+      }
+    }
+    send("E\t" + std::to_string(execs));
+    send("R\t" + reach.serialize());
+    return 0;
+  }
+};
+
+// ---- parent --------------------------------------------------------------------------------
+
+struct Distinct {
+  std::string classification;
+  std::string artifact;
+  std::string engine;
+  int count = 0;
+};
+
+struct Parent {
+  const StressOptions& opts;
+  std::map<std::string, Distinct> findings;
+  ReachCounters reach;
+  uint64_t execs = 0;
+  int divergences = 0;
+
+  void on_line(const std::string& line) {
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    std::string x;
+    while (std::getline(ss, x, '\t')) f.push_back(x);
+    if (f.empty()) return;
+    if (f[0] == "E" && f.size() >= 2) execs += std::stoull(f[1]);
+    if (f[0] == "R" && f.size() >= 2) reach.merge(ReachCounters::parse(f[1]));
+    if (f[0] == "D") {
+      ++divergences;
+      std::fprintf(stderr, "\n==ifz== DETERMINISM FAILURE: %s\n", f.size() > 1 ? f[1].c_str() : "");
+    }
+    if (f[0] == "F" && f.size() >= 5) {
+      Distinct& d = findings[f[1]];
+      if (d.count++ == 0) {
+        d.classification = f[2];
+        d.artifact = f[3];
+        d.engine = f[4];
+        std::fprintf(stderr, "\n==ifz== FINDING (%s): %s\n    artifact: %s\n", f[2].c_str(),
+                     f[1].c_str(), f[3].c_str());
+      }
+    }
+  }
+
+  void progress(double elapsed) {
+    if (opts.quiet) return;
+    const double rate = elapsed > 0 ? static_cast<double>(execs) / elapsed : 0;
+    std::fprintf(stderr, "\r[stress] %5.1fs / %.0fs  executions %llu (%.0f/s)  distinct findings %zu   ",
+                 elapsed, opts.seconds, static_cast<unsigned long long>(execs), rate,
+                 findings.size());
+    std::fflush(stderr);
+  }
+};
+
+int worker_main(const StressOptions& opts, int index, int fd) {
+  Worker w{opts, index, fd, Rng::stream(opts.seed, static_cast<uint64_t>(index))};
+  w.seeds = load_seeds(opts.seeds_dir);
+  w.profiles = stress_profiles(opts);
+  std::stringstream ss(opts.defects);
+  std::string d;
+  while (std::getline(ss, d, ',')) {
+    if (!d.empty()) w.extra_defects.push_back(d);
+  }
+  return w.run();
+}
+
+}  // namespace
+
+int run_stress(const StressOptions& opts) {
+  for (const std::string& p : stress_profiles(opts)) {
+    if (!rt::find_profile(p)) {
+      std::fprintf(stderr, "interpfuzz stress: unknown profile '%s'\n", p.c_str());
+      return 2;
+    }
+  }
+  std::error_code ec;
+  fs::create_directories(opts.artifacts, ec);
+  if (ec) {
+    std::fprintf(stderr, "interpfuzz stress: cannot create %s: %s\n", opts.artifacts.c_str(),
+                 ec.message().c_str());
+    return 2;
+  }
+  const int jobs = opts.jobs > 0 ? opts.jobs : std::max(1, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  std::vector<pid_t> pids;
+  std::vector<int> fds;
+  for (int i = 0; i < jobs; ++i) {
+    int pipefd[2];
+    if (pipe(pipefd) != 0) return 2;
+    const pid_t pid = fork();
+    if (pid == 0) {
+      close(pipefd[0]);
+      _exit(worker_main(opts, i, pipefd[1]));
+    }
+    close(pipefd[1]);
+    pids.push_back(pid);
+    fds.push_back(pipefd[0]);
+  }
+  Parent parent{opts};
+  std::vector<std::string> partial(fds.size());
+  const auto start = Clock::now();
+  size_t open = fds.size();
+  bool forwarded = false;
+  while (open > 0) {
+    if (g_stop && !forwarded) {
+      for (pid_t p : pids) kill(p, SIGTERM);
+      forwarded = true;
+    }
+    std::vector<pollfd> pfds;
+    for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
+    poll(pfds.data(), pfds.size(), 250);
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (fds[i] < 0 || !(pfds[i].revents & (POLLIN | POLLHUP))) continue;
+      char buf[4096];
+      const ssize_t n = read(fds[i], buf, sizeof buf);
+      if (n <= 0) {
+        close(fds[i]);
+        fds[i] = -1;
+        --open;
+        continue;
+      }
+      partial[i].append(buf, static_cast<size_t>(n));
+      size_t nl;
+      while ((nl = partial[i].find('\n')) != std::string::npos) {
+        parent.on_line(partial[i].substr(0, nl));
+        partial[i].erase(0, nl + 1);
+      }
+    }
+    parent.progress(std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  int worker_failures = 0;
+  for (pid_t p : pids) {
+    int status = 0;
+    waitpid(p, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++worker_failures;
+  }
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  if (!opts.quiet) std::fprintf(stderr, "\n");
+
+  // Minimise each new finding (after the run: the artifacts are already safe on disk).
+  int fresh = 0;
+  std::printf("interpfuzz stress: %llu executions in %.1f s (%.0f/s), %d worker(s), profiles: %s\n",
+              static_cast<unsigned long long>(parent.execs), elapsed,
+              elapsed > 0 ? parent.execs / elapsed : 0.0, jobs,
+              opts.profile.empty() ? "all -fixed" : opts.profile.c_str());
+  std::printf("%-10s %-6s %-10s %s\n", "class", "count", "engine", "signature / artifact");
+  for (auto& [sig, d] : parent.findings) {
+    if (d.classification == "new") ++fresh;
+    std::string minimized;
+    if (opts.minimize && !g_stop) minimized = minimize_artifact(d.artifact);
+    std::printf("%-10s %-6d %-10s %s\n    %s%s\n", d.classification == "new" ? "NEW" : "known",
+                d.count, d.engine.c_str(), sig.c_str(), d.artifact.c_str(),
+                minimized.empty() ? "" : ("\n    minimised: " + minimized).c_str());
+    if (d.classification != "new") std::printf("    %s\n", d.classification.c_str());
+  }
+  if (parent.findings.empty()) std::printf("(no findings)\n");
+  std::printf("reachability (how often interesting states were reached):\n%s",
+              parent.reach.table().c_str());
+  if (worker_failures > 0) std::printf("warning: %d worker(s) did not exit cleanly\n", worker_failures);
+  if (parent.divergences > 0) {
+    std::printf("DETERMINISM FAILURES: %d (a recorded schedule did not replay)\n", parent.divergences);
+    return 1;
+  }
+  return fresh > 0 ? 1 : 0;
+}
+
+}  // namespace ifz::harness::cli

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+// stress.h — `interpfuzz stress`, the main job: time-boxed, one worker process per core,
+// random programs × strategies × profiles, deduplicated findings written atomically to an
+// artifacts folder before anything else happens, a live progress line and a summary.
+// Defines StressOptions and run_stress.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace ifz::harness::cli {
+
+struct StressOptions {
+  double seconds = 60;                  // --time
+  int jobs = 0;                         // --jobs, 0 = one per core
+  std::string profile;                  // --profile: "" = every -fixed profile; "3.9" = that one
+  std::string defects;                  // --defects: extra defects (comma-separated)
+  uint64_t seed = 1;                    // --seed
+  std::string artifacts = "artifacts";  // --artifacts
+  std::string seeds_dir = "corpus/seeds";  // --corpus
+  uint64_t max_steps = 20'000;          // per execution
+  bool native = true;                   // include native-thread executions (a share of them)
+  bool native_only_uniform = false;     // baseline: native threads + uniform random programs only
+  bool minimize = true;                 // auto-minimise each new finding
+  bool quiet = false;
+};
+
+/// Runs the stress job; returns the exit status (0 nothing new, 1 new findings, 2 error).
+int run_stress(const StressOptions& opts);
+
+}  // namespace ifz::harness::cli

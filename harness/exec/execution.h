@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+// execution.h — internal to the executor: the state of one execution (one modelled process)
+// and of each program thread in it. Defines ThreadCtx and Execution.
+//
+// Everything here is owned by the Execution object, never by a coroutine stack: a thread that
+// vanishes in a fork or is abandoned at process exit must not leak (DESIGN D2), so the
+// per-thread contexts are fixed arrays of plain pointers.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/exec/executor.h"
+#include "harness/oracles/oracle.h"
+#include "harness/program/program.h"
+#include "runtime/runtime.h"
+
+namespace ifz::harness::exec_internal {
+
+inline constexpr int kInterpSlots = kMaxInterp + 1;
+
+/// What the program knows about one of its threads (a script being run by an OS thread).
+struct ThreadCtx {
+  platform::ThreadId tid = platform::kNoThread;
+  bool is_c_thread = false;
+  bool is_daemon = false;
+  rt::ThreadState* home = nullptr;     // the tstate it started with (threading/raw/main)
+  rt::ThreadState* saved = nullptr;    // released with release_gil
+  rt::ThreadState* created = nullptr;  // made with new_tstate (C thread)
+  rt::ThreadState* gilstate = nullptr; // made/used by gilstate_ensure
+  int gilstate_depth = 0;
+  std::array<int, 16> gilstate_states{};
+  std::array<rt::ThreadState*, kInterpSlots> own{};   // this thread's tstate per interpreter id
+  std::array<rt::ThreadState*, kInterpSlots> prev{};  // where end_interp of interp i returns
+  int64_t bound_interp = -1;  // interpreter it last ran in
+  void forget_tstates();
+};
+
+class Execution {
+ public:
+  Execution(const Program& program, const ExecOptions& opts, platform::Platform& plat,
+            const rt::Profile& profile, rt::DefectSet defects);
+  ~Execution();
+
+  /// The body of thread 0 (the process's main thread).
+  void run_main();
+  /// Outcome-based oracles and result assembly once the platform run returned.
+  void finish(const platform::RunResult& run, ExecResult* out);
+  /// Native sandbox: events/findings/trace are sent to the parent as report lines.
+  void set_remote(bool remote) { remote_ = remote; }
+
+  // Called by the runtime observer and the oracle sink.
+  void on_event(const rt::Event& e);
+  void add_finding(Finding f);
+
+ private:
+  // ops.cc
+  void run_script(ThreadCtx& c, int script);
+  void run_thread(int slot, bool c_thread, bool daemon);
+  void cleanup_thread(ThreadCtx& c);
+  bool do_op(ThreadCtx& c, int slot, const Op& op, std::string* why_skipped);
+  bool op_lifecycle(ThreadCtx& c, const Op& op, std::string* why);
+  bool op_interp(ThreadCtx& c, const Op& op, std::string* why);
+  bool op_threads(ThreadCtx& c, int slot, const Op& op, std::string* why);
+  bool op_gil(ThreadCtx& c, const Op& op, std::string* why);
+  bool op_pending(ThreadCtx& c, const Op& op, std::string* why);
+  bool op_fork(ThreadCtx& c, const Op& op, std::string* why);
+  bool attached(const ThreadCtx& c) const;
+  int64_t interp_of(const rt::ThreadState* t) const;
+  OpContext op_context(const ThreadCtx& c, int slot, const Op& op) const;
+  ThreadCtx& ctx_of_current();
+
+  // executor.cc
+  void trace_line(std::string line);
+  std::string thread_states_line() const;
+  void end_of_main();
+
+  const Program& program_;
+  const ExecOptions& opts_;
+  platform::Platform& plat_;
+  struct Observer;
+  struct Sink;
+  std::unique_ptr<Observer> observer_;
+  std::unique_ptr<rt::Runtime> runtime_;
+  std::unique_ptr<Sink> sink_;
+  std::vector<std::unique_ptr<Oracle>> oracles_;
+  std::vector<Finding> findings_;
+  std::vector<std::string> trace_;
+  std::array<ThreadCtx, kMaxThreads> ctx_{};
+  std::array<bool, kMaxThreads> started_{};
+  std::array<platform::ThreadId, kMaxThreads> script_tid_{};
+  std::array<int, 1024> slot_of_tid_{};  // OS thread → ctx slot
+  bool in_finalize_ = false;
+  int interps_this_lifetime_ = 0;
+  bool remote_ = false;
+  uint64_t ops_executed_ = 0;
+  uint64_t ops_skipped_ = 0;
+  ReachCounters reach_;
+  std::string phase_ = "pre-init";
+  void count_reach(const rt::Event& e);
+};
+
+struct Execution::Observer : rt::RuntimeObserver {
+  explicit Observer(Execution& ex) : ex(ex) {}
+  void on_event(const rt::Event& e) override { ex.on_event(e); }
+  Execution& ex;
+};
+
+struct Execution::Sink : OracleSink {
+  Sink(Execution& ex, const rt::Runtime& rt, platform::Platform& p) : OracleSink(rt, p), ex(ex) {}
+  void report(Finding f) override { ex.add_finding(std::move(f)); }
+  Execution& ex;
+};
+
+}  // namespace ifz::harness::exec_internal

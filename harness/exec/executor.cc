@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: Apache-2.0
+// executor.cc — one execution of a program: a fresh runtime on a fresh platform, the oracles
+// watching, and the result (outcome, findings, trace, canaries) assembled at the end.
+#include "harness/exec/executor.h"
+
+#include <sstream>
+
+#include "harness/exec/execution.h"
+#include "runtime/check.h"
+#include "runtime/platform/native.h"
+#include "runtime/platform/simulated.h"
+
+namespace ifz::harness {
+
+std::string ExecResult::outcome_summary() const {
+  using K = platform::RunResult::Kind;
+  if (outcome.kind == rt::Outcome::Kind::kFatal || outcome.kind == rt::Outcome::Kind::kCrash) {
+    return std::string(rt::outcome_kind_name(outcome.kind)) + ": " + outcome.message;
+  }
+  switch (run.kind) {
+    case K::kExited: return "exit " + std::to_string(run.exit_code);
+    case K::kDeadlock: return "deadlock";
+    case K::kStepLimit: return "hang (step limit)";
+    case K::kHang: return "hang (watchdog)";
+    case K::kSignaled: return "signal " + std::to_string(run.signal);
+    case K::kAborted: return "abort: " + run.message;
+  }
+  return "?";
+}
+
+namespace exec_internal {
+
+Execution::Execution(const Program& program, const ExecOptions& opts, platform::Platform& plat,
+                     const rt::Profile& profile, rt::DefectSet defects)
+    : program_(program), opts_(opts), plat_(plat) {
+  observer_ = std::make_unique<Observer>(*this);
+  runtime_ = std::make_unique<rt::Runtime>(plat, profile, defects, observer_.get());
+  sink_ = std::make_unique<Sink>(*this, *runtime_, plat);
+  oracles_ = make_oracles(runtime_->profile());
+  script_tid_.fill(platform::kNoThread);
+}
+
+Execution::~Execution() = default;
+
+void Execution::run_main() {
+  ThreadCtx& c = ctx_[0];
+  c.tid = plat_.current();
+  slot_of_tid_[c.tid] = 0;
+  started_[0] = true;
+  if (!program_.threads.empty()) run_script(c, 0);
+  end_of_main();
+}
+
+// The main script ended (or `exit`): the process ends normally. Event-based oracles judge
+// what must have happened by now (accepted pending calls run, ...).
+void Execution::end_of_main() {
+  platform::RunResult run;
+  run.kind = platform::RunResult::Kind::kExited;
+  EndContext end{run, runtime_->outcome(), /*process_ended_normally=*/true};
+  for (auto& o : oracles_) o->on_end(end, *sink_);
+}
+
+void Execution::count_reach(const rt::Event& e) {
+  using K = rt::EventKind;
+  const bool shutting_down = phase_.rfind("finalize", 0) == 0;
+  switch (e.kind) {
+    case K::kPhase:
+      phase_ = e.text;
+      break;
+    case K::kForkChild: {
+      reach_.bump("fork child entered");
+      for (const platform::Mutex* m : runtime_->runtime_locks()) {
+        if (m->owner() != platform::kNoThread && m->owner() != e.thread) {
+          reach_.bump("fork while another thread held a runtime lock");
+          break;
+        }
+      }
+      if (e.interp > 0) reach_.bump("fork from a subinterpreter");
+      break;
+    }
+    case K::kThreadExitForced:
+      reach_.bump("thread forced to exit in " + e.text);
+      break;
+    case K::kPendingAdded:
+      if (e.c != 0) reach_.bump(std::string("pending call refused") + (shutting_down ? " during finalisation" : phase_ == "finalized" ? " after finalisation" : " (queue full)"));
+      else if (shutting_down || phase_ == "finalized") reach_.bump("pending call accepted during or after finalisation");
+      break;
+    case K::kPendingRun:
+      reach_.bump("pending call ran");
+      break;
+    case K::kFatal:
+      reach_.bump("fatal: " + e.text);
+      break;
+    case K::kThreadStarted:
+      if (shutting_down) reach_.bump("thread started during finalisation");
+      break;
+    case K::kReinitialized:
+      reach_.bump("runtime re-initialised");
+      break;
+    case K::kInterpDeleted:
+      if (e.interp > 0) reach_.bump("subinterpreter deleted");
+      break;
+    case K::kError:
+      reach_.bump("refused: " + e.text);
+      break;
+    default:
+      break;
+  }
+}
+
+void Execution::on_event(const rt::Event& e) {
+  count_reach(e);
+  for (auto& o : oracles_) o->on_event(e, *sink_);
+  if (!opts_.trace) return;
+  std::string line = std::string("   . ") + rt::event_kind_name(e.kind);
+  if (e.interp >= 0) line += " I" + std::to_string(e.interp);
+  if (e.kind == rt::EventKind::kPendingAdded || e.kind == rt::EventKind::kPendingRun ||
+      e.kind == rt::EventKind::kPendingDropped) {
+    line += " #" + std::to_string(e.a);
+  }
+  if (e.kind == rt::EventKind::kPendingAdded) line += e.c == 0 ? " accepted" : " refused";
+  if (!e.text.empty()) line += " " + e.text;
+  trace_line(line);
+}
+
+void Execution::add_finding(Finding f) {
+  if (remote_) {
+    std::ostringstream os;
+    os << "finding\t" << f.kind << '\t' << f.oracle << '\t' << f.phase << '\t' << f.detail << '\t'
+       << f.message << '\n';
+    plat_.report(os.str());
+  }
+  findings_.push_back(std::move(f));
+}
+
+void Execution::trace_line(std::string line) {
+  if (remote_) {
+    plat_.report("trace\t" + line + "\n");
+    return;
+  }
+  trace_.push_back(std::move(line));
+}
+
+std::string Execution::thread_states_line() const {
+  std::string out;
+  for (size_t s = 0; s < ctx_.size(); ++s) {
+    const ThreadCtx& c = ctx_[s];
+    if (c.tid == platform::kNoThread || !plat_.alive(c.tid)) continue;
+    out += "[T" + std::to_string(c.tid);
+    if (c.saved) out += " released";
+    else if (c.gilstate_depth > 0) out += " gilstate";
+    out += " in I" + std::to_string(c.bound_interp) + "] ";
+  }
+  return out;
+}
+
+void Execution::finish(const platform::RunResult& run, ExecResult* out) {
+  out->run = run;
+  out->outcome = runtime_->outcome();
+  const bool normal = run.kind == platform::RunResult::Kind::kExited &&
+                      out->outcome.kind != rt::Outcome::Kind::kFatal &&
+                      out->outcome.kind != rt::Outcome::Kind::kCrash;
+  rt::Outcome oc = out->outcome;
+  if (oc.phase.empty()) oc.phase = runtime_->phase();
+  EndContext end{run, oc, normal};
+  // Only outcome-based judgement here; event oracles judged at end_of_main already.
+  if (!normal) {
+    for (auto& o : oracles_) o->on_end(end, *sink_);
+  }
+  out->canaries = runtime_->canaries();
+  for (Finding& f : findings_) {
+    for (const rt::DefectInfo& d : rt::all_defects()) {
+      if (!runtime_->defects().has(d.id)) continue;
+      if (out->canaries.triggered[static_cast<size_t>(d.id)] == 0) continue;
+      f.triggered_defects.push_back(d.name);
+      if (f.classification == "new") f.classification = std::string("known: ") + d.issue;
+    }
+    for (const platform::BlockedThread& b : run.blocked) {
+      f.threads.push_back("T" + std::to_string(b.thread) + " " + b.name + ": " + b.waits_on);
+    }
+  }
+  out->findings = std::move(findings_);
+  out->trace = std::move(trace_);
+  out->ops_executed = ops_executed_;
+  out->ops_skipped = ops_skipped_;
+  out->reach = std::move(reach_);
+  out->leaked_by_fork = runtime_->heap().live_blocks();
+}
+
+}  // namespace exec_internal
+
+namespace {
+
+rt::DefectSet defects_of(const Program& p) {
+  rt::DefectSet set;
+  for (const std::string& name : p.defects) {
+    if (auto d = rt::find_defect(name)) set.set(*d);
+  }
+  return set;
+}
+
+ExecResult execute_simulated(const Program& p, const rt::Profile& profile,
+                             const ExecOptions& opts) {
+  platform::SimOptions so;
+  so.max_steps = opts.max_steps;
+  platform::SimulatedPlatform plat(opts.chooser, so);
+  ExecResult res;
+  {
+    exec_internal::Execution ex(p, opts, plat, profile, defects_of(p));
+    const platform::RunResult run = plat.run("T0", [&] { ex.run_main(); });
+    ex.finish(run, &res);
+  }
+  return res;
+}
+
+// Native: the execution lives in the sandbox process; findings, trace lines and the runtime's
+// outcome come back as report lines, and the parent judges the outcome itself.
+void parse_native_report(const std::string& report, ExecResult* res) {
+  std::istringstream in(report);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::istringstream ls(line);
+    std::string field;
+    while (std::getline(ls, field, '\t')) f.push_back(field);
+    if (f.empty()) continue;
+    if (f[0] == "trace" && f.size() >= 2) res->trace.push_back(f[1]);
+    if (f[0] == "finding" && f.size() >= 6) {
+      Finding fd;
+      fd.kind = f[1];
+      fd.oracle = f[2];
+      fd.phase = f[3];
+      fd.detail = f[4];
+      fd.message = f[5];
+      res->findings.push_back(fd);
+    }
+    if (line.rfind("outcome ", 0) == 0) {
+      std::istringstream os(line.substr(8));
+      std::string kind;
+      os >> kind >> res->outcome.exit_code;
+      res->outcome.kind = kind == "fatal" ? rt::Outcome::Kind::kFatal : rt::Outcome::Kind::kCrash;
+      std::getline(os, res->outcome.message);
+      if (!res->outcome.message.empty()) res->outcome.message.erase(0, 1);
+    }
+  }
+}
+
+ExecResult execute_native(const Program& p, const rt::Profile& profile, const ExecOptions& opts) {
+  platform::NativeOptions no;
+  no.watchdog_ms = opts.native_watchdog_ms;
+  platform::NativePlatform plat(no);
+  ExecResult res;
+  res.run = plat.run([&] {
+    exec_internal::Execution ex(p, opts, plat, profile, defects_of(p));
+    ex.set_remote(true);
+    ex.run_main();
+  });
+  parse_native_report(res.run.report, &res);
+  // Outcome-based oracles in the parent.
+  const bool normal = res.run.kind == platform::RunResult::Kind::kExited &&
+                      res.outcome.kind == rt::Outcome::Kind::kRunning;
+  EndContext end{res.run, res.outcome, normal};
+  struct ParentSink : OracleSink {
+    using OracleSink::OracleSink;
+    void report(Finding f) override { out->push_back(std::move(f)); }
+    std::vector<Finding>* out = nullptr;
+  };
+  platform::SimulatedPlatform dummy;  // the parent has no runtime; oracles only read `end`
+  rt::Runtime parent_rt(dummy, profile);
+  ParentSink sink(parent_rt, dummy);
+  sink.out = &res.findings;
+  if (!normal) {
+    for (auto& o : make_oracles(profile)) o->on_end(end, sink);
+  }
+  return res;
+}
+
+}  // namespace
+
+ExecResult execute(const Program& program, const ExecOptions& opts) {
+  const rt::Profile* profile = rt::find_profile(program.profile);
+  IFZ_PRECONDITION(profile != nullptr, "execute: unknown profile (validate programs first)");
+  return opts.platform == ExecOptions::Platform::kSimulated
+             ? execute_simulated(program, *profile, opts)
+             : execute_native(program, *profile, opts);
+}
+
+}  // namespace ifz::harness

@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: Apache-2.0
+// ops.cc — what each program operation does on the runtime, with its precondition.
+// An op whose precondition fails is skipped (and traced): the program would be misusing the
+// C API, which is not what interpfuzz looks for, and skipping keeps every program runnable.
+// Preconditions also rule out program-level deadlocks (a join only waits for a thread with a
+// higher script index) so that a deadlock finding is always the runtime's.
+#include "harness/exec/execution.h"
+#include "harness/program/text_format.h"
+#include "runtime/check.h"
+
+namespace ifz::harness::exec_internal {
+
+using platform::ThreadId;
+
+void ThreadCtx::forget_tstates() {
+  home = saved = created = gilstate = nullptr;
+  gilstate_depth = 0;
+  own.fill(nullptr);
+  prev.fill(nullptr);
+}
+
+bool Execution::attached(const ThreadCtx& c) const { return runtime_->current() != nullptr; }
+
+int64_t Execution::interp_of(const rt::ThreadState* t) const {
+  if (t == nullptr || runtime_->heap().freed(t)) return -1;
+  if (runtime_->heap().freed(t->interp)) return -1;
+  return t->interp->id;
+}
+
+ThreadCtx& Execution::ctx_of_current() { return ctx_[slot_of_tid_[plat_.current()]]; }
+
+void Execution::run_script(ThreadCtx& c, int script) {
+  const int slot = slot_of_tid_[plat_.current()];
+  const Script& s = program_.threads[script];
+  for (size_t n = 0; n < s.ops.size(); ++n) {
+    const Op& op = s.ops[n];
+    const OpContext oc = op_context(c, slot, op);
+    for (auto& o : oracles_) o->on_op(oc, *sink_);
+    if (opts_.trace) trace_line("T" + std::to_string(plat_.current()) + " " + print_op(op));
+    std::string why;
+    if (do_op(c, slot, op, &why)) {
+      ++ops_executed_;
+    } else {
+      ++ops_skipped_;
+      if (opts_.trace) trace_line("   skipped: " + why);
+    }
+    if (runtime_->current() != nullptr) c.bound_interp = interp_of(runtime_->current());
+    if (opts_.trace_thread_states) trace_line("   " + thread_states_line());
+  }
+}
+
+void Execution::run_thread(int slot, bool c_thread, bool daemon) {
+  ThreadCtx& c = ctx_[slot];
+  c.tid = plat_.current();
+  c.is_c_thread = c_thread;
+  c.is_daemon = daemon || c_thread;
+  slot_of_tid_[c.tid] = slot;
+  if (!c_thread) {
+    c.home = runtime_->current();
+    const int64_t i = interp_of(c.home);
+    if (i >= 0) c.own[i] = c.home;
+  }
+  run_script(c, slot);
+  cleanup_thread(c);
+}
+
+// A thread's script ended: give back what it holds so that its end is the runtime's normal
+// thread end (threading: the bootstrap deletes `home`), not an abandoned GIL.
+void Execution::cleanup_thread(ThreadCtx& c) {
+  if (c.saved != nullptr) {
+    runtime_->restore_thread(c.saved);
+    c.saved = nullptr;
+  }
+  while (c.gilstate_depth > 0 && runtime_->current() == c.gilstate) {
+    runtime_->gilstate_release(c.gilstate_states[--c.gilstate_depth]);
+  }
+  if (c.created != nullptr && runtime_->current() == c.created) {
+    runtime_->thread_state_delete_current();
+    c.created = nullptr;
+  }
+  if (!c.is_c_thread && c.home != nullptr && runtime_->current() != c.home &&
+      runtime_->current() != nullptr) {
+    runtime_->swap(c.home);
+  }
+}
+
+OpContext Execution::op_context(const ThreadCtx& c, int slot, const Op& op) const {
+  OpContext oc;
+  oc.thread = plat_.current();
+  oc.script = slot;
+  oc.op = op;
+  oc.current_interp = interp_of(runtime_->current());
+  oc.bound_interp = c.bound_interp;
+  oc.attached = runtime_->current() != nullptr;
+  oc.is_daemon = c.is_daemon;
+  return oc;
+}
+
+bool Execution::do_op(ThreadCtx& c, int slot, const Op& op, std::string* why) {
+  switch (op.code) {
+    case OpCode::kInit:
+    case OpCode::kReinit:
+    case OpCode::kFinalize:
+    case OpCode::kExit:
+      return op_lifecycle(c, op, why);
+    case OpCode::kNewInterp:
+    case OpCode::kEndInterp:
+    case OpCode::kSwap:
+    case OpCode::kNewTstate:
+    case OpCode::kDeleteTstate:
+      return op_interp(c, op, why);
+    case OpCode::kStart:
+    case OpCode::kJoin:
+    case OpCode::kAtexit:
+    case OpCode::kHoldLock:
+      return op_threads(c, slot, op, why);
+    case OpCode::kReleaseGil:
+    case OpCode::kAcquireGil:
+    case OpCode::kBlock:
+    case OpCode::kRunBytecode:
+    case OpCode::kGilStateEnsure:
+    case OpCode::kGilStateRelease:
+    case OpCode::kYield:
+      return op_gil(c, op, why);
+    case OpCode::kAddPending:
+    case OpCode::kMakePending:
+    case OpCode::kSignal:
+      return op_pending(c, op, why);
+    case OpCode::kFork:
+      return op_fork(c, op, why);
+  }
+  *why = "unknown op";
+  return false;
+}
+
+#define IFZ_REQUIRE(cond, reason) \
+  do {                            \
+    if (!(cond)) {                \
+      *why = reason;              \
+      return false;               \
+    }                             \
+  } while (0)
+
+bool Execution::op_lifecycle(ThreadCtx& c, const Op& op, std::string* why) {
+  rt::Runtime& rt = *runtime_;
+  switch (op.code) {
+    case OpCode::kInit:
+      IFZ_REQUIRE(!rt.initialized() && rt.generation() == 0, "the runtime was initialized before");
+      break;
+    case OpCode::kReinit:
+      IFZ_REQUIRE(!rt.initialized() && rt.generation() > 0 && !in_finalize_,
+                  "re-initialisation needs a finalized runtime");
+      IFZ_REQUIRE(rt.current() == nullptr && c.saved == nullptr, "this thread has a thread state");
+      break;
+    case OpCode::kFinalize: {
+      IFZ_REQUIRE(rt.initialized() && !in_finalize_, "the runtime is not initialized");
+      IFZ_REQUIRE(attached(c) && rt.current()->interp == rt.main_interp(),
+                  "Py_FinalizeEx needs a thread attached to the main interpreter");
+      in_finalize_ = true;
+      rt.finalize();
+      in_finalize_ = false;
+      c.forget_tstates();
+      return true;
+    }
+    case OpCode::kExit:
+      end_of_main();
+      rt.exit_process(op.count);
+    default:
+      return false;
+  }
+  // init / reinit
+  for (ThreadCtx& other : ctx_) {
+    if (&other != &c) other.forget_tstates();  // their tstates belong to the old lifetime
+  }
+  c.forget_tstates();
+  interps_this_lifetime_ = 1;
+  rt.initialize();
+  c.home = rt.current();
+  c.own[0] = c.home;
+  return true;
+}
+
+bool Execution::op_interp(ThreadCtx& c, const Op& op, std::string* why) {
+  rt::Runtime& rt = *runtime_;
+  IFZ_REQUIRE(rt.initialized(), "the runtime is not initialized");
+  switch (op.code) {
+    case OpCode::kNewInterp: {
+      IFZ_REQUIRE(attached(c), "needs an attached thread state");
+      IFZ_REQUIRE(interps_this_lifetime_ <= kMaxInterp, "too many interpreters");
+      rt::InterpConfig cfg;
+      const bool isolated = op.variant & kInterpIsolated;
+      cfg.isolated = isolated;
+      cfg.own_gil = isolated || (op.variant & kInterpOwnGil);
+      if (isolated && rt.profile().minor >= 12) {
+        cfg.allow_fork = cfg.allow_exec = cfg.allow_daemon_threads = false;
+      }
+      rt::ThreadState* before = rt.current();
+      std::string err;
+      rt::ThreadState* t = rt.new_interpreter(cfg, &err);
+      IFZ_REQUIRE(t != nullptr, err);
+      ++interps_this_lifetime_;
+      const int64_t id = interp_of(t);
+      c.own[id] = t;
+      c.prev[id] = before;
+      return true;
+    }
+    case OpCode::kEndInterp: {
+      rt::ThreadState* cur = rt.current();
+      IFZ_REQUIRE(cur != nullptr, "needs an attached thread state");
+      const int64_t id = interp_of(cur);
+      IFZ_REQUIRE(id > 0 && c.own[id] == cur, "not in a subinterpreter of this thread");
+      rt::ThreadState* back = c.prev[id];
+      bool back_ok = false;
+      for (int i = 0; i < kInterpSlots; ++i) back_ok |= i != id && back != nullptr && c.own[i] == back;
+      if (!back_ok) {
+        back = nullptr;
+        for (int i = 0; i < kInterpSlots && back == nullptr; ++i) back = i != id ? c.own[i] : nullptr;
+      }
+      IFZ_REQUIRE(back != nullptr, "no thread state to return to after Py_EndInterpreter");
+      c.own[id] = nullptr;
+      rt.end_interpreter(cur);
+      rt.swap(back);
+      return true;
+    }
+    case OpCode::kSwap: {
+      IFZ_REQUIRE(attached(c), "needs an attached thread state");
+      IFZ_REQUIRE(op.interp >= 0 && op.interp < kInterpSlots && c.own[op.interp] != nullptr,
+                  "this thread has no thread state in that interpreter");
+      rt.swap(c.own[op.interp]);
+      return true;
+    }
+    case OpCode::kNewTstate: {
+      IFZ_REQUIRE(rt.current() == nullptr && c.home == nullptr && c.created == nullptr &&
+                      c.gilstate == nullptr && c.saved == nullptr,
+                  "this thread already has a thread state");
+      rt::Interpreter* interp = rt.find_interp(op.interp);
+      IFZ_REQUIRE(interp != nullptr, "no such interpreter");
+      c.created = rt.thread_state_new(interp);
+      rt.restore_thread(c.created);
+      c.own[op.interp] = c.created;
+      return true;
+    }
+    case OpCode::kDeleteTstate: {
+      IFZ_REQUIRE(c.created != nullptr && rt.current() == c.created,
+                  "no current thread state made by new_tstate");
+      for (auto& o : c.own) o = o == c.created ? nullptr : o;
+      c.created = nullptr;
+      rt.thread_state_delete_current();
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, std::string* why) {
+  rt::Runtime& rt = *runtime_;
+  const int n = static_cast<int>(program_.threads.size());
+  switch (op.code) {
+    case OpCode::kStart: {
+      IFZ_REQUIRE(rt.initialized(), "the runtime is not initialized");
+      IFZ_REQUIRE(op.thread > 0 && op.thread < n && !started_[op.thread],
+                  "the script does not exist or was started already");
+      const auto kind = static_cast<StartKind>(op.variant);
+      const int s = op.thread;
+      if (kind == StartKind::kCThread) {
+        started_[s] = true;
+        script_tid_[s] = rt.start_c_thread([this, s] { run_thread(s, true, true); });
+        return true;
+      }
+      IFZ_REQUIRE(attached(c), "threading needs an attached thread state");
+      started_[s] = true;
+      const bool daemon = kind != StartKind::kThreading;
+      auto r = rt.start_thread(kind == StartKind::kRaw ? rt::ThreadKind::kRaw
+                                                       : rt::ThreadKind::kThreading,
+                               kind == StartKind::kDaemon,
+                               [this, s, daemon] { run_thread(s, false, daemon); });
+      if (!r.result.ok) {
+        started_[s] = false;
+        if (opts_.trace) trace_line("   raised " + r.result.error);
+      }
+      script_tid_[s] = r.thread;
+      return true;
+    }
+    case OpCode::kJoin:
+      IFZ_REQUIRE(attached(c), "join is Python code: needs an attached thread state");
+      IFZ_REQUIRE(op.thread > slot && op.thread < n && started_[op.thread] &&
+                      script_tid_[op.thread] != platform::kNoThread,
+                  "only a started thread with a higher script index can be joined");
+      rt.join_thread(script_tid_[op.thread]);
+      return true;
+    case OpCode::kAtexit: {
+      IFZ_REQUIRE(rt.initialized() && attached(c) && rt.current()->interp == rt.main_interp(),
+                  "atexit.register needs the main interpreter");
+      IFZ_REQUIRE(op.thread > 0 && op.thread < n && !started_[op.thread],
+                  "the script does not exist or was started already");
+      started_[op.thread] = true;
+      const int s = op.thread;
+      rt.atexit_register([this, s] { run_script(ctx_of_current(), s); });
+      return true;
+    }
+    case OpCode::kHoldLock:
+      IFZ_REQUIRE(rt.generation() > 0, "the runtime was never initialized");
+      IFZ_REQUIRE(c.saved == nullptr, "hold_lock with a released tstate");
+      rt.hold_lock(static_cast<rt::RuntimeLock>(op.variant), op.count);
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool Execution::op_gil(ThreadCtx& c, const Op& op, std::string* why) {
+  rt::Runtime& rt = *runtime_;
+  switch (op.code) {
+    case OpCode::kReleaseGil:
+      IFZ_REQUIRE(attached(c) && c.saved == nullptr, "needs an attached thread state");
+      c.saved = rt.save_thread();
+      return true;
+    case OpCode::kAcquireGil: {
+      IFZ_REQUIRE(c.saved != nullptr, "nothing released");
+      rt::ThreadState* t = c.saved;
+      c.saved = nullptr;
+      rt.restore_thread(t);
+      return true;
+    }
+    case OpCode::kBlock:
+      if (attached(c)) rt.block("block");
+      else plat_.syscall("block");
+      return true;
+    case OpCode::kRunBytecode:
+      IFZ_REQUIRE(attached(c), "needs an attached thread state");
+      rt.run_bytecode(op.count);
+      return true;
+    case OpCode::kGilStateEnsure: {
+      IFZ_REQUIRE(rt.initialized(), "the runtime is not initialized");
+      const bool nested = c.gilstate_depth > 0 && rt.current() == c.gilstate;
+      const bool fresh = c.gilstate_depth == 0 && rt.current() == nullptr && c.home == nullptr &&
+                         c.created == nullptr && c.saved == nullptr;
+      IFZ_REQUIRE((nested || fresh) && c.gilstate_depth < 16,
+                  "PyGILState_Ensure from a thread with its own thread state");
+      c.gilstate_states[c.gilstate_depth++] = rt.gilstate_ensure();
+      c.gilstate = rt.current();
+      return true;
+    }
+    case OpCode::kGilStateRelease:
+      IFZ_REQUIRE(c.gilstate_depth > 0 && rt.current() == c.gilstate, "no matching ensure");
+      rt.gilstate_release(c.gilstate_states[--c.gilstate_depth]);
+      if (c.gilstate_depth == 0) c.gilstate = nullptr;
+      return true;
+    case OpCode::kYield:
+      plat_.point({platform::Point::kYield, "yield", nullptr});
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool Execution::op_pending(ThreadCtx& c, const Op& op, std::string* why) {
+  rt::Runtime& rt = *runtime_;
+  IFZ_REQUIRE(rt.generation() > 0, "the runtime was never initialized");
+  switch (op.code) {
+    case OpCode::kAddPending: {
+      rt::Interpreter* target = nullptr;
+      if (op.interp >= 0) {
+        target = rt.initialized() ? rt.find_interp(op.interp) : nullptr;
+        IFZ_REQUIRE(target != nullptr, "no such interpreter");
+      }
+      const int rc = rt.add_pending(static_cast<rt::PendingKind>(op.variant), target);
+      if (opts_.trace) trace_line(std::string("   returned ") + std::to_string(rc));
+      return true;
+    }
+    case OpCode::kMakePending:
+      IFZ_REQUIRE(attached(c), "needs an attached thread state");
+      rt.make_pending_calls();
+      return true;
+    case OpCode::kSignal:
+      rt.trip_signal(op.count);
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool Execution::op_fork(ThreadCtx& c, const Op& op, std::string* why) {
+  rt::Runtime& rt = *runtime_;
+  IFZ_REQUIRE(rt.initialized() && attached(c), "needs an attached thread state");
+  const int n = static_cast<int>(program_.threads.size());
+  const int child = op.thread > 0 && op.thread < n && !started_[op.thread] ? op.thread : -1;
+  const auto follow = op.follow_child ? platform::ForkFollow::kChild : platform::ForkFollow::kParent;
+  rt::ForkOutcome f = rt.fork(static_cast<rt::ForkKind>(op.variant), follow);
+  if (!f.result.ok) {
+    if (opts_.trace) trace_line("   raised " + f.result.error);
+    return true;
+  }
+  if (!f.in_child) return true;
+  // K3: in the child only the main interpreter is left; this thread keeps its tstate there.
+  for (int i = 1; i < kInterpSlots; ++i) c.own[i] = c.own[i] == rt.current() ? c.own[i] : nullptr;
+  if (child >= 0) {
+    started_[child] = true;
+    run_script(c, child);
+    end_of_main();
+    rt.exit_process(0);
+  }
+  return true;
+}
+
+}  // namespace ifz::harness::exec_internal

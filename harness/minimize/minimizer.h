@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+// minimizer.h — shrinks a failing (program, schedule) while keeping its finding's signature
+// (DESIGN D7): delta debugging over threads and ops, then schedule simplification (fewest
+// preemptions), then argument simplification.
+// Defines MinimizeOptions, MinimizeResult, minimize and find_schedule.
+//
+// A candidate program no longer matches the old schedule choice by choice, so each candidate
+// is tried with the current schedule (replayed as far as it applies), the sequential schedule
+// and a few seeded PCT/random schedules; the schedule of the first run that reproduces the
+// signature becomes the current one. Everything runs on the simulated platform, so the result
+// replays exactly.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "harness/exec/executor.h"
+#include "harness/program/program.h"
+#include "harness/schedule/schedule.h"
+
+namespace ifz::harness {
+
+struct MinimizeOptions {
+  double seconds = 25;         // wall-clock budget (the whole minimisation)
+  int tries_per_candidate = 6; // seeded schedules tried when replay and sequential fail
+  int search_budget = 400;     // executions to find a schedule for a schedule-less finding
+  uint64_t max_steps = 50'000;
+};
+
+struct MinimizeResult {
+  bool ok = false;
+  std::string error;           // why not (the finding did not reproduce, ...)
+  Program program;             // minimal, with `schedule` set
+  Schedule schedule;
+  Finding finding;             // as reproduced by the minimal program
+  size_t ops_before = 0, ops_after = 0;
+  size_t threads_before = 0, threads_after = 0;
+  size_t preemptions_before = 0, preemptions_after = 0;
+  uint64_t executions = 0;
+  double seconds = 0;
+  bool schedule_searched = false;  // the input had no replayable schedule (native / raw crash)
+};
+
+/// Minimises (p, s). `signature` "" = whatever the first finding of replaying (p, s) is.
+MinimizeResult minimize(const Program& p, const Schedule& s, const std::string& signature,
+                        const MinimizeOptions& opts);
+
+/// Looks for a simulated schedule under which `p` yields `signature` ("" = any finding):
+/// sequential, then PCT depths 1–3 and random, up to `budget` executions. Used to make native
+/// findings replayable. Returns false when none was found.
+bool find_schedule(const Program& p, const std::string& signature, int budget, uint64_t max_steps,
+                   Schedule* out, Finding* finding, uint64_t* executions);
+
+}  // namespace ifz::harness

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+// finalize_oracle.cc — F1: Py_FinalizeEx returns only after the non-daemon threading threads
+// that existed when it was called have ended; F3: the finalizing thread itself never exits
+// (gh-109793 made it exit when it swapped interpreters).
+#include <map>
+#include <vector>
+
+#include "harness/oracles/oracle_factories.h"
+
+namespace ifz::harness::oracles {
+namespace {
+
+class FinalizeOracle final : public Oracle {
+ public:
+  const char* name() const override { return "finalize"; }
+
+  void on_op(const OpContext& op, OracleSink&) override {
+    if (op.op.code == OpCode::kStart) {
+      starting_nondaemon_[op.thread] =
+          static_cast<StartKind>(op.op.variant) == StartKind::kThreading;
+    }
+    if (op.op.code == OpCode::kFinalize && op.attached) {
+      finalizer_ = op.thread;
+      must_have_ended_ = nondaemon_;
+    }
+  }
+
+  void on_event(const rt::Event& e, OracleSink& sink) override {
+    switch (e.kind) {
+      case rt::EventKind::kPhase:
+        phase_ = e.text;
+        break;
+      case rt::EventKind::kThreadStarted:
+        if (starting_nondaemon_[e.thread]) nondaemon_.push_back(static_cast<platform::ThreadId>(e.a));
+        starting_nondaemon_[e.thread] = false;
+        break;
+      case rt::EventKind::kThreadExitForced:
+        if (e.thread == finalizer_) {
+          sink.report(make_finding("finalize", name(), phase_,
+                                   "F3: the thread running Py_FinalizeEx exited in " + phase_,
+                                   "finalizing thread exited"));
+        }
+        break;
+      case rt::EventKind::kFinalizeReturned:
+        for (platform::ThreadId t : must_have_ended_) {
+          if (!sink.plat.alive(t)) continue;
+          sink.report(make_finding("finalize", name(), phase_,
+                                   "F1: Py_FinalizeEx returned while non-daemon thread T" +
+                                       std::to_string(t) + " is still alive",
+                                   "returned before a non-daemon thread ended"));
+        }
+        finalizer_ = platform::kNoThread;
+        must_have_ended_.clear();
+        break;
+      default:
+        break;
+    }
+  }
+
+ private:
+  std::string phase_;
+  platform::ThreadId finalizer_ = platform::kNoThread;
+  std::vector<platform::ThreadId> nondaemon_;
+  std::vector<platform::ThreadId> must_have_ended_;
+  std::map<platform::ThreadId, bool> starting_nondaemon_;
+};
+
+}  // namespace
+
+std::unique_ptr<Oracle> make_finalize_oracle() { return std::make_unique<FinalizeOracle>(); }
+
+}  // namespace ifz::harness::oracles

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: Apache-2.0
+// pending_call_oracle.cc — P1/P3: every pending call Py_AddPendingCall accepted runs exactly
+// once, with the GIL, in a live interpreter, in the interpreter and on the thread the profile
+// routes it to; an accepted call that is dropped or never runs is lost.
+//
+// Where a call must run is derived here from the profile's routing rule and the caller's
+// context (the executor's view of the calling thread), independently of where the runtime
+// queued it — that is what makes a mis-routing visible.
+#include <map>
+
+#include "harness/oracles/oracle_factories.h"
+
+namespace ifz::harness::oracles {
+namespace {
+
+struct Call {
+  int64_t expected_interp = -1;  // -1: any interpreter
+  bool main_thread_only = false;
+  int64_t queue = -1;            // owner interp of the queue it went to (-1 runtime queue)
+  std::string accepted_phase;
+  int runs = 0;
+  bool judged = false;           // a loss was already reported
+};
+
+class PendingCallOracle final : public Oracle {
+ public:
+  explicit PendingCallOracle(const rt::Profile& p) : profile_(p) {}
+  const char* name() const override { return "pending_calls"; }
+
+  void on_op(const OpContext& op, OracleSink&) override {
+    if (op.op.code == OpCode::kAddPending) last_add_[op.thread] = op;
+  }
+
+  void on_event(const rt::Event& e, OracleSink& sink) override {
+    switch (e.kind) {
+      case rt::EventKind::kPhase: phase_ = e.text; break;
+      case rt::EventKind::kPendingAdded: if (e.c == 0) accepted(e, sink); break;
+      case rt::EventKind::kPendingRun: ran(e, sink); break;
+      case rt::EventKind::kPendingDropped: lost(e.a, "dropped with its queue", sink); break;
+      case rt::EventKind::kForkChild: calls_.clear(); break;  // K3: inherited calls may go
+      case rt::EventKind::kFinalizeReturned: lose_all("never run", sink); break;
+      default: break;
+    }
+  }
+
+  void on_end(const EndContext& end, OracleSink& sink) override {
+    if (end.process_ended_normally && finalized_) lose_all("never run", sink);
+  }
+
+ private:
+  void accepted(const rt::Event& e, OracleSink& sink) {
+    Call c;
+    c.queue = e.b;
+    c.accepted_phase = phase_;
+    auto it = last_add_.find(e.thread);
+    const bool from_op = it != last_add_.end() && e.text != "rearm";
+    const bool targeted = from_op && it->second.op.interp >= 0 && profile_.minor >= 9;
+    if (!from_op) {
+      c.expected_interp = e.b;  // re-armed from inside a call: same queue
+    } else if (targeted) {
+      c.expected_interp = it->second.op.interp;
+    } else {
+      expected_route(it->second, &c, sink);
+    }
+    if (from_op) last_add_.erase(it);
+    calls_[e.a] = c;
+  }
+
+  void expected_route(const OpContext& op, Call* c, OracleSink&) {
+    switch (profile_.pending_routing) {
+      case rt::PendingRouting::kGlobal:  // ≤3.8: the main thread, in whatever interpreter
+        c->main_thread_only = true;
+        break;
+      case rt::PendingRouting::kCurrentInterp:  // 3.9–3.11: the caller's interpreter
+        c->expected_interp = op.current_interp >= 0 ? op.current_interp
+                             : op.bound_interp >= 0 ? op.bound_interp
+                                                    : 0;
+        break;
+      case rt::PendingRouting::kMainThreadOnly:  // 3.12+: main thread of the main interpreter
+        c->expected_interp = 0;
+        c->main_thread_only = true;
+        break;
+    }
+  }
+
+  void ran(const rt::Event& e, OracleSink& sink) {
+    auto it = calls_.find(e.a);
+    if (it == calls_.end()) return;
+    Call& c = it->second;
+    if (++c.runs > 1) {
+      sink.report(make_finding("pending-twice", name(), phase_,
+                               "P1: pending call #" + std::to_string(e.a) + " ran twice",
+                               "ran twice"));
+    }
+    if (e.c == 0) {
+      sink.report(make_finding("pending-no-gil", name(), phase_,
+                               "P1: a pending call ran without the GIL", "ran without the GIL"));
+    }
+    if (c.expected_interp >= 0 && e.interp != c.expected_interp) {
+      sink.report(make_finding(
+          "pending-wrong-interp", name(), phase_,
+          "P3: pending call #" + std::to_string(e.a) + " ran in interpreter " +
+              std::to_string(e.interp) + ", routed to interpreter " +
+              std::to_string(c.expected_interp),
+          std::string("ran in ") + (e.interp == 0 ? "main" : "sub") + " interpreter, expected " +
+              (c.expected_interp == 0 ? "main" : "sub")));
+    }
+    if (c.main_thread_only && e.thread != sink.runtime.main_thread()) {
+      sink.report(make_finding("pending-wrong-thread", name(), phase_,
+                               "P3: a main-thread-only pending call ran on T" +
+                                   std::to_string(e.thread),
+                               "ran off the main thread"));
+    }
+  }
+
+  void lost(int64_t id, const char* how, OracleSink& sink) {
+    auto it = calls_.find(id);
+    if (it == calls_.end() || it->second.runs > 0 || it->second.judged) return;
+    Call& c = it->second;
+    c.judged = true;
+    const std::string queue = c.queue < 0 ? "runtime" : c.queue == 0 ? "main" : "sub";
+    sink.report(make_finding(
+        "lost-pending", name(), phase_,
+        "P1: pending call #" + std::to_string(id) + " accepted (returned 0) into the " + queue +
+            " queue during " + c.accepted_phase + " was " + how,
+        queue + " queue, accepted during " + c.accepted_phase + ", " + how));
+  }
+
+  void lose_all(const char* how, OracleSink& sink) {
+    finalized_ = true;
+    for (auto& [id, c] : calls_) lost(id, how, sink);
+  }
+
+  const rt::Profile& profile_;
+  std::string phase_;
+  bool finalized_ = false;
+  std::map<int64_t, Call> calls_;
+  std::map<platform::ThreadId, OpContext> last_add_;
+};
+
+}  // namespace
+
+std::unique_ptr<Oracle> make_pending_call_oracle(const rt::Profile& p) {
+  return std::make_unique<PendingCallOracle>(p);
+}
+
+}  // namespace ifz::harness::oracles

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+// registry.cc — the set of oracles every execution runs, and their one-line documentation.
+#include "harness/oracles/oracle.h"
+#include "harness/oracles/oracle_factories.h"
+
+namespace ifz::harness {
+
+std::vector<std::unique_ptr<Oracle>> make_oracles(const rt::Profile& profile) {
+  std::vector<std::unique_ptr<Oracle>> out;
+  out.push_back(oracles::make_lifetime_oracle());
+  out.push_back(oracles::make_deadlock_oracle());
+  out.push_back(oracles::make_fatal_oracle(profile));
+  out.push_back(oracles::make_gil_oracle());
+  out.push_back(oracles::make_pending_call_oracle(profile));
+  out.push_back(oracles::make_finalize_oracle());
+  out.push_back(oracles::make_fork_oracle());
+  out.push_back(oracles::make_interp_id_oracle());
+  return out;
+}
+
+const std::vector<OracleDoc>& oracle_catalogue() {
+  static const std::vector<OracleDoc> kDocs = {
+      {"lifetime", "no access to a freed (poisoned) or NULL interpreter / thread state: the model crashes there as CPython would"},
+      {"deadlock", "no runnable thread while threads are blocked (waits-for report), no step-limit livelock, no native hang"},
+      {"fatal", "a Py_FatalError outside the profile's documented catalogue (e.g. 'Py_EndInterpreter: not the last thread' is expected)"},
+      {"gil", "G1/G2: one holder per GIL; a thread issuing Python-level work holds its interpreter's GIL"},
+      {"pending_calls", "P1/P3: every accepted pending call runs exactly once, with the GIL, in the interpreter and on the thread the profile routes it to; none is dropped"},
+      {"finalize", "F1/F3: Py_FinalizeEx returns only after the non-daemon threads it found ended; the finalizing thread never exits"},
+      {"fork", "K1/K2: in the child only the forking thread is alive and every runtime lock is free or held by it"},
+      {"interp_ids", "S3: interpreter ids are never reused within one runtime lifetime"},
+  };
+  return kDocs;
+}
+
+namespace oracles {
+
+Finding make_finding(const char* kind, const char* oracle, std::string phase, std::string message,
+                     std::string detail) {
+  Finding f;
+  f.kind = kind;
+  f.oracle = oracle;
+  f.phase = std::move(phase);
+  f.message = std::move(message);
+  f.detail = normalize_detail(detail);
+  return f;
+}
+
+}  // namespace oracles
+}  // namespace ifz::harness
