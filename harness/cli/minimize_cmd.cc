@@ -141,6 +141,8 @@ int cmd_minimize(const Flags& f) {
   }
   const std::string dir = f.out.empty() ? fs::path(path).parent_path().string() : f.out;
   const std::string stem = (dir.empty() ? "." : dir) + "/" + fs::path(path).stem().string();
+  std::error_code mkdir_error;
+  if (!dir.empty()) fs::create_directories(dir, mkdir_error);
   std::string err;
   const std::string text = header_comment(r) + print_program(r.program);
   if (!write_file_atomic(stem + ".min.ifz", text, &err) ||

@@ -108,6 +108,7 @@ struct Worker {
     d.extra_defects = extra_defects;
     Program p = decode_program(bytes, d).program;
     p.schedule.clear();
+    p.defects = extra_defects;  // the profile's own defects plus --defects, never random ones
     return p;
   }
 
@@ -262,10 +263,29 @@ int run_stress(const StressOptions& opts) {
   }
   Parent parent{opts};
   std::vector<std::string> partial(fds.size());
+  std::vector<bool> alive(pids.size(), true);
+  int worker_failures = 0;
   const auto start = Clock::now();
-  size_t open = fds.size();
+  size_t running = pids.size();
   bool forwarded = false;
-  while (open > 0) {
+  // Workers are watched by pid, not by pipe EOF: a process a native execution forked may
+  // still hold a copy of a worker's pipe.
+  auto drain = [&](size_t i, int timeout_ms) {
+    pollfd pfd{fds[i], POLLIN, 0};
+    while (poll(&pfd, 1, timeout_ms) > 0 && (pfd.revents & POLLIN)) {
+      char buf[4096];
+      const ssize_t n = read(fds[i], buf, sizeof buf);
+      if (n <= 0) break;
+      partial[i].append(buf, static_cast<size_t>(n));
+      size_t nl;
+      while ((nl = partial[i].find('\n')) != std::string::npos) {
+        parent.on_line(partial[i].substr(0, nl));
+        partial[i].erase(0, nl + 1);
+      }
+      timeout_ms = 0;
+    }
+  };
+  while (running > 0) {
     if (g_stop && !forwarded) {
       for (pid_t p : pids) kill(p, SIGTERM);
       forwarded = true;
@@ -273,31 +293,18 @@ int run_stress(const StressOptions& opts) {
     std::vector<pollfd> pfds;
     for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
     poll(pfds.data(), pfds.size(), 250);
-    for (size_t i = 0; i < fds.size(); ++i) {
-      if (fds[i] < 0 || !(pfds[i].revents & (POLLIN | POLLHUP))) continue;
-      char buf[4096];
-      const ssize_t n = read(fds[i], buf, sizeof buf);
-      if (n <= 0) {
-        close(fds[i]);
-        fds[i] = -1;
-        --open;
-        continue;
-      }
-      partial[i].append(buf, static_cast<size_t>(n));
-      size_t nl;
-      while ((nl = partial[i].find('\n')) != std::string::npos) {
-        parent.on_line(partial[i].substr(0, nl));
-        partial[i].erase(0, nl + 1);
-      }
+    for (size_t i = 0; i < fds.size(); ++i) drain(i, 0);
+    for (size_t i = 0; i < pids.size(); ++i) {
+      int status = 0;
+      if (!alive[i] || waitpid(pids[i], &status, WNOHANG) != pids[i]) continue;
+      alive[i] = false;
+      --running;
+      drain(i, 50);
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++worker_failures;
     }
     parent.progress(std::chrono::duration<double>(Clock::now() - start).count());
   }
-  int worker_failures = 0;
-  for (pid_t p : pids) {
-    int status = 0;
-    waitpid(p, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++worker_failures;
-  }
+  for (int fd : fds) close(fd);
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   if (!opts.quiet) std::fprintf(stderr, "\n");
 

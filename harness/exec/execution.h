@@ -15,6 +15,7 @@
 
 #include "harness/exec/executor.h"
 #include "harness/oracles/oracle.h"
+#include "harness/oracles/oracle_factories.h"
 #include "harness/program/program.h"
 #include "runtime/runtime.h"
 
@@ -68,6 +69,7 @@ class Execution {
   bool op_gil(ThreadCtx& c, const Op& op, std::string* why);
   bool op_pending(ThreadCtx& c, const Op& op, std::string* why);
   bool op_fork(ThreadCtx& c, const Op& op, std::string* why);
+  void wait_native_child(int pid);
   bool attached(const ThreadCtx& c) const;
   int64_t interp_of(const rt::ThreadState* t) const;
   OpContext op_context(const ThreadCtx& c, int slot, const Op& op) const;
@@ -94,6 +96,7 @@ class Execution {
   std::array<platform::ThreadId, kMaxThreads> script_tid_{};
   std::array<int, 1024> slot_of_tid_{};  // OS thread → ctx slot
   bool in_finalize_ = false;
+  platform::ThreadId init_thread_ = platform::kNoThread;  // who called Py_Initialize last
   int interps_this_lifetime_ = 0;
   bool remote_ = false;
   uint64_t ops_executed_ = 0;

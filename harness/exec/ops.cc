@@ -8,6 +8,13 @@
 #include "harness/program/text_format.h"
 #include "runtime/check.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
 namespace ifz::harness::exec_internal {
 
 using platform::ThreadId;
@@ -70,6 +77,11 @@ void Execution::cleanup_thread(ThreadCtx& c) {
   if (c.saved != nullptr) {
     runtime_->restore_thread(c.saved);
     c.saved = nullptr;
+  }
+  // Leave subinterpreters first: back to the tstate the thread's own API calls made.
+  rt::ThreadState* base = c.gilstate_depth > 0 ? c.gilstate : c.created != nullptr ? c.created : c.home;
+  if (base != nullptr && runtime_->current() != nullptr && runtime_->current() != base) {
+    runtime_->swap(base);
   }
   while (c.gilstate_depth > 0 && runtime_->current() == c.gilstate) {
     runtime_->gilstate_release(c.gilstate_states[--c.gilstate_depth]);
@@ -154,6 +166,10 @@ bool Execution::op_lifecycle(ThreadCtx& c, const Op& op, std::string* why) {
       break;
     case OpCode::kFinalize: {
       IFZ_REQUIRE(rt.initialized() && !in_finalize_, "the runtime is not initialized");
+      // Python code cannot call Py_FinalizeEx; an embedder calls it from the thread that
+      // initialized the runtime (Py_FinalizeEx from a threading thread would return into a
+      // thread bootstrap whose tstate it freed: API misuse, not a runtime bug).
+      IFZ_REQUIRE(plat_.current() == init_thread_, "Py_FinalizeEx from a thread that did not initialize");
       IFZ_REQUIRE(attached(c) && rt.current()->interp == rt.main_interp(),
                   "Py_FinalizeEx needs a thread attached to the main interpreter");
       in_finalize_ = true;
@@ -174,6 +190,7 @@ bool Execution::op_lifecycle(ThreadCtx& c, const Op& op, std::string* why) {
   }
   c.forget_tstates();
   interps_this_lifetime_ = 1;
+  init_thread_ = plat_.current();
   rt.initialize();
   c.home = rt.current();
   c.own[0] = c.home;
@@ -236,6 +253,7 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, std::string* why) {
       rt::Interpreter* interp = rt.find_interp(op.interp);
       IFZ_REQUIRE(interp != nullptr, "no such interpreter");
       c.created = rt.thread_state_new(interp);
+      IFZ_REQUIRE(c.created != nullptr, "PyThreadState_New refused: the interpreter is finalizing");
       rt.restore_thread(c.created);
       c.own[op.interp] = c.created;
       return true;
@@ -296,7 +314,20 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, std::string* wh
                   "the script does not exist or was started already");
       started_[op.thread] = true;
       const int s = op.thread;
-      rt.atexit_register([this, s] { run_script(ctx_of_current(), s); });
+      rt.atexit_register([this, s] {
+        // The callback runs on the finalizing thread and must give it back as it found it.
+        ThreadCtx& fc = ctx_of_current();
+        rt::ThreadState* before = runtime_->current();
+        run_script(fc, s);
+        if (fc.saved != nullptr) {
+          runtime_->restore_thread(fc.saved);
+          fc.saved = nullptr;
+        }
+        while (fc.gilstate_depth > 0 && runtime_->current() == fc.gilstate) {
+          runtime_->gilstate_release(fc.gilstate_states[--fc.gilstate_depth]);
+        }
+        if (before != nullptr && runtime_->current() != before) runtime_->swap(before);
+      });
       return true;
     }
     case OpCode::kHoldLock:
@@ -392,7 +423,10 @@ bool Execution::op_fork(ThreadCtx& c, const Op& op, std::string* why) {
     if (opts_.trace) trace_line("   raised " + f.result.error);
     return true;
   }
-  if (!f.in_child) return true;
+  if (!f.in_child) {
+    if (!plat_.deterministic() && f.child_pid > 0) wait_native_child(f.child_pid);
+    return true;
+  }
   // K3: in the child only the main interpreter is left; this thread keeps its tstate there.
   for (int i = 1; i < kInterpSlots; ++i) c.own[i] = c.own[i] == rt.current() ? c.own[i] : nullptr;
   if (child >= 0) {
@@ -402,6 +436,34 @@ bool Execution::op_fork(ThreadCtx& c, const Op& op, std::string* why) {
     rt.exit_process(0);
   }
   return true;
+}
+
+// Native platform: the fork child is a real process; its outcome is judged from its wait
+// status (its report pipe is closed in the child, see native.h), a child that does not end
+// within the deadline is a hang — both in the deadlock oracle's vocabulary.
+void Execution::wait_native_child(int pid) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(opts_.native_watchdog_ms / 2);
+  int status = 0;
+  while (waitpid(pid, &status, WNOHANG) != pid) {
+    if (Clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      add_finding(oracles::make_finding("hang", "deadlock", "fork-child",
+                                        "the fork child did not finish (killed by the watchdog)",
+                                        "native fork child hang"));
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (WIFSIGNALED(status)) {
+    add_finding(oracles::make_finding("crash", "lifetime", "fork-child",
+                                      "the fork child died of signal " + std::to_string(WTERMSIG(status)),
+                                      "fork child signal " + std::to_string(WTERMSIG(status))));
+  } else if (WIFEXITED(status) && WEXITSTATUS(status) == 134) {
+    add_finding(oracles::make_finding("unexpected-fatal", "fatal", "fork-child",
+                                      "the fork child aborted (Py_FatalError)", "fork child abort"));
+  }
 }
 
 }  // namespace ifz::harness::exec_internal

@@ -19,16 +19,18 @@ class FinalizeOracle final : public Oracle {
       starting_nondaemon_[op.thread] =
           static_cast<StartKind>(op.op.variant) == StartKind::kThreading;
     }
-    if (op.op.code == OpCode::kFinalize && op.attached) {
-      finalizer_ = op.thread;
-      must_have_ended_ = nondaemon_;
-    }
+
   }
 
   void on_event(const rt::Event& e, OracleSink& sink) override {
     switch (e.kind) {
       case rt::EventKind::kPhase:
         phase_ = e.text;
+        // Py_FinalizeEx really started (an op may be skipped by its precondition).
+        if (phase_ == "finalize:wait_for_thread_shutdown") {
+          finalizer_ = e.thread;
+          must_have_ended_ = nondaemon_;
+        }
         break;
       case rt::EventKind::kThreadStarted:
         if (starting_nondaemon_[e.thread]) nondaemon_.push_back(static_cast<platform::ThreadId>(e.a));

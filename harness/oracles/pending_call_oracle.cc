@@ -33,7 +33,10 @@ class PendingCallOracle final : public Oracle {
 
   void on_event(const rt::Event& e, OracleSink& sink) override {
     switch (e.kind) {
-      case rt::EventKind::kPhase: phase_ = e.text; break;
+      case rt::EventKind::kPhase:
+        phase_ = e.text;
+        if (phase_ == "reinit") finalized_ = false;  // a new lifetime: judged at its own end
+        break;
       case rt::EventKind::kPendingAdded: if (e.c == 0) accepted(e, sink); break;
       case rt::EventKind::kPendingRun: ran(e, sink); break;
       case rt::EventKind::kPendingDropped: lost(e.a, "dropped with its queue", sink); break;

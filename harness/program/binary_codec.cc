@@ -20,8 +20,8 @@ static_assert(kMaxRecords <= 0xffff, "the record count field is 16 bits");
 
 constexpr size_t kProfileByte = 0;
 constexpr size_t kDefectByte = 1;
-constexpr size_t kThreadsByte = 5;
-constexpr size_t kCountByte = 6;  // and 7
+constexpr size_t kThreadsByte = kCodecThreadsByte;
+constexpr size_t kCountByte = kCodecCountByte;  // and 7
 
 // Argument bytes (a, b) per shape. Encoding writes the offsets below; unused bytes are 0 and
 // ignored when decoding.
@@ -93,26 +93,57 @@ std::pair<uint8_t, uint8_t> encode_args(const Op& op) {
 using OpcodeTable = std::array<OpCode, 256>;
 
 // byte -> op, for programs with one script ([0]) or several ([1]): the byte itself when it is
-// an allowed opcode, else allowed[byte % allowed.size()].
-OpcodeTable build_opcode_table(int threads) {
+// an allowed opcode, else allowed[byte % allowed.size()]. `ops` (DecodeOptions::ops) narrows
+// and weights the candidates; empty = every op once.
+OpcodeTable build_opcode_table(int threads, std::span<const OpCode> ops) {
+  std::array<bool, 256> listed{};
   std::vector<OpCode> allowed;
-  for (const OpInfo& o : all_ops()) {
-    if (op_allowed(o.code, threads)) allowed.push_back(o.code);
+  auto consider = [&](OpCode c) {
+    listed[static_cast<uint8_t>(c)] = true;
+    if (op_allowed(c, threads)) allowed.push_back(c);
+  };
+  if (ops.empty()) {
+    for (const OpInfo& o : all_ops()) consider(o.code);
+  } else {
+    for (OpCode c : ops) consider(c);
   }
-  IFZ_CHECK(!allowed.empty(), "ops.def has no op usable in a one-thread program");
+  IFZ_PRECONDITION(!allowed.empty(),
+                   "no op of the decoder's op list is usable in a one-thread program");
   OpcodeTable table{};
   for (size_t b = 0; b < table.size(); ++b) {
     const auto code = static_cast<OpCode>(b);
-    const bool usable = is_opcode(static_cast<uint8_t>(b)) && op_allowed(code, threads);
+    const bool usable =
+        is_opcode(static_cast<uint8_t>(b)) && listed[b] && op_allowed(code, threads);
     table[b] = usable ? code : allowed[b % allowed.size()];
   }
   return table;
 }
 
-const OpcodeTable& opcode_table(int threads) {
-  static const std::array<OpcodeTable, 2> kTables = {build_opcode_table(1),
-                                                     build_opcode_table(kMaxThreads)};
-  return kTables[threads > 1 ? 1 : 0];
+const OpcodeTable& opcode_table(int threads, std::span<const OpCode> ops) {
+  const size_t which = threads > 1 ? 1 : 0;
+  if (ops.empty()) {
+    static const std::array<OpcodeTable, 2> kTables = {build_opcode_table(1, {}),
+                                                       build_opcode_table(kMaxThreads, {})};
+    return kTables[which];
+  }
+  // A fuzz target decodes every input with the same list: build its tables once.
+  thread_local std::vector<OpCode> cached_ops;
+  thread_local std::array<OpcodeTable, 2> cached;
+  if (!std::equal(ops.begin(), ops.end(), cached_ops.begin(), cached_ops.end())) {
+    cached = {build_opcode_table(1, ops), build_opcode_table(kMaxThreads, ops)};
+    cached_ops.assign(ops.begin(), ops.end());
+  }
+  return cached[which];
+}
+
+// DecodeOptions::fixed_profiles_only: the selector picks from the whole registry as usual and
+// a version profile stands for its "-fixed" twin, so that encode_program's byte for a -fixed
+// profile (a seed's) decodes to that same profile either way.
+const rt::Profile& fixed_twin(const rt::Profile& p) {
+  if (p.fixed) return p;
+  const rt::Profile* twin = rt::find_profile(p.name + "-fixed");
+  IFZ_CHECK(twin != nullptr && twin->fixed, "a version profile has no -fixed twin");
+  return *twin;
 }
 
 std::string decode_profile(uint8_t selector, const DecodeOptions& opts) {
@@ -122,12 +153,15 @@ std::string decode_profile(uint8_t selector, const DecodeOptions& opts) {
     return opts.pinned_profile;
   }
   const std::span<const rt::Profile> profiles = rt::all_profiles();
-  return profiles[selector % profiles.size()].name;
+  const rt::Profile& p = profiles[selector % profiles.size()];
+  return opts.fixed_profiles_only ? fixed_twin(p).name : p.name;
 }
 
 std::vector<std::string> decode_defects(std::span<const uint8_t> mask, const DecodeOptions& opts) {
   std::array<bool, rt::kDefectCount> on{};
-  for (size_t i = 0; i < rt::kDefectCount; ++i) on[i] = (mask[i / 8] >> (i % 8)) & 1;
+  if (!opts.fixed_profiles_only) {
+    for (size_t i = 0; i < rt::kDefectCount; ++i) on[i] = (mask[i / 8] >> (i % 8)) & 1;
+  }
   for (const std::string& name : opts.extra_defects) {
     const std::optional<rt::Defect> d = rt::find_defect(name);
     IFZ_PRECONDITION(d.has_value(), "DecodeOptions::extra_defects names an unknown defect");
@@ -158,7 +192,7 @@ Decoded decode_program(std::span<const uint8_t> data, const DecodeOptions& opts)
       data.size() > kCodecHeaderSize ? (data.size() - kCodecHeaderSize) / kCodecRecordSize : 0;
   const size_t wanted = header[kCountByte] | size_t{header[kCountByte + 1]} << 8;
   const size_t records = std::min({wanted, kMaxRecords, present});
-  const OpcodeTable& opcodes = opcode_table(threads);
+  const OpcodeTable& opcodes = opcode_table(threads, opts.ops);
   for (size_t i = 0; i < records; ++i) {
     const uint8_t* r = data.data() + kCodecHeaderSize + i * kCodecRecordSize;
     std::vector<Op>& ops = p.threads[r[0] % threads].ops;

@@ -17,10 +17,10 @@
 // A record decodes as:
 //   thread  = byte % threads
 //   opcode  = the byte itself if it is an opcode of ops.def allowed in this program, else
-//             allowed[byte % allowed.size()] (allowed = all ops, minus start/atexit when
-//             the program has only T0: they would have no valid target)
-//   a, b    = the op's arguments, each reduced modulo its range (the argument table in binary_codec.cc):
-//             flags, I<n>, T<k>, N, kind, lock, follow/child bits
+//             allowed[byte % allowed.size()] (allowed = all ops, or DecodeOptions::ops,
+//             minus start/atexit when the program has only T0: they would have no valid target)
+//   a, b    = the op's arguments (flags, I<n>, T<k>, N, kind, lock, follow/child bits),
+//             each reduced modulo its range: the argument table in binary_codec.cc
 // A record for a script that already has kMaxOpsPerThread ops is dropped. Missing header
 // bytes read as 0, so the empty input is a one-thread program with no ops.
 //
@@ -55,6 +55,9 @@ namespace ifz::harness {
 inline constexpr size_t kCodecHeaderSize = 8;
 inline constexpr size_t kCodecRecordSize = 4;
 inline constexpr size_t kCodecDefectBytes = 4;
+/// Header offsets a structure-aware mutator edits (fuzzers/custom_mutator.cc).
+inline constexpr size_t kCodecThreadsByte = 5;
+inline constexpr size_t kCodecCountByte = 6;  // and 7, little-endian
 /// The largest valid program: every script full.
 inline constexpr size_t kMaxRecords = size_t{kMaxThreads} * kMaxOpsPerThread;
 
@@ -64,11 +67,23 @@ struct DecodeOptions {
   std::string pinned_profile;
   /// Defects enabled in addition to the input's. REQUIRES: names of rt::all_defects().
   std::vector<std::string> extra_defects;
+  /// Fuzzing: an unpinned profile byte selects a "-fixed" profile (a version profile's byte
+  /// stands for its -fixed twin), and the input's defect bits are ignored (extra_defects
+  /// still apply). Every fuzzer finding aborts,
+  /// so a target whose input could enable a release's known defects would rediscover them
+  /// within seconds, forever, instead of looking for new bugs.
+  bool fixed_profiles_only = false;
+  /// The ops records decode to; empty = every op of ops.def. An opcode byte of a listed op
+  /// decodes to itself; any other byte b to ops[b % ops.size()] (minus the ops not allowed in
+  /// the program, as for the full table), so repeating an op in the list weights it. The
+  /// restricted fuzz targets use it to bias programs towards their subsystem.
+  /// REQUIRES: some listed op is allowed in a one-thread program (op_allowed).
+  std::span<const OpCode> ops;
 };
 
 struct Decoded {
-  Program program;                     // always valid; program.schedule is ""
-  std::vector<uint8_t> schedule_bytes; // what the input-driven strategy consumes
+  Program program;                      // always valid; program.schedule is ""
+  std::vector<uint8_t> schedule_bytes;  // what the input-driven strategy consumes
   bool operator==(const Decoded&) const = default;
 };
 

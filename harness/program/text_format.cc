@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// text_format.cc — the `.ifz` parser: a line-at-a-time recursive reader that stops at the
+// text_format.cc — the `.ifz` parser: a line-at-a-time reader that stops at the
 // first error and reports it with file:line:col (printing lives in text_print.cc).
 #include "harness/program/text_format.h"
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
 #include <optional>
 #include <vector>
 
@@ -112,13 +111,13 @@ class Parser {
 
   std::string_view text_;
   std::string file_;
-  int line_ = 0;                // current line, 1-based
-  int last_content_line_ = 0;   // last line with a token: where end-of-input errors point
-  std::vector<Token> toks_;     // tokens of the current line; never empty while dispatching
-  size_t pos_ = 0;              // next token to read
+  int line_ = 0;               // current line, 1-based
+  int last_content_line_ = 0;  // last line with a token: where end-of-input errors point
+  std::vector<Token> toks_;    // tokens of the current line; never empty while dispatching
+  size_t pos_ = 0;             // next token to read
   Program program_;
   bool seen_header_ = false;
-  int profile_line_ = 0;        // line of the `profile` directive, 0 = none yet
+  int profile_line_ = 0;  // line of the `profile` directive, 0 = none yet
   bool seen_schedule_ = false;
   std::array<bool, rt::kDefectCount> defects_{};
   // Checked once every section is known: a script may name a later one.
@@ -194,14 +193,13 @@ bool Parser::directive() {
 
 bool Parser::profile_line() {
   if (profile_line_ != 0) {
-    return fail(toks_[0].col,
-                "duplicate 'profile' line (the first is on line " +
-                    std::to_string(profile_line_) + ")");
+    return fail(toks_[0].col, "duplicate 'profile' line (the first is on line " +
+                                  std::to_string(profile_line_) + ")");
   }
   const Token* t = take();
   if (t == nullptr) {
-    return fail(end_col(), "expected a profile name after 'profile' (known: " +
-                               profile_list() + ")");
+    return fail(end_col(),
+                "expected a profile name after 'profile' (known: " + profile_list() + ")");
   }
   if (rt::find_profile(t->text) == nullptr) {
     return fail(t->col, "unknown profile " + quote(t->text) + " (known: " + profile_list() + ")");
@@ -232,7 +230,8 @@ bool Parser::schedule_line() {
   const Token* t = take();
   if (t == nullptr) return fail(end_col(), "expected a schedule token after 'schedule'");
   if (!valid_schedule_token(t->text)) {
-    return fail(t->col, "schedule " + quote(t->text) + " contains a byte that is not printable ASCII");
+    return fail(t->col,
+                "schedule " + quote(t->text) + " contains a byte that is not printable ASCII");
   }
   if (const Token* extra = peek()) {
     return fail(extra->col,
@@ -249,9 +248,8 @@ bool Parser::section() {
     return fail(toks_[0].col, "missing 'profile <name>' line before the first thread section");
   }
   if (k >= kMaxThreads) {
-    return fail(toks_[0].col, "too many thread sections (at most " +
-                                  std::to_string(kMaxThreads) + ": T0.." +
-                                  "T" + std::to_string(kMaxThreads - 1) + ")");
+    return fail(toks_[0].col, "too many thread sections (at most " + std::to_string(kMaxThreads) +
+                                  ": T0.." + "T" + std::to_string(kMaxThreads - 1) + ")");
   }
   const std::string expected = "'thread T" + std::to_string(k) + ":'";
   const Token* t = take();
@@ -261,8 +259,8 @@ bool Parser::section() {
       name.ends_with(':') ? parse_ref(name.substr(0, name.size() - 1), 'T') : std::nullopt;
   if (!got) return fail(t->col, "expected " + expected + ", got " + quote(name));
   if (*got != k) {
-    return fail(t->col, "expected " + expected + " (sections are numbered in order), got " +
-                            quote(name));
+    return fail(t->col,
+                "expected " + expected + " (sections are numbered in order), got " + quote(name));
   }
   program_.threads.emplace_back();
   return expect_end("");
@@ -271,7 +269,9 @@ bool Parser::section() {
 bool Parser::op_line() {
   const Token& name = toks_[0];
   const std::optional<OpCode> code = find_op(name.text);
-  if (!code) return fail(name.col, "unknown op " + quote(name.text) + " (known: " + op_list() + ")");
+  if (!code) {
+    return fail(name.col, "unknown op " + quote(name.text) + " (known: " + op_list() + ")");
+  }
   Script& script = program_.threads.back();
   if (script.ops.size() >= static_cast<size_t>(kMaxOpsPerThread)) {
     return fail(name.col, "thread T" + std::to_string(program_.threads.size() - 1) +
@@ -289,7 +289,8 @@ bool Parser::op_args(Op& op) {
     case ArgShape::kNone: return true;
     case ArgShape::kInterpCfg: return interp_flags(op);
     case ArgShape::kInterp: return read_interp(op.interp);
-    case ArgShape::kStart: return read_thread(op.code, op.thread) && read_word(kStartWords, op.variant);
+    case ArgShape::kStart:
+      return read_thread(op.code, op.thread) && read_word(kStartWords, op.variant);
     case ArgShape::kThread: return read_thread(op.code, op.thread);
     case ArgShape::kCount: return read_count(op.code, op.count);
     case ArgShape::kPending: return read_word(kPendingWords, op.variant) && pending_target(op);
@@ -359,8 +360,8 @@ bool Parser::read_word(const WordSet& words, uint8_t& out) {
       return true;
     }
   }
-  return fail(t->col, std::string("unknown ") + words.what + " " + quote(t->text) + " (known: " +
-                          words.list(", ") + ")");
+  return fail(t->col, std::string("unknown ") + words.what + " " + quote(t->text) +
+                          " (known: " + words.list(", ") + ")");
 }
 
 bool Parser::read_interp(int32_t& out) {
@@ -413,17 +414,21 @@ bool Parser::read_count(OpCode c, int32_t& out) {
 bool Parser::expect_end(std::string_view usage) {
   const Token* t = peek();
   if (t == nullptr) return true;
-  if (usage.empty()) return fail(t->col, "unexpected " + quote(t->text) + " at the end of the line");
+  if (usage.empty()) {
+    return fail(t->col, "unexpected " + quote(t->text) + " at the end of the line");
+  }
   return fail(t->col, "unexpected " + quote(t->text) + " (usage: " + std::string(usage) + ")");
 }
 
 bool Parser::finish() {
   line_ = std::max(last_content_line_, 1);
   if (!seen_header_) {
-    return fail(1, "missing header 'interpfuzz-program " +
-                       std::to_string(Program::kFormatVersion) + "'");
+    return fail(
+        1, "missing header 'interpfuzz-program " + std::to_string(Program::kFormatVersion) + "'");
   }
-  if (profile_line_ == 0) return fail(1, "missing 'profile <name>' line (known: " + profile_list() + ")");
+  if (profile_line_ == 0) {
+    return fail(1, "missing 'profile <name>' line (known: " + profile_list() + ")");
+  }
   if (program_.threads.empty()) return fail(1, "expected a thread section ('thread T0:')");
   const int n = static_cast<int>(program_.threads.size());
   for (const ThreadRef& r : thread_refs_) {

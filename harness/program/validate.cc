@@ -34,16 +34,25 @@ Op shape_fields_only(const Op& op) {
     case ArgShape::kNone: break;
     case ArgShape::kInterpCfg: out.variant = op.variant; break;
     case ArgShape::kInterp: out.interp = op.interp; break;
-    case ArgShape::kStart: out.thread = op.thread; out.variant = op.variant; break;
+    case ArgShape::kStart:
+      out.thread = op.thread;
+      out.variant = op.variant;
+      break;
     case ArgShape::kThread: out.thread = op.thread; break;
     case ArgShape::kCount: out.count = op.count; break;
-    case ArgShape::kPending: out.variant = op.variant; out.interp = op.interp; break;
+    case ArgShape::kPending:
+      out.variant = op.variant;
+      out.interp = op.interp;
+      break;
     case ArgShape::kFork:
       out.variant = op.variant;
       out.follow_child = op.follow_child;
       out.thread = op.thread;
       break;
-    case ArgShape::kLock: out.variant = op.variant; out.count = op.count; break;
+    case ArgShape::kLock:
+      out.variant = op.variant;
+      out.count = op.count;
+      break;
   }
   return out;
 }

@@ -106,8 +106,8 @@ struct FlipResult {
 FlipResult flip_one_record_byte(Bytes bytes) {
   const size_t records = record_count(bytes);
   RC_PRE(records > 0);
-  const size_t at = *rc::gen::inRange<size_t>(kCodecHeaderSize,
-                                              kCodecHeaderSize + records * kCodecRecordSize);
+  const size_t at =
+      *rc::gen::inRange<size_t>(kCodecHeaderSize, kCodecHeaderSize + records * kCodecRecordSize);
   const Decoded before = decode_program(bytes);
   bytes[at] ^= *rc::gen::inRange<int>(1, 256);
   const Decoded after = decode_program(bytes);
@@ -144,7 +144,8 @@ RC_GTEST_PROP(BinaryCodec, OneFlippedByteChangesAtMostFourOpsPastTheCap, ()) {
 std::set<std::string> all_argument_values() {
   std::set<std::string> out;
   auto add = [&](const OpInfo& o, const char* field, int lo, int hi) {
-    for (int v = lo; v <= hi; ++v) out.insert(std::string(o.name) + "." + field + "=" + std::to_string(v));
+    for (int v = lo; v <= hi; ++v)
+      out.insert(std::string(o.name) + "." + field + "=" + std::to_string(v));
   };
   for (const OpInfo& o : all_ops()) {
     out.insert(std::string(o.name));
@@ -153,17 +154,26 @@ std::set<std::string> all_argument_values() {
       case ArgShape::kNone: break;
       case ArgShape::kInterpCfg: add(o, "flags", 0, 3); break;
       case ArgShape::kInterp: add(o, "interp", 0, kMaxInterp); break;
-      case ArgShape::kStart: add(o, "thread", t0, kMaxThreads - 1); add(o, "kind", 0, kStartKinds - 1); break;
+      case ArgShape::kStart:
+        add(o, "thread", t0, kMaxThreads - 1);
+        add(o, "kind", 0, kStartKinds - 1);
+        break;
       case ArgShape::kThread: add(o, "thread", t0, kMaxThreads - 1); break;
       case ArgShape::kCount: add(o, "count", min_count(o.code), kMaxCount); break;
-      case ArgShape::kPending: add(o, "kind", 0, kPendingKinds - 1); add(o, "interp", -1, kMaxInterp); break;
+      case ArgShape::kPending:
+        add(o, "kind", 0, kPendingKinds - 1);
+        add(o, "interp", -1, kMaxInterp);
+        break;
       case ArgShape::kFork:
         add(o, "mode", 0, kForkModes - 1);
         add(o, "follow", 0, 1);
         add(o, "child", -1, -1);
         add(o, "child", 1, kMaxThreads - 1);
         break;
-      case ArgShape::kLock: add(o, "lock", 0, kLockKinds - 1); add(o, "count", 1, kMaxCount); break;
+      case ArgShape::kLock:
+        add(o, "lock", 0, kLockKinds - 1);
+        add(o, "count", 1, kMaxCount);
+        break;
     }
   }
   return out;
@@ -171,18 +181,33 @@ std::set<std::string> all_argument_values() {
 
 void record_found(const Op& op, std::set<std::string>& found) {
   const std::string n = op_info(op.code).name;
-  auto put = [&](const char* field, int v) { found.insert(n + "." + field + "=" + std::to_string(v)); };
+  auto put = [&](const char* field, int v) {
+    found.insert(n + "." + field + "=" + std::to_string(v));
+  };
   found.insert(n);
   switch (op_info(op.code).args) {
     case ArgShape::kNone: break;
     case ArgShape::kInterpCfg: put("flags", op.variant); break;
     case ArgShape::kInterp: put("interp", op.interp); break;
-    case ArgShape::kStart: put("thread", op.thread); put("kind", op.variant); break;
+    case ArgShape::kStart:
+      put("thread", op.thread);
+      put("kind", op.variant);
+      break;
     case ArgShape::kThread: put("thread", op.thread); break;
     case ArgShape::kCount: put("count", op.count); break;
-    case ArgShape::kPending: put("kind", op.variant); put("interp", op.interp); break;
-    case ArgShape::kFork: put("mode", op.variant); put("follow", op.follow_child); put("child", op.thread); break;
-    case ArgShape::kLock: put("lock", op.variant); put("count", op.count); break;
+    case ArgShape::kPending:
+      put("kind", op.variant);
+      put("interp", op.interp);
+      break;
+    case ArgShape::kFork:
+      put("mode", op.variant);
+      put("follow", op.follow_child);
+      put("child", op.thread);
+      break;
+    case ArgShape::kLock:
+      put("lock", op.variant);
+      put("count", op.count);
+      break;
   }
 }
 
@@ -245,12 +270,13 @@ TEST(BinaryCodec, EncodesTheDocumentedLayout) {
       "thread T1:\n  fork preexec follow=child\n  exit 0\n");
   const Bytes schedule = {0xAA, 0xBB};
   const Bytes expected = {
-      1, 0b11, 0, 0, 0, 1, 4, 0,  // 3.8 = all_profiles()[1]; defects 0 and 1; 2 scripts; 4 records
-      0, 0x07, 0, 1,              // T0 start: T<1 + 0>, kind 1 = daemon
-      0, 0x0D, 1, 3,              // T0 add_pending: kind 1 = touch, target 3 - 1 = I2
-      1, 0x14, 2, 1,              // T1 fork: mode 2 = preexec, b = follow bit 1, no child
-      1, 0x17, 0, 0,              // T1 exit: 0 + 0
-      0xAA, 0xBB};                // the schedule bytes
+      1,    0b11, 0, 0,
+      0,    1,    4, 0,  // 3.8 = all_profiles()[1]; defects 0 and 1; 2 scripts; 4 records
+      0,    0x07, 0, 1,  // T0 start: T<1 + 0>, kind 1 = daemon
+      0,    0x0D, 1, 3,  // T0 add_pending: kind 1 = touch, target 3 - 1 = I2
+      1,    0x14, 2, 1,  // T1 fork: mode 2 = preexec, b = follow bit 1, no child
+      1,    0x17, 0, 0,  // T1 exit: 0 + 0
+      0xAA, 0xBB};       // the schedule bytes
   EXPECT_EQ(encode_program(p, schedule), expected);
   EXPECT_EQ(decode_program(expected), (Decoded{p, schedule}));
 }
@@ -285,8 +311,9 @@ TEST(BinaryCodec, RecordsPastTheScriptCapAreDropped) {
 
 TEST(BinaryCodec, PinnedProfileAndExtraDefectsOverrideTheInput) {
   const Bytes in = {3, 0b100, 0, 0, 0, 0, 0, 0};
-  DecodeOptions opts{.pinned_profile = "3.13-fixed",
-                     .extra_defects = {"bpo39958_headlock_reentry", "gh101437_clear_without_tstate"}};
+  DecodeOptions opts{
+      .pinned_profile = "3.13-fixed",
+      .extra_defects = {"bpo39958_headlock_reentry", "gh101437_clear_without_tstate"}};
   const Decoded d = decode_program(in, opts);
   EXPECT_EQ(d.program.profile, "3.13-fixed");
   ASSERT_EQ(d.program.defects.size(), 3u);  // table order, each once

@@ -64,14 +64,20 @@ inline rc::Gen<Op> gen_op_args(OpCode c, int threads) {
       return with(base, g::inRange(0, kMaxInterp + 1), [](Op& o, int v) { o.interp = v; });
     case ArgShape::kStart:
       return with(base, g::pair(gen_detail::thread_ref(c, threads), g::inRange(0, kStartKinds)),
-                  [](Op& o, std::pair<int, int> v) { o.thread = v.first; o.variant = uint8_t(v.second); });
+                  [](Op& o, std::pair<int, int> v) {
+                    o.thread = v.first;
+                    o.variant = uint8_t(v.second);
+                  });
     case ArgShape::kThread:
       return with(base, gen_detail::thread_ref(c, threads), [](Op& o, int v) { o.thread = v; });
     case ArgShape::kCount:
       return with(base, g::inRange(min_count(c), kMaxCount + 1), [](Op& o, int v) { o.count = v; });
     case ArgShape::kPending:
       return with(base, g::pair(g::inRange(0, kPendingKinds), g::inRange(-1, kMaxInterp + 1)),
-                  [](Op& o, std::pair<int, int> v) { o.variant = uint8_t(v.first); o.interp = v.second; });
+                  [](Op& o, std::pair<int, int> v) {
+                    o.variant = uint8_t(v.first);
+                    o.interp = v.second;
+                  });
     case ArgShape::kFork:
       return with(base,
                   g::tuple(g::inRange(0, kForkModes), g::arbitrary<bool>(),
@@ -83,7 +89,10 @@ inline rc::Gen<Op> gen_op_args(OpCode c, int threads) {
                   });
     case ArgShape::kLock:
       return with(base, g::pair(g::inRange(0, kLockKinds), g::inRange(1, kMaxCount + 1)),
-                  [](Op& o, std::pair<int, int> v) { o.variant = uint8_t(v.first); o.count = v.second; });
+                  [](Op& o, std::pair<int, int> v) {
+                    o.variant = uint8_t(v.first);
+                    o.count = v.second;
+                  });
   }
   return g::just(base);
 }
@@ -100,10 +109,13 @@ inline rc::Gen<Op> gen_op(int threads) {
 
 /// A script of 0..kMaxOpsPerThread ops (longer as RapidCheck's size grows).
 inline rc::Gen<Script> gen_script(int threads) {
-  return rc::gen::map(rc::gen::container<std::vector<Op>>(gen_op(threads)), [](std::vector<Op> ops) {
-    if (ops.size() > static_cast<size_t>(kMaxOpsPerThread)) ops.resize(kMaxOpsPerThread);
-    return Script{std::move(ops)};
-  });
+  return rc::gen::map(rc::gen::container<std::vector<Op>>(gen_op(threads)),
+                      [](std::vector<Op> ops) {
+                        if (ops.size() > static_cast<size_t>(kMaxOpsPerThread)) {
+                          ops.resize(kMaxOpsPerThread);
+                        }
+                        return Script{std::move(ops)};
+                      });
 }
 
 /// "" or one opaque token of printable ASCII without '#' (what the text format accepts).
@@ -112,19 +124,21 @@ inline rc::Gen<std::string> gen_schedule_token() {
   for (char c = '!'; c <= '~'; ++c) {
     if (c != '#') chars.push_back(c);
   }
-  return rc::gen::oneOf(rc::gen::just(std::string()),
-                        rc::gen::nonEmpty(rc::gen::container<std::string>(rc::gen::elementOf(chars))));
+  return rc::gen::oneOf(
+      rc::gen::just(std::string()),
+      rc::gen::nonEmpty(rc::gen::container<std::string>(rc::gen::elementOf(chars))));
 }
 
 /// A subset of rt::all_defects(), in defects.def order.
 inline rc::Gen<std::vector<std::string>> gen_defects() {
-  return rc::gen::map(rc::gen::inRange<uint64_t>(0, uint64_t{1} << rt::kDefectCount), [](uint64_t mask) {
-    std::vector<std::string> out;
-    for (const rt::DefectInfo& d : rt::all_defects()) {
-      if ((mask >> static_cast<size_t>(d.id)) & 1) out.emplace_back(d.name);
-    }
-    return out;
-  });
+  return rc::gen::map(rc::gen::inRange<uint64_t>(0, uint64_t{1} << rt::kDefectCount),
+                      [](uint64_t mask) {
+                        std::vector<std::string> out;
+                        for (const rt::DefectInfo& d : rt::all_defects()) {
+                          if ((mask >> static_cast<size_t>(d.id)) & 1) out.emplace_back(d.name);
+                        }
+                        return out;
+                      });
 }
 
 /// A valid program of `threads` scripts.

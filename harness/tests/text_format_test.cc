@@ -23,7 +23,8 @@ namespace {
 
 // RapidCheck reads RC_PARAMS once, on first use: pin the seed so that the test is deterministic
 // (RC_PARAMS set by hand still wins).
-[[maybe_unused]] const bool kSeedPinned = ::setenv("RC_PARAMS", testing::kDefaultRcParams, /*overwrite=*/0) == 0;
+[[maybe_unused]] const bool kSeedPinned =
+    ::setenv("RC_PARAMS", testing::kDefaultRcParams, /*overwrite=*/0) == 0;
 
 Program parse_ok(std::string_view text) {
   auto r = parse_program(text, "t.ifz");
@@ -98,13 +99,59 @@ RC_GTEST_PROP(TextFormat, PrintingIsCanonical, ()) {
 
 // Text built from format words and noise: what a parser meets when a file is half right.
 rc::Gen<std::string> gen_soupy_text() {
-  const std::vector<std::string> words = {
-      "interpfuzz-program", "1", "2", "profile", "3.9", "3.12-fixed", "defect",
-      "bpo39958_headlock_reentry", "schedule", "IFZS1:0x3", "thread", "T0:", "T1:", "T2:",
-      "init", "start", "T1", "T2", "T7", "T9", "daemon", "swap", "I0", "I15", "I16", "join",
-      "fork", "preexec", "follow=child", "child=T1", "child=T0", "add_pending", "touch", "to",
-      "hold_lock", "HEAD", "16", "17", "0", "exit", "new_interp", "own_gil", "isolated", "#",
-      "\n", "\n", "\n", "\r\n", " ", "\t", std::string(1, '\0'), "\xff", "::"};
+  const std::vector<std::string> words = {"interpfuzz-program",
+                                          "1",
+                                          "2",
+                                          "profile",
+                                          "3.9",
+                                          "3.12-fixed",
+                                          "defect",
+                                          "bpo39958_headlock_reentry",
+                                          "schedule",
+                                          "IFZS1:0x3",
+                                          "thread",
+                                          "T0:",
+                                          "T1:",
+                                          "T2:",
+                                          "init",
+                                          "start",
+                                          "T1",
+                                          "T2",
+                                          "T7",
+                                          "T9",
+                                          "daemon",
+                                          "swap",
+                                          "I0",
+                                          "I15",
+                                          "I16",
+                                          "join",
+                                          "fork",
+                                          "preexec",
+                                          "follow=child",
+                                          "child=T1",
+                                          "child=T0",
+                                          "add_pending",
+                                          "touch",
+                                          "to",
+                                          "hold_lock",
+                                          "HEAD",
+                                          "16",
+                                          "17",
+                                          "0",
+                                          "exit",
+                                          "new_interp",
+                                          "own_gil",
+                                          "isolated",
+                                          "#",
+                                          "\n",
+                                          "\n",
+                                          "\n",
+                                          "\r\n",
+                                          " ",
+                                          "\t",
+                                          std::string(1, '\0'),
+                                          "\xff",
+                                          "::"};
   return rc::gen::map(rc::gen::container<std::vector<std::string>>(rc::gen::elementOf(words)),
                       [](const std::vector<std::string>& parts) {
                         std::string out;
@@ -136,8 +183,8 @@ rc::Gen<std::string> gen_near_miss_text() {
 }
 
 RC_GTEST_PROP(TextFormat, ParsingAnyTextIsTotalAndCanonical, ()) {
-  const std::string text = *rc::gen::oneOf(rc::gen::arbitrary<std::string>(), gen_soupy_text(),
-                                           gen_near_miss_text());
+  const std::string text =
+      *rc::gen::oneOf(rc::gen::arbitrary<std::string>(), gen_soupy_text(), gen_near_miss_text());
   auto r = parse_program(text);
   RC_CLASSIFY(std::holds_alternative<Program>(r), "parsed");
   if (const ParseError* e = std::get_if<ParseError>(&r)) {
@@ -152,7 +199,8 @@ RC_GTEST_PROP(TextFormat, ParsingAnyTextIsTotalAndCanonical, ()) {
   RC_ASSERT(print_program(std::get<Program>(parse_program(once))) == once);
 }
 
-// ---- a known program, printed --------------------------------------------------------------------
+// ---- a known program, printed
+// --------------------------------------------------------------------
 
 constexpr std::string_view kCanonical =
     "interpfuzz-program 1\n"
@@ -283,8 +331,7 @@ std::vector<Malformed> malformed_cases() {
       {many_ops, "t.ifz:68:3: error: thread T0 has more than 64 ops (kMaxOpsPerThread)"},
       {T0 + "  init now\n", "t.ifz:4:8: error: unexpected 'now' (usage: init)"},
       {T0 + "  swap\n", "t.ifz:4:7: error: expected an interpreter reference like I1"},
-      {T0 + "  swap X1\n",
-       "t.ifz:4:8: error: expected an interpreter reference like I1, got 'X1'"},
+      {T0 + "  swap X1\n", "t.ifz:4:8: error: expected an interpreter reference like I1, got 'X1'"},
       {T0 + "  swap I16\n", "t.ifz:4:8: error: interpreter I16 out of range (I0..I15)"},
       {T0 + "  start T3 daemon\n\nthread T1:\n",
        "t.ifz:4:9: error: thread T3 is referenced but the program has only 2 threads"},
@@ -332,7 +379,8 @@ TEST(TextFormat, HugeLinesAndNulBytesAreErrorsNotCrashes) {
   EXPECT_EQ(parse_error(huge),
             "t.ifz:4:16: error: count " + std::string(40, '9') + "... out of range (1..16)");
   const std::string nul = T0 + "  init" + std::string(1, '\0') + "\n";
-  EXPECT_EQ(parse_error(nul), "t.ifz:4:3: error: unknown op 'init\\x00' (known: " + op_names() + ")");
+  EXPECT_EQ(parse_error(nul),
+            "t.ifz:4:3: error: unknown op 'init\\x00' (known: " + op_names() + ")");
   const std::string spaces = T0 + std::string(1 << 20, ' ') + "x\n";
   EXPECT_EQ(parse_error(spaces).substr(0, 18), "t.ifz:4:1048577: e");
 }

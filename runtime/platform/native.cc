@@ -175,11 +175,17 @@ RunResult NativePlatform::run(std::function<void()> main_body) {
   pid_t pid = ::fork();
   IFZ_CHECK(pid >= 0, "fork failed");
   if (pid == 0) {
+    // Its own process group, so that processes the program forks (a fork child that
+    // deadlocked, say) die with the sandbox instead of outliving the run.
+    setpgid(0, 0);
     close(fds[0]);
     sandbox_main(main_body, fds[1]);
   }
+  setpgid(pid, pid);  // both sides set it: whichever runs first wins the race
   close(fds[1]);
-  return wait_sandbox(pid, fds[0]);
+  RunResult r = wait_sandbox(pid, fds[0]);
+  kill(-pid, SIGKILL);
+  return r;
 }
 
 RunResult NativePlatform::wait_sandbox(pid_t pid, int read_fd) {

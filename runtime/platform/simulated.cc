@@ -148,7 +148,7 @@ void SimulatedPlatform::thread_main() {
     std::abort();
   }
   me.state = State::kFinished;
-  progress_ = 0;
+  ++progress_;  // a thread ending is progress for everybody else (fair timeouts)
   wake_joiners(me.id);
   // Returning from main() ends the process; pthread_exit in main() does not.
   if (me.id == 0 && returned) end_run(RunResult::Kind::kExited, 0, "");
@@ -249,6 +249,12 @@ size_t SimulatedPlatform::collect_runnable() {
   return timed;
 }
 
+// IFZ_TRACE_POINTS=1 prints every scheduling point to stderr (debugging the model itself).
+bool trace_points() {
+  static const bool on = std::getenv("IFZ_TRACE_POINTS") != nullptr;
+  return on;
+}
+
 ThreadId SimulatedPlatform::decide(const PointInfo& where) {
   if (++result_.steps > opts_.max_steps) {
     end_run(RunResult::Kind::kStepLimit, 0,
@@ -256,6 +262,19 @@ ThreadId SimulatedPlatform::decide(const PointInfo& where) {
                 " scheduling points: a spin loop, or a schedule that starves a thread?");
   }
   collect_runnable();
+  if (trace_points()) {
+    std::fprintf(stderr, "ifz-point %llu T%d %s %s runnable:", static_cast<unsigned long long>(result_.steps),
+                 current_, point_name(where.kind), where.label);
+    for (ThreadId t : runnable_) std::fprintf(stderr, " T%d", t);
+    for (const auto& t : threads_) {
+      if (t->state == State::kTimedCond) {
+        std::fprintf(stderr, " [T%d timed: others=%llu at_timeout=%llu]", t->id,
+                     static_cast<unsigned long long>(progress_ - t->own_progress),
+                     static_cast<unsigned long long>(t->others_at_timeout));
+      }
+    }
+    std::fprintf(stderr, "\n");
+  }
   if (runnable_.empty()) end_stuck();
   if (runnable_.size() == 1) return runnable_[0];
   if (chooser_ != nullptr) {

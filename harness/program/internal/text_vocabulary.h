@@ -16,9 +16,9 @@ namespace ifz::harness {
 
 /// The words of one enumerated argument, indexed by Op::variant.
 struct WordSet {
-  const char* what;             // "pending call kind": how error messages call it
-  int count;                    // valid indices are 0 .. count-1
-  const char* (*name)(int i);   // REQUIRES: 0 <= i < count
+  const char* what;            // "pending call kind": how error messages call it
+  int count;                   // valid indices are 0 .. count-1
+  const char* (*name)(int i);  // REQUIRES: 0 <= i < count
   /// "noop, touch, …" with `sep` between the words.
   std::string list(std::string_view sep) const;
   /// The word of `i`, or "?" when out of range (print_op is total).
