@@ -285,10 +285,24 @@ int run_stress(const StressOptions& opts) {
       timeout_ms = 0;
     }
   };
+  // A worker gets until the deadline plus a grace period; one stuck in a single execution
+  // (which would be a bug of the harness: simulated executions are step-bounded) is killed.
+  const Clock::time_point hard_deadline =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opts.seconds + 15));
+  Clock::time_point stop_time = hard_deadline;
   while (running > 0) {
     if (g_stop && !forwarded) {
       for (pid_t p : pids) kill(p, SIGTERM);
       forwarded = true;
+      stop_time = std::min<Clock::time_point>(hard_deadline, Clock::now() + std::chrono::seconds(5));
+    }
+    if (Clock::now() > stop_time) {
+      for (size_t i = 0; i < pids.size(); ++i) {
+        if (alive[i]) {
+          kill(pids[i], SIGKILL);
+          std::fprintf(stderr, "\n==ifz== worker %zu did not stop in time: killed\n", i);
+        }
+      }
     }
     std::vector<pollfd> pfds;
     for (int fd : fds) pfds.push_back({fd, POLLIN, 0});

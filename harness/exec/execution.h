@@ -8,6 +8,9 @@
 #pragma once
 
 #include <array>
+#include <mutex>
+
+#include <unistd.h>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +43,11 @@ struct ThreadCtx {
   void forget_tstates();
 };
 
+/// Native: reads the report lines of a sandbox (or fork child) into `res`.
+void parse_native_report(const std::string& report, ExecResult* res);
+/// Native: the outcome-based oracles (crash, fatal, deadlock, hang) judged in the parent.
+void judge_native_outcome(const rt::Profile& profile, ExecResult* res);
+
 class Execution {
  public:
   Execution(const Program& program, const ExecOptions& opts, platform::Platform& plat,
@@ -51,7 +59,10 @@ class Execution {
   /// Outcome-based oracles and result assembly once the platform run returned.
   void finish(const platform::RunResult& run, ExecResult* out);
   /// Native sandbox: events/findings/trace are sent to the parent as report lines.
-  void set_remote(bool remote) { remote_ = remote; }
+  void set_remote(bool remote) {
+    remote_ = remote;
+    lock_pid_ = getpid();
+  }
 
   // Called by the runtime observer and the oracle sink.
   void on_event(const rt::Event& e);
@@ -69,7 +80,7 @@ class Execution {
   bool op_gil(ThreadCtx& c, const Op& op, std::string* why);
   bool op_pending(ThreadCtx& c, const Op& op, std::string* why);
   bool op_fork(ThreadCtx& c, const Op& op, std::string* why);
-  void wait_native_child(int pid);
+  void wait_native_child(int pid, int report_fd);
   bool attached(const ThreadCtx& c) const;
   int64_t interp_of(const rt::ThreadState* t) const;
   OpContext op_context(const ThreadCtx& c, int slot, const Op& op) const;
@@ -99,6 +110,10 @@ class Execution {
   platform::ThreadId init_thread_ = platform::kNoThread;  // who called Py_Initialize last
   int interps_this_lifetime_ = 0;
   bool remote_ = false;
+  // Native threads report events concurrently; oracles and the trace are not thread-safe.
+  std::recursive_mutex native_mutex_;
+  int lock_pid_ = 0;  // the process native_mutex_ belongs to
+  std::unique_lock<std::recursive_mutex> native_lock();
   uint64_t ops_executed_ = 0;
   uint64_t ops_skipped_ = 0;
   ReachCounters reach_;

@@ -5,6 +5,8 @@
 
 #include <sstream>
 
+#include <unistd.h>
+
 #include "harness/exec/execution.h"
 #include "runtime/check.h"
 #include "runtime/platform/native.h"
@@ -108,7 +110,19 @@ void Execution::count_reach(const rt::Event& e) {
   }
 }
 
+std::unique_lock<std::recursive_mutex> Execution::native_lock() {
+  // In a fork child the lock may have been held by a thread that vanished: the first use in
+  // a new process re-creates it (the runtime reports the fork itself before we could).
+  if (getpid() != lock_pid_) {
+    new (&native_mutex_) std::recursive_mutex();
+    lock_pid_ = getpid();
+  }
+  return std::unique_lock<std::recursive_mutex>(native_mutex_);
+}
+
 void Execution::on_event(const rt::Event& e) {
+  std::unique_lock<std::recursive_mutex> lock;
+  if (remote_) lock = native_lock();
   count_reach(e);
   for (auto& o : oracles_) o->on_event(e, *sink_);
   if (!opts_.trace) return;
@@ -124,6 +138,8 @@ void Execution::on_event(const rt::Event& e) {
 }
 
 void Execution::add_finding(Finding f) {
+  std::unique_lock<std::recursive_mutex> lock;
+  if (remote_) lock = native_lock();
   if (remote_) {
     std::ostringstream os;
     os << "finding\t" << f.kind << '\t' << f.oracle << '\t' << f.phase << '\t' << f.detail << '\t'
@@ -134,6 +150,8 @@ void Execution::add_finding(Finding f) {
 }
 
 void Execution::trace_line(std::string line) {
+  std::unique_lock<std::recursive_mutex> lock;
+  if (remote_) lock = native_lock();
   if (remote_) {
     plat_.report("trace\t" + line + "\n");
     return;
@@ -213,9 +231,11 @@ ExecResult execute_simulated(const Program& p, const rt::Profile& profile,
   return res;
 }
 
+}  // namespace
+
 // Native: the execution lives in the sandbox process; findings, trace lines and the runtime's
 // outcome come back as report lines, and the parent judges the outcome itself.
-void parse_native_report(const std::string& report, ExecResult* res) {
+void exec_internal::parse_native_report(const std::string& report, ExecResult* res) {
   std::istringstream in(report);
   std::string line;
   while (std::getline(in, line)) {
@@ -245,33 +265,40 @@ void parse_native_report(const std::string& report, ExecResult* res) {
   }
 }
 
+void exec_internal::judge_native_outcome(const rt::Profile& profile, ExecResult* res) {
+  const bool normal = res->run.kind == platform::RunResult::Kind::kExited &&
+                      res->outcome.kind == rt::Outcome::Kind::kRunning;
+  if (normal) return;
+  EndContext end{res->run, res->outcome, false};
+  struct ParentSink : OracleSink {
+    using OracleSink::OracleSink;
+    void report(Finding f) override { out->push_back(std::move(f)); }
+    std::vector<Finding>* out = nullptr;
+  };
+  platform::SimulatedPlatform dummy;  // no runtime runs here; outcome oracles only read `end`
+  rt::Runtime parent_rt(dummy, profile);
+  ParentSink sink(parent_rt, dummy);
+  sink.out = &res->findings;
+  for (auto& o : make_oracles(profile)) o->on_end(end, sink);
+}
+
+namespace {
+
 ExecResult execute_native(const Program& p, const rt::Profile& profile, const ExecOptions& opts) {
   platform::NativeOptions no;
   no.watchdog_ms = opts.native_watchdog_ms;
   platform::NativePlatform plat(no);
   ExecResult res;
   res.run = plat.run([&] {
-    exec_internal::Execution ex(p, opts, plat, profile, defects_of(p));
-    ex.set_remote(true);
-    ex.run_main();
+    // Never destroyed: when the main thread returns the sandbox _exit()s, and other threads may
+    // still be running on this runtime; tearing it down first would crash them (a model-level
+    // use-after-free of our own making, reported as signal 11).
+    auto* ex = new exec_internal::Execution(p, opts, plat, profile, defects_of(p));
+    ex->set_remote(true);  // before any thread exists
+    ex->run_main();
   });
-  parse_native_report(res.run.report, &res);
-  // Outcome-based oracles in the parent.
-  const bool normal = res.run.kind == platform::RunResult::Kind::kExited &&
-                      res.outcome.kind == rt::Outcome::Kind::kRunning;
-  EndContext end{res.run, res.outcome, normal};
-  struct ParentSink : OracleSink {
-    using OracleSink::OracleSink;
-    void report(Finding f) override { out->push_back(std::move(f)); }
-    std::vector<Finding>* out = nullptr;
-  };
-  platform::SimulatedPlatform dummy;  // the parent has no runtime; oracles only read `end`
-  rt::Runtime parent_rt(dummy, profile);
-  ParentSink sink(parent_rt, dummy);
-  sink.out = &res.findings;
-  if (!normal) {
-    for (auto& o : make_oracles(profile)) o->on_end(end, sink);
-  }
+  exec_internal::parse_native_report(res.run.report, &res);
+  exec_internal::judge_native_outcome(profile, &res);
   return res;
 }
 

@@ -7,6 +7,7 @@
 #include "harness/exec/execution.h"
 #include "harness/program/text_format.h"
 #include "runtime/check.h"
+#include "runtime/platform/native.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -42,7 +43,11 @@ void Execution::run_script(ThreadCtx& c, int script) {
   for (size_t n = 0; n < s.ops.size(); ++n) {
     const Op& op = s.ops[n];
     const OpContext oc = op_context(c, slot, op);
-    for (auto& o : oracles_) o->on_op(oc, *sink_);
+    {
+      std::unique_lock<std::recursive_mutex> lock;
+      if (remote_) lock = native_lock();
+      for (auto& o : oracles_) o->on_op(oc, *sink_);
+    }
     if (opts_.trace) trace_line("T" + std::to_string(plat_.current()) + " " + print_op(op));
     std::string why;
     if (do_op(c, slot, op, &why)) {
@@ -66,6 +71,7 @@ void Execution::run_thread(int slot, bool c_thread, bool daemon) {
     c.home = runtime_->current();
     const int64_t i = interp_of(c.home);
     if (i >= 0) c.own[i] = c.home;
+    c.bound_interp = i;  // its tstate is bound before its first op (release_gil; add_pending)
   }
   run_script(c, slot);
   cleanup_thread(c);
@@ -424,7 +430,7 @@ bool Execution::op_fork(ThreadCtx& c, const Op& op, std::string* why) {
     return true;
   }
   if (!f.in_child) {
-    if (!plat_.deterministic() && f.child_pid > 0) wait_native_child(f.child_pid);
+    if (!plat_.deterministic() && f.child_pid > 0) wait_native_child(f.child_pid, f.child_report_fd);
     return true;
   }
   // K3: in the child only the main interpreter is left; this thread keeps its tstate there.
@@ -441,28 +447,14 @@ bool Execution::op_fork(ThreadCtx& c, const Op& op, std::string* why) {
 // Native platform: the fork child is a real process; its outcome is judged from its wait
 // status (its report pipe is closed in the child, see native.h), a child that does not end
 // within the deadline is a hang — both in the deadlock oracle's vocabulary.
-void Execution::wait_native_child(int pid) {
-  using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + std::chrono::milliseconds(opts_.native_watchdog_ms / 2);
-  int status = 0;
-  while (waitpid(pid, &status, WNOHANG) != pid) {
-    if (Clock::now() > deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      add_finding(oracles::make_finding("hang", "deadlock", "fork-child",
-                                        "the fork child did not finish (killed by the watchdog)",
-                                        "native fork child hang"));
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  if (WIFSIGNALED(status)) {
-    add_finding(oracles::make_finding("crash", "lifetime", "fork-child",
-                                      "the fork child died of signal " + std::to_string(WTERMSIG(status)),
-                                      "fork child signal " + std::to_string(WTERMSIG(status))));
-  } else if (WIFEXITED(status) && WEXITSTATUS(status) == 134) {
-    add_finding(oracles::make_finding("unexpected-fatal", "fatal", "fork-child",
-                                      "the fork child aborted (Py_FatalError)", "fork child abort"));
+void Execution::wait_native_child(int pid, int report_fd) {
+  ExecResult child;
+  child.run = platform::NativePlatform::wait_child(pid, report_fd, opts_.native_watchdog_ms / 2);
+  parse_native_report(child.run.report, &child);
+  judge_native_outcome(runtime_->profile(), &child);
+  for (Finding& f : child.findings) {
+    f.phase = "fork-child: " + f.phase;
+    add_finding(std::move(f));
   }
 }
 

@@ -188,6 +188,13 @@ RunResult NativePlatform::run(std::function<void()> main_body) {
   return r;
 }
 
+RunResult NativePlatform::wait_child(int pid, int read_fd, int watchdog_ms) {
+  NativeOptions o;
+  o.watchdog_ms = watchdog_ms;
+  NativePlatform waiter(o);
+  return waiter.wait_sandbox(pid, read_fd);
+}
+
 RunResult NativePlatform::wait_sandbox(pid_t pid, int read_fd) {
   std::string raw;
   int status = 0;
@@ -331,6 +338,9 @@ void NativePlatform::syscall(const char* label) { sched_yield(); }
 ForkResult NativePlatform::fork(ForkFollow follow) {
   // Holding the table lock across fork(2) means no other thread holds it in the child.
   pthread_mutex_lock(&table_mutex_);
+  // The child gets a report pipe of its own: the sandbox's belongs to the parent process.
+  int child_fds[2] = {-1, -1};
+  if (pipe2(child_fds, O_CLOEXEC) != 0) child_fds[0] = child_fds[1] = -1;
   std::fflush(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) {
@@ -339,8 +349,10 @@ ForkResult NativePlatform::fork(ForkFollow follow) {
   }
   if (pid > 0) {
     pthread_mutex_unlock(&table_mutex_);
-    return {false, static_cast<int>(pid)};
+    if (child_fds[1] >= 0) close(child_fds[1]);
+    return {false, static_cast<int>(pid), child_fds[0]};
   }
+  if (child_fds[0] >= 0) close(child_fds[0]);
   // The child: only the calling thread exists. Waiters on finished_ vanished with their
   // threads, so the condition is re-initialised rather than trusted.
   for (auto& t : threads_) {
@@ -351,7 +363,7 @@ ForkResult NativePlatform::fork(ForkFollow follow) {
   live_ = 1;
   pthread_cond_init(&finished_, nullptr);
   if (report_fd_ >= 0) close(report_fd_);
-  report_fd_ = -1;
+  report_fd_ = child_fds[1];
   pthread_mutex_unlock(&table_mutex_);
   return {true, 0};
 }

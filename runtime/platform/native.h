@@ -62,6 +62,10 @@ class NativePlatform final : public Platform {
   /// Runs `main_body` in a fresh sandbox process and reports how that process ended.
   /// May be called repeatedly; not from inside a sandbox.
   RunResult run(std::function<void()> main_body);
+  /// Waits for a process fork() made inside the sandbox, reading its report pipe
+  /// (ForkResult::child_report_fd, closed here) like run() reads the sandbox's: kExited,
+  /// kAborted with the message, kSignaled, or kHang after `watchdog_ms` (then killed).
+  static RunResult wait_child(int pid, int read_fd, int watchdog_ms);
 
   bool deterministic() const override { return false; }
   ThreadId current() const override;

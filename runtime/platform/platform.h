@@ -181,6 +181,9 @@ const char* run_result_kind_name(RunResult::Kind k);
 struct ForkResult {
   bool in_child = false;
   int child_pid = 0;  // parent side: the child's pid (simulated: a fake, positive, stable id)
+  /// Native parent side: the read end of the child's own report pipe (the child's report()
+  /// and abort_process() write there); collect it with NativePlatform::wait_child. -1 else.
+  int child_report_fd = -1;
 };
 
 /// Which side of a fork a simulated execution keeps running (DESIGN D2).
