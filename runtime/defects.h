@@ -9,6 +9,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -60,8 +61,17 @@ class DefectSet {
 struct Canaries {
   std::array<uint32_t, kDefectCount> reached{};
   std::array<uint32_t, kDefectCount> triggered{};
-  void reach(Defect d) { ++reached[static_cast<size_t>(d)]; }
-  void trigger(Defect d) { ++triggered[static_cast<size_t>(d)]; }
+  // Any thread may count (native platform): atomic increments on plain storage, so the
+  // struct stays copyable for reports.
+  void reach(Defect d) { bump(reached[static_cast<size_t>(d)]); }
+  void trigger(Defect d) { bump(triggered[static_cast<size_t>(d)]); }
+  uint32_t reached_of(Defect d) const { return reached[static_cast<size_t>(d)]; }
+  uint32_t triggered_of(Defect d) const { return triggered[static_cast<size_t>(d)]; }
+
+ private:
+  static void bump(uint32_t& c) {
+    std::atomic_ref<uint32_t>(c).fetch_add(1, std::memory_order_relaxed);
+  }
 };
 
 }  // namespace ifz::rt

@@ -22,7 +22,8 @@ enum class EventKind : uint8_t {
   kTstateDeleted,    // tstate, interp (memory freed)
   kGilTaken,         // a = GIL id (interp id of its owner, 0 = the main/process GIL)
   kGilDropped,       // a = GIL id
-  kPendingAdded,     // a = call id, b = queue owner interp id (-1 = runtime queue), c = result (0/-1)
+  kPendingAdded,     // a = call id, b = queue owner interp id (-1 = runtime queue), c = result
+                     // (0/-1), interp = the caller's (current or last bound tstate's), if known
   kPendingRun,       // a = call id, interp = where it runs, c = 1 if the GIL is held
   kPendingDropped,   // a = call id: its queue was freed or reset with the call still in it
   kSignalTripped,    // a = signal number
@@ -38,6 +39,7 @@ enum class EventKind : uint8_t {
   kCrash,            // text = what was touched (use-after-free, NULL dereference)
   kFinalizeReturned, // Py_FinalizeEx returned
   kReinitialized,    // Py_Initialize after a finalize
+  kDefectTriggered,  // a = Defect: its bug condition held here (canary; oracles ignore it)
 };
 const char* event_kind_name(EventKind k);
 

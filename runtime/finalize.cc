@@ -21,7 +21,7 @@ int Runtime::finalize() {
 
   // Make any remaining pending calls (3.8+, P6). From here Add must refuse.
   set_phase("finalize:FinishPendingCalls");
-  pending_closed_ = true;
+  close_pending_queues(interp);
   if (defect(Defect::kNoFinishPendingAtFinalize)) {
     if (!runtime_pending_->empty()) trigger(Defect::kNoFinishPendingAtFinalize);
   } else {
@@ -47,10 +47,19 @@ int Runtime::finalize() {
     set_phase("finalize:DeleteExcept");
     delete_threads_except(t);
   }
+  // flush_std_files(): writing sys.stdout/stderr releases the GIL around write(2)
+  // (Py_BEGIN_ALLOW_THREADS): the one GIL hand-off finalisation always makes. A thread
+  // waiting in take_gil may win it here (and must exit, F2); a stale drop request makes
+  // drop_gil wait for a switch that never comes (gh-96387).
+  set_phase("finalize:flush_std_files");
+  save_thread();
+  platform_.syscall("flush_std_files: write(2)");
+  restore_thread(t);
   set_phase("finalize:signals_fini");
-  // Module teardown runs Python code (destructors): the eval breaker is checked (gh-96387).
+  // Module teardown. Destructors written in Python are program-specific; the model runs
+  // none, so no pending call runs after _Py_FinishPendingCalls ([EXP] gh-118297: calls
+  // left behind at finalisation never run).
   set_phase("finalize:finalize_modules");
-  handle_eval_breaker(t);
   if (profile_.finalize_with_subinterps == FinalizeWithSubinterps::kAutoEnd) {
     set_phase("finalize:finalize_subinterpreters");
     finalize_subinterpreters(t);
@@ -68,6 +77,16 @@ int Runtime::finalize() {
   return 0;
 }
 
+void Runtime::close_pending_queues(Interpreter* interp) {
+  // Closed under the locks Add takes, so an Add racing with this either got in before (and
+  // its call is drained next) or sees the queues closed.
+  runtime_pending_->lock.lock();
+  interp->pending.lock.lock();
+  pending_closed_ = true;
+  interp->pending.lock.unlock();
+  runtime_pending_->lock.unlock();
+}
+
 void Runtime::run_atexit(ThreadState* t) {
   // Callbacks may register more callbacks; run in LIFO order like atexit.
   while (!atexit_.empty()) {
@@ -81,17 +100,26 @@ void Runtime::run_atexit(ThreadState* t) {
 void Runtime::finalize_subinterpreters(ThreadState* t) {
   // 3.13 (gh-113433): end every remaining subinterpreter, swapping into it first.
   if (defect(Defect::kGh113433FatalRemainingSubinterps)) {
-    if (head_ != main_ || main_->next != nullptr) trigger(Defect::kGh113433FatalRemainingSubinterps);
+    if (head_ != main_ || main_.load()->next != nullptr) {
+      trigger(Defect::kGh113433FatalRemainingSubinterps);
+    }
     return;
   }
+  // CPython 3.13.0: "we always delete [the head tstate] and use a fresh tstate instead",
+  // assuming at most one tstate is left; a second one (a daemon thread's) makes
+  // Py_EndInterpreter fail with "not the last thread" ([EXP] 3.13.0).
   for (;;) {
     Interpreter* victim = nullptr;
     for (Interpreter* i = head_; i != nullptr; i = i->next) {
       if (i != main_) victim = i;
     }
     if (victim == nullptr) break;
-    ThreadState* st = victim->tstate_head;
-    if (st == nullptr) st = new_tstate(victim, ThreadKind::kInterp, /*daemon=*/false);
+    if (ThreadState* old = victim->tstate_head) {
+      clear_tstate(old);
+      unlink_tstate(old);
+      free_tstate(old);  // its OS thread, if parked, holds a dangling pointer from now on
+    }
+    ThreadState* st = new_tstate(victim, ThreadKind::kInterp, /*daemon=*/false);
     st->thread = platform_.current();
     swap(st);  // gh-109793: the must-exit check must recognise the finalizing *thread*
     end_interpreter(st);

@@ -31,8 +31,12 @@ ApiResult Runtime::fork_refusal(ThreadState* t, ForkKind kind) const {
       }
       return {};
     case ForkKind::kForkExec:
-      if (profile_.has_isolated_interps && (i->config.isolated || !i->config.allow_exec)) {
-        return ApiResult::fail("RuntimeError: exec not supported for isolated subinterpreters");
+      // 3.9–3.11 _posixsubprocess refuses isolated interpreters; 3.12+ has no such check
+      // (allow_exec only governs os.exec*) [EXP 3.12.1, 3.13.0: subprocess works in an
+      // isolated subinterpreter].
+      if (profile_.has_isolated_interps && profile_.minor <= 11 && i->config.isolated) {
+        return ApiResult::fail(
+            "RuntimeError: subprocess not supported for isolated subinterpreters");
       }
       return {};
     case ForkKind::kFork:
@@ -65,10 +69,16 @@ ForkOutcome Runtime::fork(ForkKind kind, platform::ForkFollow follow) {
   }
   // _posixsubprocess without preexec_fn forks and execs without running Python in the child.
   if (kind != ForkKind::kForkExec) before_fork(t);
+  // Native: the block table must not be mid-update by another thread in the child. (Simulated
+  // threads never hold it across a scheduling point, and fork() is one: no lock there.)
+  const bool native = !platform_.deterministic();
+  if (native) heap_.lock_for_fork();
   const platform::ForkResult r = platform_.fork(follow);
+  if (native) heap_.unlock_after_fork();
   if (!r.in_child) {
     if (kind != ForkKind::kForkExec) after_fork_parent(t);
     out.child_pid = r.child_pid;
+    out.child_report_fd = r.child_report_fd;
     emit(EventKind::kForkParent, r.child_pid, 0, 0, fork_kind_name(kind), t, t->interp);
     return out;
   }
@@ -108,7 +118,7 @@ void Runtime::reinit_runtime_locks() {
   }
   xid_lock_.reinit();
   if (profile_.minor >= 10) unicode_ids_lock_.reinit();
-  if (main_) main_->id_mutex.reinit();  // bpo-42540
+  if (main_) main_.load()->id_mutex.reinit();  // bpo-42540
 }
 
 void Runtime::after_fork_child(ThreadState* t) {
@@ -117,8 +127,8 @@ void Runtime::after_fork_child(ThreadState* t) {
   set_phase("fork-child:AfterFork_Child");
   const bool legacy_order = profile_.minor >= 8 && profile_.minor <= 11;
   const bool wrong_order = legacy_order && defect(Defect::kGh112275AfterForkOrder);
-  if (legacy_order && head_lock_.locked() && head_lock_.owner() != platform_.current()) {
-    trigger(Defect::kGh112275AfterForkOrder);
+  if (wrong_order && head_lock_.locked() && head_lock_.owner() != platform_.current()) {
+    trigger(Defect::kGh112275AfterForkOrder);  // HEAD_LOCK inherited held, used before reinit
   }
   if (!wrong_order) reinit_runtime_locks();
   // _PyEval_ReInitThreads: a fresh GIL taken by this thread, the pending lock, and the other
@@ -165,7 +175,7 @@ void Runtime::delete_interps_except_main(ThreadState* t) {
     i = next;
   }
   head_ = main_;
-  main_->next = nullptr;
+  main_.load()->next = nullptr;
   if (victims != nullptr && reentry) {
     // bpo-39958: PyInterpreterState_Clear while still holding HEAD_LOCK: it takes it again.
     trigger(Defect::kBpo39958HeadLockReentry);

@@ -21,38 +21,51 @@ Ceval& Runtime::ceval_for(const Interpreter* i) {
 }
 
 bool Runtime::interp_alive(const Interpreter* i) const {
-  for (const Interpreter* p = head_; p != nullptr; p = p->next) {
-    if (p == i) return true;
-  }
-  return false;
+  // Asked by threads that do not hold HEAD_LOCK (a daemon leaving take_gil): the heap's
+  // record answers without walking the list or touching `i`.
+  return i != nullptr && heap_.state(i) == Heap::State::kLive;
 }
 
 void Runtime::create_gil(Gil& g) {
   // create_gil()/recreate_gil(): the state is reset, the OS primitives are not re-made, so a
-  // thread of an earlier runtime lifetime still waiting on gil.cond stays a waiter.
+  // thread of an earlier runtime lifetime still waiting on gil.cond stays a waiter (F6). The
+  // reset happens under gil.mutex, which such a waiter takes to read the state.
+  g.mutex.lock();
   g.locked = false;
   g.holder = platform::kNoThread;
   g.last_holder = nullptr;
   g.switch_number = 0;
   g.created = true;
+  g.mutex.unlock();
 }
 
-// The rule every GIL acquisition applies once finalisation started. Never dereferences `t`:
-// after Py_FinalizeEx it may be freed (bpo-39877 moved the check to the global runtime).
+// The rule every GIL acquisition applies once finalisation started. Never dereferences a
+// freed `t`: after Py_FinalizeEx it may be freed (bpo-39877 moved the check to the global
+// runtime); the F6 check reads it only under the heap's guard, while it is live.
 bool Runtime::must_exit_before_gil(ThreadState* t) {
   const ThreadId self = platform_.current();
   const ThreadId fin = finalizing_thread_.load();
   if (fin != platform::kNoThread) {
     // gh-109793: 3.13 compares the *thread* with the finalizing one; before, the tstate.
-    // Comparing tstates makes the finalizing thread itself exit when it swaps interpreters.
+    // Comparing tstates makes the finalizing thread itself exit when it swaps interpreters
+    // (≤3.12 have the comparison but their finalizing thread never swaps after
+    // SetFinalizing: 3.13's finalize_subinterpreters() made it reachable).
     const bool by_tstate = profile_.minor <= 12 || defect(Defect::kGh109793SwapExitsFinalizer);
-    if (by_tstate && fin == self && t != finalizing_tstate_) trigger(Defect::kGh109793SwapExitsFinalizer);
-    return by_tstate ? t != finalizing_tstate_ : fin != self;
+    const bool exits = by_tstate ? t != finalizing_tstate_.load() : fin != self;
+    if (exits && fin == self && defects_.has(Defect::kGh109793SwapExitsFinalizer)) {
+      trigger(Defect::kGh109793SwapExitsFinalizer);
+    }
+    return exits;
   }
-  // F6: a thread that attached in an earlier runtime lifetime must never resume in this one.
-  // CPython checks only `finalizing`, which re-initialisation cleared.
-  const int64_t gen = per_thread(self).generation.load();
-  if (gen != 0 && gen != generation_) {
+  // F6: a thread state of an earlier runtime lifetime must never resume in this one. CPython
+  // checks only `finalizing`, which re-initialisation cleared. The fixed design is 3.14's
+  // (gh-124878: the OS thread co-owns its tstate, so it can still tell that the tstate was
+  // finalized): here, the tstate is no longer a live one of this lifetime. Its memory is
+  // only read when the heap says it is live.
+  int64_t t_generation = -1;
+  const bool live = heap_.read_if_live(t, [&] { t_generation = t->runtime_generation; });
+  const bool stale = !live || t_generation != generation_.load();
+  if (stale) {
     if (!defect(Defect::kReinitWithStaleDaemons)) return true;
     trigger(Defect::kReinitWithStaleDaemons);
   }
@@ -61,7 +74,7 @@ bool Runtime::must_exit_before_gil(ThreadState* t) {
 
 void Runtime::exit_for_finalization(ThreadState* t, Gil* g, bool holds_gil_mutex) {
   if (holds_gil_mutex && g) g->mutex.unlock();
-  emit(EventKind::kThreadExitForced, 0, 0, 0, phase_);
+  emit(EventKind::kThreadExitForced, 0, 0, 0, phase_.load());
   per_thread(platform_.current()).current.store(nullptr);
   platform_.exit_thread();  // PyThread_exit_thread: unwinds
 }
@@ -69,20 +82,26 @@ void Runtime::exit_for_finalization(ThreadState* t, Gil* g, bool holds_gil_mutex
 void Runtime::take_gil(ThreadState* t) {
   const bool check_early =
       profile_.daemon_after_finalize == DaemonAfterFinalize::kExitBeforeAndDuring;
-  if (check_early && must_exit_before_gil(t)) exit_for_finalization(t, nullptr, false);
-  if (defect(Defect::kBpo39877TstateDanglingInTakeGil)) {
-    // 3.9 dev tree: the check went through tstate->interp->runtime.
+  if (check_early && defect(Defect::kBpo39877TstateDanglingInTakeGil)) {
+    // 3.9 dev tree: the check moved before take_gil but still found the runtime through
+    // tstate->interp->runtime, which finalisation may have freed.
     if (heap_.freed(t)) trigger(Defect::kBpo39877TstateDanglingInTakeGil);
-    touch(t, "take_gil: tstate->interp->runtime");
+    touch(t, "take_gil: tstate_must_exit(): tstate->interp->runtime");
   }
+  if (check_early && must_exit_before_gil(t)) exit_for_finalization(t, nullptr, false);
   // 3.9+ reads tstate->interp here (after the check); 3.7/3.8 use the runtime-wide GIL and
   // eval breaker and do not touch the tstate until the GIL is theirs.
   Interpreter* interp = nullptr;
   Gil* g = main_gil_.get();
   if (profile_.minor >= 9) {
-    touch(t, "take_gil: tstate->interp");
-    interp = t->interp;
-    g = gil_for(interp);
+    // Checked and read in one step: on real threads the finaliser may free `t` right after
+    // the must-exit check said "not finalizing" (the check-then-use window CPython has too).
+    if (!heap_.read_if_live(t, [&] { interp = t->interp; })) {
+      touch(t, "take_gil: tstate->interp");
+    }
+    if (profile_.per_interp_gil && !heap_.read_if_live(interp, [&] { g = interp->gil; })) {
+      touch(interp, "take_gil: interp->ceval.gil");
+    }
   }
   auto ceval = [&]() -> Ceval& { return interp ? ceval_for(interp) : runtime_ceval_; };
   g->mutex.lock();
@@ -99,8 +118,8 @@ void Runtime::take_gil(ThreadState* t) {
     }
     if (check_early && must_exit_before_gil(t)) {
       // gh-96387: withdraw our own drop request, or drop_gil() of the holder waits forever
-      // for a switch to this exiting thread. Only through an interpreter still in the
-      // runtime's list (a pointer comparison, no dereference of a freed one).
+      // for a switch to this exiting thread. CPython resets it through `interp` whatever
+      // its state; the model only through a live one (the heap's record, no dereference).
       if (drop_requested) {
         if (defect(Defect::kGh96387StaleDropRequest)) {
           trigger(Defect::kGh96387StaleDropRequest);
@@ -118,7 +137,7 @@ void Runtime::take_gil(ThreadState* t) {
   g->switch_mutex.lock();
   g->locked = true;
   g->holder = platform_.current();
-  if (g->last_holder != t) {
+  if (g->last_holder.load() != t) {
     g->last_holder = t;
     ++g->switch_number;
   }
@@ -127,41 +146,64 @@ void Runtime::take_gil(ThreadState* t) {
   emit(EventKind::kGilTaken, g->id);
   if (check_early && must_exit_before_gil(t)) {
     // bpo-36475 / bpo-19466: a thread that waited while Py_Finalize started exits even after
-    // winning the GIL, and gives it back first.
+    // winning the GIL, and gives it back first. `t` may be freed (DeleteExcept ran while it
+    // waited), so it is not passed on: 3.12's drop_gil(interp, NULL) ("tstate could be a
+    // dangling pointer"); 3.9–3.11 passed it, a use-after-free only if a drop request is
+    // pending at that moment (not modelled).
     g->mutex.unlock();
-    drop_gil(*g, t);
+    drop_gil(*g, nullptr);
     exit_for_finalization(t, nullptr, false);
   }
   // RESET_GIL_DROP_REQUEST: whoever asked, a switch just happened.
   ceval().gil_drop_request = false;
   g->mutex.unlock();
   if (!check_early && must_exit_before_gil(t)) {
-    // 3.7/3.8 exit_thread_if_finalizing(): checked only once the GIL is ours.
-    drop_gil(*g, t);
+    // 3.7/3.8 exit_thread_if_finalizing(): checked only once the GIL is ours. drop_gil uses
+    // the runtime-wide eval breaker: `t` (possibly freed) is only stored as last_holder.
+    drop_gil(*g, t, &runtime_ceval_);
     exit_for_finalization(t, nullptr, false);
   }
 }
 
-void Runtime::drop_gil(Gil& g, ThreadState* t) {
+void Runtime::drop_gil(Gil& g, ThreadState* t, Ceval* ceval) {
   if (!g.locked.load()) fatal("drop_gil", "GIL is not locked");
+  // Threads might have been switched under our feet (PyThreadState_Swap): fix last_holder.
+  if (t) g.last_holder = t;
+  IFZ_CHECK(t == nullptr || ceval != nullptr,
+            "drop_gil with a tstate needs the eval state found before the release");
   g.mutex.lock();
   g.locked = false;
   g.holder = platform::kNoThread;
-  if (t) g.last_holder = t;
+  // Emitted before anyone can take the GIL, so the event stream orders drops and takes.
+  emit(EventKind::kGilDropped, g.id);
+  // FORCE_SWITCHING's question "did someone ask for the GIL?" is read here, before the
+  // release: a requester sets the flag holding gil.mutex, so nothing is missed, and once
+  // the mutex is released another thread may finalize and free the interpreter that holds
+  // the flag (CPython reads it after MUTEX_UNLOCK: a window the model closes).
+  const bool requested = t != nullptr && ceval->gil_drop_request.load();
   g.cond.notify_one();
   g.mutex.unlock();
-  emit(EventKind::kGilDropped, g.id);
-  if (t == nullptr) return;
+  if (!requested) return;
   // FORCE_SWITCHING: when someone asked for the GIL, wait until a switch really happened so
-  // that the requester gets it (and not this thread again).
-  Ceval& ce = ceval_for(t->interp);
-  if (!ce.gil_drop_request.load()) return;
+  // that the requester gets it (and not this thread again). The request flag is the
+  // runtime's up to 3.8, from 3.9 the caller's interpreter's (ceval2): either way the caller
+  // found it *before* releasing the GIL (CPython passes ceval2 in), because from here on
+  // another thread may run, finalize and free `t`.
   g.switch_mutex.lock();
-  if (g.last_holder == t) {
-    ce.gil_drop_request = false;
-    while (g.last_holder == t) g.switch_cond.wait(g.switch_mutex);
+  if (g.last_holder.load() == t) {
+    // Nobody took the GIL since we dropped it, so nobody freed `t`: 3.9+ reset the request
+    // through tstate->interp.
+    if (profile_.minor >= 9) touch(t, "drop_gil: RESET_GIL_DROP_REQUEST(tstate->interp)");
+    ceval->gil_drop_request = false;
+    while (g.last_holder.load() == t) g.switch_cond.wait(g.switch_mutex);
   }
   g.switch_mutex.unlock();
+}
+
+Ceval* Runtime::ceval_of_attached(ThreadState* t) {
+  // _PyEval_ReleaseLock / drop_gil callers: the eval state of the thread's interpreter, read
+  // while the caller still holds the GIL (so `t` and its interpreter are alive).
+  return profile_.minor <= 8 ? &runtime_ceval_ : &ceval_for(t->interp);
 }
 
 void Runtime::attach(ThreadState* t) {
@@ -169,8 +211,8 @@ void Runtime::attach(ThreadState* t) {
   PerThread& pt = per_thread(self);
   pt.current.store(t);
   pt.bound.store(t);
-  pt.generation.store(t->runtime_generation);
-  // The thread now runs with `t`: the first thing CPython does is use it.
+  // The thread now runs with `t`: the first thing CPython does is use it. Checked before
+  // any read of it, so a freed `t` is the model's crash and never an unchecked read.
   touch(t, "PyEval_RestoreThread: resumed with tstate");
   t->thread = self;
   t->bound = true;
@@ -180,7 +222,7 @@ ThreadState* Runtime::save_thread() {
   ThreadState* t = current();
   if (t == nullptr) fatal("PyEval_SaveThread", "the function must be called with the GIL held, but the GIL is released (the current Python thread state is NULL)");
   per_thread(platform_.current()).current.store(nullptr);
-  drop_gil(*gil_for(t->interp), t);
+  drop_gil(*gil_for(t->interp), t, ceval_of_attached(t));
   return t;
 }
 
@@ -203,7 +245,7 @@ ThreadState* Runtime::swap(ThreadState* t) {
     // new one (taking its GIL, with the must-exit check: gh-109793).
     if (old) {
       per_thread(platform_.current()).current.store(nullptr);
-      drop_gil(*gil_for(old->interp), old);
+      drop_gil(*gil_for(old->interp), old, ceval_of_attached(old));
     }
     if (t) {
       take_gil(t);

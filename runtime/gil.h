@@ -27,7 +27,7 @@ class Gil {
   std::atomic<bool> created{false};
   std::atomic<bool> locked{false};
   std::atomic<platform::ThreadId> holder{platform::kNoThread};  // oracle: who holds it
-  ThreadState* last_holder = nullptr;  // only compared, never dereferenced
+  std::atomic<ThreadState*> last_holder{nullptr};  // only compared, never dereferenced
   uint64_t switch_number = 0;          // guarded by mutex
   platform::Mutex mutex;               // protects locked/switch_number (CPython gil->mutex)
   platform::CondVar cond;              // "GIL released" (CPython gil->cond)

@@ -2,6 +2,8 @@
 // heap.cc — tracking allocator with poisoned quarantine (see heap.h for why).
 #include "runtime/heap.h"
 
+#include <sched.h>
+
 #include <cstdlib>
 #include <cstring>
 
@@ -32,7 +34,13 @@ namespace {
 constexpr unsigned char kDeadByte = 0xDD;
 }  // namespace
 
+Heap::Guard::Guard(const Heap& h) : h_(h) {
+  while (h_.busy_.test_and_set(std::memory_order_acquire)) sched_yield();
+}
+Heap::Guard::~Guard() { h_.busy_.clear(std::memory_order_release); }
+
 void* Heap::allocate(size_t size, const char* what, Destroy destroy) {
+  Guard g(*this);
   void* mem = std::malloc(size == 0 ? 1 : size);
   IFZ_CHECK(mem != nullptr, "out of memory");
   blocks_.emplace(mem, Block{size, what, destroy, /*freed=*/false});
@@ -41,6 +49,7 @@ void* Heap::allocate(size_t size, const char* what, Destroy destroy) {
 }
 
 void Heap::retire(void* p) {
+  Guard g(*this);
   auto it = blocks_.find(p);
   IFZ_CHECK(it != blocks_.end(), "Heap::destroy of a pointer that is not a block start");
   IFZ_CHECK(!it->second.freed, "Heap::destroy of an already freed block (double free)");
@@ -62,17 +71,20 @@ const Heap::Block* Heap::find(const void* p, const void** start) const {
 }
 
 Heap::State Heap::state(const void* p) const {
+  Guard g(*this);
   const Block* b = find(p, nullptr);
   if (b == nullptr) return State::kUnknown;
   return b->freed ? State::kFreed : State::kLive;
 }
 
 const char* Heap::label(const void* p) const {
+  Guard g(*this);
   const Block* b = find(p, nullptr);
   return b ? b->what : "";
 }
 
 void Heap::release_all() {
+  Guard g(*this);
   for (auto& [addr, block] : blocks_) {
     void* p = const_cast<void*>(addr);
     if (block.freed) {

@@ -15,6 +15,8 @@
 // process ended, is released by release_all() and counted (leaked_by_fork()).
 #pragma once
 
+#include <atomic>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -30,6 +32,10 @@ class Heap {
   Heap(const Heap&) = delete;
   Heap& operator=(const Heap&) = delete;
 
+  // Thread-safe, like malloc: native threads allocate thread states without the GIL (C
+  // threads) and check liveness while parked. The guard is the allocator's own short
+  // critical section, never a scheduling point, so it is not a platform lock (DESIGN D1 is
+  // about locks CPython has); on the simulated platform it is never contended.
   template <typename T, typename... Args>
   T* make(const char* what, Args&&... args) {
     void* mem = allocate(sizeof(T), what, &destroy_as<T>);
@@ -42,6 +48,20 @@ class Heap {
     if (p == nullptr) return;
     p->~T();
     retire(p);
+  }
+
+  /// Runs `read` while the block containing `p` is known live, atomically with respect to
+  /// destroy() (both hold the heap's guard): a thread without the GIL reads a thread state
+  /// the finaliser may free at the same moment on real threads. False, without reading, when
+  /// the block is freed or unknown. `read` must be a plain field read (no allocation, no
+  /// scheduling point).
+  template <typename F>
+  bool read_if_live(const void* p, F&& read) const {
+    Guard g(*this);
+    const Block* b = find(p, nullptr);
+    if (b == nullptr || b->freed) return false;
+    read();
+    return true;
   }
 
   enum class State : uint8_t { kLive, kFreed, kUnknown };
@@ -61,6 +81,14 @@ class Heap {
   size_t live_blocks() const { return live_count_; }
   size_t freed_blocks() const { return freed_count_; }
 
+  /// fork(2) on the native platform: the forking thread holds the heap's lock across the fork
+  /// so that the block table is consistent (and unlocked) in the child.
+  void lock_for_fork() {
+    while (busy_.test_and_set(std::memory_order_acquire)) {
+    }
+  }
+  void unlock_after_fork() { busy_.clear(std::memory_order_release); }
+
  private:
   using Destroy = void (*)(void*);
   template <typename T>
@@ -72,6 +100,16 @@ class Heap {
     Destroy destroy;
     bool freed;
   };
+  class Guard {  // spin lock over blocks_ and the counters
+   public:
+    explicit Guard(const Heap& h);
+    ~Guard();
+    Guard(const Guard&) = delete;
+    Guard& operator=(const Guard&) = delete;
+
+   private:
+    const Heap& h_;
+  };
   void* allocate(size_t size, const char* what, Destroy destroy);
   void retire(void* p);
   const Block* find(const void* p, const void** start) const;
@@ -82,6 +120,7 @@ class Heap {
   size_t live_count_ = 0;
   size_t freed_count_ = 0;
   size_t leaked_at_end_ = 0;
+  mutable std::atomic_flag busy_ = ATOMIC_FLAG_INIT;
 };
 
 }  // namespace ifz::rt

@@ -78,6 +78,7 @@ const char* event_kind_name(EventKind k) {
     case EventKind::kCrash: return "crash";
     case EventKind::kFinalizeReturned: return "finalize_returned";
     case EventKind::kReinitialized: return "reinitialized";
+    case EventKind::kDefectTriggered: return "defect_triggered";
   }
   return "?";
 }

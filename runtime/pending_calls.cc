@@ -44,13 +44,25 @@ bool PendingQueue::pop(PendingCall* out) {
 int Runtime::add_pending(PendingKind kind, Interpreter* target) {
   ThreadState* cur = current();
   const int64_t id = next_call_id_++;
+  // For the event only: the interpreter the calling thread runs (or last ran) in. A C
+  // thread's last tstate may be freed by another thread meanwhile: read under the heap's
+  // guard (a live tstate's interpreter is live too).
+  ThreadState* who = cur ? cur : per_thread(platform_.current()).bound.load();
+  int64_t caller_interp = -1;
+  if (who != nullptr) heap_.read_if_live(who, [&] { caller_interp = who->interp->id; });
+  const int64_t cur_id = cur ? cur->id : -1;
   auto refuse = [&](int64_t owner) {
-    emit(EventKind::kPendingAdded, id, owner, -1, pending_kind_name(kind), cur);
+    emit_ids(EventKind::kPendingAdded, id, owner, -1, pending_kind_name(kind), cur_id,
+             caller_interp);
     return -1;
   };
-  if (profile_.pending_finishing_flag) {
-    // 3.8: _Py_FinishPendingCalls set pending->finishing; Add refuses with a SystemError.
-    if (runtime_pending_ && runtime_pending_->finishing) {
+  if (profile_.pending_finishing_flag && runtime_pending_) {
+    // 3.8: _Py_FinishPendingCalls set pending->finishing (read under the pending lock); Add
+    // refuses with a SystemError raised through the caller's tstate.
+    runtime_pending_->lock.lock();
+    const bool finishing = runtime_pending_->finishing;
+    runtime_pending_->lock.unlock();
+    if (finishing) {
       if (defect(Defect::kBpo37127FinishingNullTstate) && cur == nullptr) {
         trigger(Defect::kBpo37127FinishingNullTstate);
         touch(cur, "_PyErr_Fetch(tstate) in _PyEval_AddPendingCall (finishing)");
@@ -64,11 +76,25 @@ int Runtime::add_pending(PendingKind kind, Interpreter* target) {
   }
   PendingQueue* q = route_pending(target, cur, nullptr);
   q->lock.lock();
+  // The check above raced with finalisation (the lock is a scheduling point): decide again
+  // under the queue's lock, which finalisation holds when it closes the queues.
+  const bool closed = profile_.pending_finishing_flag
+                          ? runtime_pending_ != nullptr && runtime_pending_->finishing
+                          : pending_closed_.load();
+  if (closed && !defects_.has(Defect::kPendingAddAfterFinalize)) {
+    q->lock.unlock();
+    return refuse(q->owner_interp);
+  }
   const bool ok = q->push(PendingCall{id, kind});
+  // Reported while the lock is held: once it is released (a scheduling point) another thread
+  // may already run the call, and observers must see the acceptance first.
+  if (ok) {
+    emit_ids(EventKind::kPendingAdded, id, q->owner_interp, 0, pending_kind_name(kind), cur_id,
+             caller_interp);
+  }
   q->lock.unlock();
   if (!ok) return refuse(q->owner_interp);
   signal_pending(*q);
-  emit(EventKind::kPendingAdded, id, q->owner_interp, 0, pending_kind_name(kind), cur);
   return 0;
 }
 
@@ -172,8 +198,8 @@ int Runtime::run_pending_queue(ThreadState* t, PendingQueue& q, int maxloop) {
       const int64_t id = next_call_id_++;
       q.lock.lock();
       const bool ok = q.push(PendingCall{id, PendingKind::kNoop});
+      emit(EventKind::kPendingAdded, id, q.owner_interp, ok ? 0 : -1, "rearm", t);  // under the lock
       q.lock.unlock();
-      emit(EventKind::kPendingAdded, id, q.owner_interp, ok ? 0 : -1, "rearm", t);
     }
     run_one_pending(t, c);
     if (c.kind == PendingKind::kFail) {
@@ -196,7 +222,12 @@ void Runtime::run_one_pending(ThreadState* t, const PendingCall& c) {
       touch(t->interp, "pending call: reads its interpreter's state");
       break;
     case PendingKind::kSlow:
-      for (int i = 0; i < 3; ++i) platform_.point({Point::kYield, "slow pending call", nullptr});
+      // Python code: each iteration checks the eval breaker, so the GIL may change hands
+      // mid-call and the queue may be re-entered (what `busy` / handling_thread stop, P4).
+      for (int i = 0; i < 3; ++i) {
+        platform_.point({Point::kYield, "slow pending call", nullptr});
+        handle_eval_breaker(t);
+      }
       break;
     default:
       break;
@@ -206,7 +237,11 @@ void Runtime::run_one_pending(ThreadState* t, const PendingCall& c) {
 void Runtime::finish_pending_calls(ThreadState* t) {
   // _Py_FinishPendingCalls (3.8+): run what is queued for this thread before atexit.
   auto drain = [&](PendingQueue& q) {
-    if (profile_.pending_finishing_flag) q.finishing = true;  // 3.8
+    if (profile_.pending_finishing_flag) {  // 3.8
+      q.lock.lock();
+      q.finishing = true;
+      q.lock.unlock();
+    }
     if (q.empty()) return;
     const int rc = run_pending_queue(t, q, 0);
     // gh-118297: one pass that stops at the first failing call (3.8–3.12).

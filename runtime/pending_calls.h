@@ -9,6 +9,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 
 #include "runtime/platform/platform.h"
@@ -20,7 +21,7 @@ enum class PendingKind : uint8_t {
   kTouch,   // reads its interpreter's state (must be alive and current)
   kRearm,   // adds another call to the same queue from inside the call
   kFail,    // returns -1 with an exception: stops the pass and re-signals (P4)
-  kSlow,    // several scheduling points with the GIL held
+  kSlow,    // runs Python code: several eval-loop iterations, each checking the eval breaker
 };
 const char* pending_kind_name(PendingKind k);
 
@@ -41,8 +42,10 @@ class PendingQueue {
   bool push(const PendingCall& c);
   /// Requires `lock` held. False when empty.
   bool pop(PendingCall* out);
-  int size() const { return npending_; }
-  bool empty() const { return npending_ == 0; }
+  // Lock-free reads, as the eval breaker reads CPython's calls_to_do: a hint re-checked
+  // under `lock` by pop().
+  int size() const { return npending_.load(std::memory_order_relaxed); }
+  bool empty() const { return size() == 0; }
   int capacity() const { return ring_ ? kRingSize - 1 : max_; }
   /// Drop everything (queue freed or reset); returns the dropped calls via `visit`.
   template <typename F>
@@ -63,7 +66,7 @@ class PendingQueue {
   // invariant: ring: npending_ == (last_ - first_ + kRingSize) % kRingSize.
   int first_ = 0;
   int last_ = 0;
-  int npending_ = 0;
+  std::atomic<int> npending_{0};
   std::array<PendingCall, kMaxStorage> calls_{};
 };
 

@@ -70,11 +70,17 @@ void Runtime::set_phase(const char* phase) {
 void Runtime::emit(EventKind k, int64_t a, int64_t b, int64_t c, std::string text,
                    const ThreadState* t, const Interpreter* i) {
   if (observer_ == nullptr) return;
+  emit_ids(k, a, b, c, std::move(text), t ? t->id : -1, i ? i->id : -1);
+}
+
+void Runtime::emit_ids(EventKind k, int64_t a, int64_t b, int64_t c, std::string text,
+                       int64_t tstate_id, int64_t interp_id) {
+  if (observer_ == nullptr) return;
   Event e;
   e.kind = k;
   e.thread = platform_.current();
-  e.tstate = t ? t->id : -1;
-  e.interp = i ? i->id : -1;
+  e.tstate = tstate_id;
+  e.interp = interp_id;
   e.a = a;
   e.b = b;
   e.c = c;
@@ -89,32 +95,34 @@ void Runtime::touch(const void* p, const char* what) {
   }
 }
 
+// The process-ending paths keep nothing heap-owning in locals: abort_process() never returns
+// and the simulated platform abandons this coroutine's frames, so a std::string local here
+// would leak (LeakSanitizer). Everything goes into outcome_, a member.
 void Runtime::fatal(const char* func, const char* msg, int exit_code) {
-  Outcome o;
-  o.kind = Outcome::Kind::kFatal;
-  o.exit_code = exit_code;
-  o.message = fatal_text(func, msg);
-  emit(EventKind::kFatal, exit_code, 0, 0, o.message);
-  end_process(std::move(o));
+  outcome_.kind = Outcome::Kind::kFatal;
+  outcome_.exit_code = exit_code;
+  outcome_.message = fatal_text(func, msg);
+  emit(EventKind::kFatal, exit_code, 0, 0, outcome_.message);
+  end_process();
 }
 
 void Runtime::crash(std::string what) {
-  Outcome o;
-  o.kind = Outcome::Kind::kCrash;
-  o.exit_code = 128 + SIGSEGV;
-  o.message = std::move(what);
-  emit(EventKind::kCrash, 0, 0, 0, o.message);
-  end_process(std::move(o));
+  outcome_.kind = Outcome::Kind::kCrash;
+  outcome_.exit_code = 128 + SIGSEGV;
+  outcome_.message = std::move(what);
+  emit(EventKind::kCrash, 0, 0, 0, outcome_.message);
+  end_process();
 }
 
-void Runtime::end_process(Outcome o) {
-  o.thread = platform_.current();
-  o.phase = phase_;
-  outcome_ = o;
-  platform_.report("outcome " + std::string(outcome_kind_name(o.kind)) + " " +
-                   std::to_string(o.exit_code) + " " + o.message + "\n");
-  if (o.kind == Outcome::Kind::kFatal && o.exit_code != 134) platform_.exit_process(o.exit_code);
-  platform_.abort_process(o.message);
+void Runtime::end_process() {
+  outcome_.thread = platform_.current();
+  outcome_.phase = phase_;
+  platform_.report("outcome " + std::string(outcome_kind_name(outcome_.kind)) + " " +
+                   std::to_string(outcome_.exit_code) + " " + outcome_.message + "\n");
+  if (outcome_.kind == Outcome::Kind::kFatal && outcome_.exit_code != 134) {
+    platform_.exit_process(outcome_.exit_code);
+  }
+  platform_.abort_process(outcome_.message);
 }
 
 void Runtime::exit_process(int code) {
@@ -131,18 +139,31 @@ void Runtime::exit_process(int code) {
 ThreadState* Runtime::new_tstate(Interpreter* interp, ThreadKind kind, bool daemon) {
   auto* t = heap_.make<ThreadState>("PyThreadState", next_tstate_id_++, interp, kind, daemon);
   t->runtime_generation = generation_;
-  link_tstate(t);
+  if (!link_tstate(t)) {
+    heap_.destroy(t);  // never visible to anyone
+    return nullptr;
+  }
   emit(EventKind::kTstateCreated, 0, 0, 0, thread_kind_name(kind), t, interp);
   return t;
 }
 
-void Runtime::link_tstate(ThreadState* t) {
+bool Runtime::link_tstate(ThreadState* t) {
   // CPython new_threadstate(): HEAD_LOCK protects every interpreter's thread list.
   head_lock_.lock();
+  // A C thread making a tstate races with Py_EndInterpreter / Py_FinalizeEx of its target
+  // (HEAD_LOCK is a scheduling point): decided under the lock, a finalizing or deleted
+  // interpreter gets no new thread state (pointer comparison only: no access to freed memory).
+  const bool foreign = t->kind == ThreadKind::kForeignC || t->kind == ThreadKind::kGilState;
+  if (!interp_alive(t->interp) ||
+      (foreign && (t->interp->finalizing.load() || finalizing_thread_ != platform::kNoThread))) {
+    head_lock_.unlock();
+    return false;
+  }
   t->next = t->interp->tstate_head;
   if (t->next) t->next->prev = t;
   t->interp->tstate_head = t;
   head_lock_.unlock();
+  return true;
 }
 
 void Runtime::unlink_tstate(ThreadState* t) {
@@ -245,7 +266,7 @@ void Runtime::initialize() {
   runtime_pending_ = std::make_unique<PendingQueue>(
       platform_, /*owner_interp=*/-1, ring, ring ? PendingQueue::kRingSize - 1 : 32);
   main_ = alloc_interpreter(InterpConfig{});
-  main_->main_thread = self;
+  main_.load()->main_thread = self;
   ThreadState* t = new_tstate(main_, ThreadKind::kMain, /*daemon=*/false);
   t->thread = self;
   t->bound = true;

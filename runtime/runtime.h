@@ -63,6 +63,7 @@ struct ForkOutcome {
   ApiResult result;     // refused in the parent (RuntimeError) or ok
   bool in_child = false;
   int child_pid = 0;
+  int child_report_fd = -1;  // native parent: the child's report pipe (platform::ForkResult)
 };
 
 class Runtime {
@@ -79,7 +80,7 @@ class Runtime {
   void initialize();
   /// Py_FinalizeEx from the calling thread (which must hold the GIL with a current tstate).
   int finalize();
-  bool initialized() const { return initialized_; }
+  bool initialized() const { return initialized_.load(); }
 
   // ---- interpreters (interp_lifecycle.cc) ----------------------------------------------------
   /// Py_NewInterpreter (cfg default) / Py_NewInterpreterFromConfig. The caller must hold the
@@ -146,19 +147,19 @@ class Runtime {
   const DefectSet& defects() const { return defects_; }
   const Canaries& canaries() const { return canaries_; }
   const Outcome& outcome() const { return outcome_; }
-  const std::string& phase() const { return phase_; }
+  std::string phase() const { return phase_.load(); }
   platform::Platform& platform() const { return platform_; }
   Heap& heap() { return heap_; }
-  Interpreter* main_interp() const { return main_; }
+  Interpreter* main_interp() const { return main_.load(); }
   Interpreter* interp_head() const { return head_; }
   Interpreter* find_interp(int64_t id) const;
   std::vector<Interpreter*> interpreters() const;
   std::vector<ThreadState*> thread_states(const Interpreter* i) const;
   Gil& main_gil() { return *main_gil_; }
-  platform::ThreadId main_thread() const { return main_thread_; }
+  platform::ThreadId main_thread() const { return main_thread_.load(); }
   bool finalizing() const { return finalizing_thread_ != platform::kNoThread; }
   platform::ThreadId finalizing_thread() const { return finalizing_thread_; }
-  int64_t generation() const { return generation_; }
+  int64_t generation() const { return generation_.load(); }
   /// Every runtime lock with its name (fork reinit and the fork oracle walk this one list).
   std::vector<const platform::Mutex*> runtime_locks() const;
   const platform::Mutex& lock(RuntimeLock l) const;
@@ -171,9 +172,12 @@ class Runtime {
   void set_phase(const char* phase);
   void emit(EventKind k, int64_t a = 0, int64_t b = 0, int64_t c = 0, std::string text = {},
             const ThreadState* t = nullptr, const Interpreter* i = nullptr);
+  /// Same, with ids read earlier (for objects another thread may free meanwhile).
+  void emit_ids(EventKind k, int64_t a, int64_t b, int64_t c, std::string text,
+                int64_t tstate_id, int64_t interp_id);
   ThreadState* current_of(platform::ThreadId t) const;
   ThreadState* new_tstate(Interpreter* interp, ThreadKind kind, bool daemon);
-  void link_tstate(ThreadState* t);
+  bool link_tstate(ThreadState* t);
   void unlink_tstate(ThreadState* t);
   void free_tstate(ThreadState* t);
   void clear_tstate(ThreadState* t);
@@ -182,22 +186,29 @@ class Runtime {
   void delete_interp_tstates(Interpreter* i);
   bool defect(Defect d);
   void reach(Defect d) { canaries_.reach(d); }
-  void trigger(Defect d) { canaries_.trigger(d); }
+  void trigger(Defect d) {
+    canaries_.trigger(d);
+    // Reported as an event too: a native process that hangs or dies never returns its
+    // canaries, so the harness collects them as they fire (for "known:" labels only).
+    emit(EventKind::kDefectTriggered, static_cast<int64_t>(d), 0, 0, defect_info(d).name);
+  }
   /// An access through `p` is about to happen. If `p` points into freed runtime memory the
   /// modelled process crashes (SIGSEGV) right here, as CPython would; otherwise returns.
   void touch(const void* p, const char* what);
   [[noreturn]] void fatal(const char* func, const char* msg, int exit_code = 134);
   [[noreturn]] void crash(std::string what);
-  [[noreturn]] void end_process(Outcome o);
+  [[noreturn]] void end_process();  // outcome_ filled in
 
   // gil.cc
   Gil* gil_for(const Interpreter* i) const;
-  bool interp_alive(const Interpreter* i) const;
+  bool interp_alive(const Interpreter* i) const;  // by the heap's record: never dereferences
   Ceval& ceval_for(const Interpreter* i);
   Gil* make_gil(int64_t id);
   void create_gil(Gil& g);
   void take_gil(ThreadState* t);
-  void drop_gil(Gil& g, ThreadState* t);
+  /// `ceval` (the eval state found before the release) is required when `t` is given.
+  void drop_gil(Gil& g, ThreadState* t, Ceval* ceval = nullptr);
+  Ceval* ceval_of_attached(ThreadState* t);
   bool must_exit_before_gil(ThreadState* t);
   [[noreturn]] void exit_for_finalization(ThreadState* t, Gil* g, bool holds_gil_mutex);
   void attach(ThreadState* t);
@@ -231,6 +242,7 @@ class Runtime {
 
   // finalize.cc
   void run_atexit(ThreadState* t);
+  void close_pending_queues(Interpreter* interp);
   void finalize_subinterpreters(ThreadState* t);
   void interpreter_clear(Interpreter* i, ThreadState* caller);
   void interpreter_delete(Interpreter* i);
@@ -242,17 +254,22 @@ class Runtime {
   RuntimeObserver* observer_;
   Canaries canaries_;
   Outcome outcome_;
-  std::string phase_ = "pre-init";
+  // Read by parked threads as they exit (events, outcomes) while the finaliser moves on:
+  // atomic, and always a string literal.
+  std::atomic<const char*> phase_{"pre-init"};
   Heap heap_;
 
   // ---- _PyRuntimeState ----
-  bool initialized_ = false;
-  int64_t generation_ = 0;     // runtime lifetimes started (re-initialisation increments)
+  // The fields other threads read without the GIL (C threads in Py_AddPendingCall, daemons
+  // in take_gil's must-exit check) are atomics, as CPython's _finalizing is; plain fields
+  // are written and read with the GIL or HEAD_LOCK held.
+  std::atomic<bool> initialized_{false};
+  std::atomic<int64_t> generation_{0};  // runtime lifetimes started (re-initialisation increments)
   std::atomic<platform::ThreadId> finalizing_thread_{platform::kNoThread};
-  ThreadState* finalizing_tstate_ = nullptr;  // compared only (gh-109793)
-  platform::ThreadId main_thread_ = platform::kNoThread;
+  std::atomic<ThreadState*> finalizing_tstate_{nullptr};  // compared only (gh-109793)
+  std::atomic<platform::ThreadId> main_thread_{platform::kNoThread};
   Interpreter* head_ = nullptr;
-  Interpreter* main_ = nullptr;  // dangling after finalisation, as in 3.8–3.12 (see pending)
+  std::atomic<Interpreter*> main_{nullptr};  // null after finalisation (PyInterpreterState_Delete)
   int64_t next_interp_id_ = 0;
   std::atomic<int64_t> next_tstate_id_{0};  // C threads create tstates without the GIL
   std::atomic<int64_t> next_call_id_{0};
@@ -274,12 +291,11 @@ class Runtime {
     std::atomic<ThreadState*> current{nullptr};   // _PyThreadState_GET
     std::atomic<ThreadState*> bound{nullptr};     // last tstate attached here (kept when detached)
     std::atomic<ThreadState*> gilstate{nullptr};  // the autoTSS key (main-interpreter tstates only)
-    std::atomic<int64_t> generation{0};           // runtime lifetime the thread last attached in
   };
   PerThread& per_thread(platform::ThreadId t);
   const PerThread& per_thread(platform::ThreadId t) const;
   std::unique_ptr<PerThread[]> threads_ = std::make_unique<PerThread[]>(kMaxThreads);
-  bool pending_closed_ = false;  // finalisation's last drain ran: Add must refuse (P6)
+  std::atomic<bool> pending_closed_{false};  // finalisation's last drain ran: Add must refuse (P6)
   std::vector<std::function<void()>> atexit_;
   struct ThreadRecord {  // a threading.Thread, for joins at shutdown (never dereferenced)
     platform::ThreadId thread;

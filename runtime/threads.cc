@@ -55,8 +55,7 @@ Runtime::Started Runtime::start_thread(ThreadKind kind, bool daemon, std::functi
   const int64_t gen = generation_;
   std::string name = std::string(thread_kind_name(kind)) + (is_daemon ? "-daemon" : "") + "-t" +
                      std::to_string(nt->id);
-  const ThreadId tid = platform_.spawn(std::move(name), [this, nt, gen, body = std::move(body)] {
-    per_thread(platform_.current()).generation.store(gen);
+  const ThreadId tid = platform_.spawn(std::move(name), [this, nt, body = std::move(body)] {
     thread_bootstrap(nt, body);
   });
   if (kind == ThreadKind::kThreading) {
@@ -149,6 +148,12 @@ int Runtime::gilstate_ensure() {
     // A thread unknown to Python: a new tstate in the main interpreter (autoInterpreterState).
     touch(main_, "PyGILState_Ensure: autoInterpreterState");
     t = new_tstate(main_, ThreadKind::kGilState, /*daemon=*/true);
+    if (t == nullptr) {
+      // The runtime is finalizing: the thread may not enter it (3.12+ documents that
+      // PyGILState_Ensure then terminates the thread).
+      emit(EventKind::kThreadExitForced, 0, 0, 0, phase_.load());
+      platform_.exit_thread();
+    }
     t->bound_gilstate = true;
     pt.gilstate.store(t);
     restore_thread(t);

@@ -45,6 +45,8 @@ struct ThreadCtx {
 
 /// Native: reads the report lines of a sandbox (or fork child) into `res`.
 void parse_native_report(const std::string& report, ExecResult* res);
+/// Labels `f` "known: <issue>" for each enabled defect whose trigger canary fired.
+void classify(const rt::DefectSet& enabled, const rt::Canaries& canaries, Finding* f);
 /// Native: the outcome-based oracles (crash, fatal, deadlock, hang) judged in the parent.
 void judge_native_outcome(const rt::Profile& profile, ExecResult* res);
 

@@ -123,6 +123,10 @@ std::unique_lock<std::recursive_mutex> Execution::native_lock() {
 void Execution::on_event(const rt::Event& e) {
   std::unique_lock<std::recursive_mutex> lock;
   if (remote_) lock = native_lock();
+  if (e.kind == rt::EventKind::kDefectTriggered) {
+    if (remote_) plat_.report("triggered\t" + e.text + "\n");
+    return;  // a canary, not an observation: no oracle sees it
+  }
   count_reach(e);
   for (auto& o : oracles_) o->on_event(e, *sink_);
   if (!opts_.trace) return;
@@ -187,12 +191,7 @@ void Execution::finish(const platform::RunResult& run, ExecResult* out) {
   }
   out->canaries = runtime_->canaries();
   for (Finding& f : findings_) {
-    for (const rt::DefectInfo& d : rt::all_defects()) {
-      if (!runtime_->defects().has(d.id)) continue;
-      if (out->canaries.triggered[static_cast<size_t>(d.id)] == 0) continue;
-      f.triggered_defects.push_back(d.name);
-      if (f.classification == "new") f.classification = std::string("known: ") + d.issue;
-    }
+    classify(runtime_->defects(), out->canaries, &f);
     for (const platform::BlockedThread& b : run.blocked) {
       f.threads.push_back("T" + std::to_string(b.thread) + " " + b.name + ": " + b.waits_on);
     }
@@ -245,6 +244,9 @@ void exec_internal::parse_native_report(const std::string& report, ExecResult* r
     while (std::getline(ls, field, '\t')) f.push_back(field);
     if (f.empty()) continue;
     if (f[0] == "trace" && f.size() >= 2) res->trace.push_back(f[1]);
+    if (f[0] == "triggered" && f.size() >= 2) {
+      if (auto d = rt::find_defect(f[1])) res->canaries.trigger(*d);
+    }
     if (f[0] == "finding" && f.size() >= 6) {
       Finding fd;
       fd.kind = f[1];
@@ -262,6 +264,15 @@ void exec_internal::parse_native_report(const std::string& report, ExecResult* r
       std::getline(os, res->outcome.message);
       if (!res->outcome.message.empty()) res->outcome.message.erase(0, 1);
     }
+  }
+}
+
+void exec_internal::classify(const rt::DefectSet& enabled, const rt::Canaries& canaries,
+                             Finding* f) {
+  for (const rt::DefectInfo& d : rt::all_defects()) {
+    if (!enabled.has(d.id) || canaries.triggered[static_cast<size_t>(d.id)] == 0) continue;
+    f->triggered_defects.push_back(d.name);
+    if (f->classification == "new") f->classification = std::string("known: ") + d.issue;
   }
 }
 
@@ -299,6 +310,11 @@ ExecResult execute_native(const Program& p, const rt::Profile& profile, const Ex
   });
   exec_internal::parse_native_report(res.run.report, &res);
   exec_internal::judge_native_outcome(profile, &res);
+  rt::DefectSet enabled = defects_of(p);
+  for (const rt::DefectInfo& d : rt::all_defects()) {
+    if (profile.defects.has(d.id)) enabled.set(d.id);
+  }
+  for (Finding& f : res.findings) exec_internal::classify(enabled, res.canaries, &f);
   return res;
 }
 

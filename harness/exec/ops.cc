@@ -452,6 +452,10 @@ void Execution::wait_native_child(int pid, int report_fd) {
   child.run = platform::NativePlatform::wait_child(pid, report_fd, opts_.native_watchdog_ms / 2);
   parse_native_report(child.run.report, &child);
   judge_native_outcome(runtime_->profile(), &child);
+  for (const rt::DefectInfo& d : rt::all_defects()) {  // the child's canaries are ours too
+    const uint32_t n = child.canaries.triggered[static_cast<size_t>(d.id)];
+    for (uint32_t k = 0; k < n; ++k) plat_.report(std::string("triggered\t") + d.name + "\n");
+  }
   for (Finding& f : child.findings) {
     f.phase = "fork-child: " + f.phase;
     add_finding(std::move(f));

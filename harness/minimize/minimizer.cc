@@ -25,7 +25,9 @@ struct Minimizer {
   uint64_t executions = 0;
   Finding last_finding;
 
-  bool out_of_time() const { return Clock::now() > deadline; }
+  bool out_of_time() const {
+    return executions >= opts.max_executions || Clock::now() > deadline;
+  }
 
   ExecOptions exec_options(platform::Chooser* chooser) const {
     ExecOptions o;
@@ -59,8 +61,13 @@ struct Minimizer {
     ReplayStrategy sequential(Schedule{});
     if (run_with(p, sequential, found)) return true;
     for (int i = 0; i < opts.tries_per_candidate && !out_of_time(); ++i) {
-      PctStrategy pct(1 + i % 3, 0x5eed + static_cast<uint64_t>(i));
-      if (run_with(p, pct, found)) return true;
+      if (i % 3 == 2) {
+        RandomStrategy random(0xd1ce + static_cast<uint64_t>(i));
+        if (run_with(p, random, found)) return true;
+      } else {
+        PctStrategy pct(1 + i % 3, 0x5eed + static_cast<uint64_t>(i));
+        if (run_with(p, pct, found)) return true;
+      }
     }
     return false;
   }
@@ -287,6 +294,7 @@ MinimizeResult minimize(const Program& p, const Schedule& s, const std::string& 
         return res;
       }
       m.signature = m.last_finding.signature();
+      res.preemptions_before = current.preemptions();
     }
   }
   Program prog = p;

@@ -31,9 +31,13 @@ TEST_P(ExpMatrix, ForkInLegacySubinterp) {
     rt.initialize();
     ThreadState* sub = rt.new_interpreter({}, nullptr);
     ASSERT_NE(sub, nullptr);
-    ForkOutcome f = rt.fork(ForkKind::kFork, ForkFollow::kChild);
-    refused = !f.result.ok;
-    if (refused) EXPECT_EQ(f.result.error, "RuntimeError: fork not supported for subinterpreters");
+    {  // no heap-owning local may outlive the coroutine's abandonment at exit_process
+      ForkOutcome f = rt.fork(ForkKind::kFork, ForkFollow::kChild);
+      refused = !f.result.ok;
+      if (refused) {
+        EXPECT_EQ(f.result.error, "RuntimeError: fork not supported for subinterpreters");
+      }
+    }
     rt.exit_process(0);
   });
   if (minor() == 7) {
@@ -305,7 +309,7 @@ TEST_P(ExpMatrix, ReinitWithDaemonsOfOldRuntime) {
     const bool daemon_waits = current == 1 && where.kind == platform::Point::kWait;
     return index_of(runnable, daemon_may_run && !daemon_waits ? 1 : 0);
   });
-  auto r = run_sim(GetParam(), [&](Runtime& rt) {
+  auto scenario = [&](Runtime& rt) {
     rt.initialize();
     rt.start_thread(ThreadKind::kThreading, true, [&] { rt.block("sleep"); rt.run_bytecode(1); });
     rt.block("let the daemon reach its syscall");
@@ -315,23 +319,15 @@ TEST_P(ExpMatrix, ReinitWithDaemonsOfOldRuntime) {
     rt.block("new runtime does I/O");
     rt.run_bytecode(5);
     rt.finalize();
-  }, &chooser);
+  };
+  auto r = run_sim(GetParam(), scenario, &chooser);
   EXPECT_FALSE(r.exited_normally()) << r.summary();
   if (minor() >= 8) EXPECT_TRUE(r.crashed()) << r.summary();
   // The same schedule on the -fixed twin: the stale daemon never resumes.
   parked = released = false;
-  auto fixed = run_sim(GetParam() + "-fixed", [&](Runtime& rt) {
-    rt.initialize();
-    rt.start_thread(ThreadKind::kThreading, true, [&] { rt.block("sleep"); rt.run_bytecode(1); });
-    rt.block("let the daemon reach its syscall");
-    rt.finalize();
-    rt.initialize();
-    released = true;
-    rt.block("new runtime does I/O");
-    rt.run_bytecode(5);
-    rt.finalize();
-  }, &chooser);
+  auto fixed = run_sim(GetParam() + "-fixed", scenario, &chooser);
   EXPECT_TRUE(fixed.exited_normally()) << fixed.summary();
+  EXPECT_EQ(fixed.count(EventKind::kFinalizeReturned), 2u) << "the new runtime finalized too";
 }
 
 // Row: finalize with a live subinterp (C API): 3.7–3.12 fatal | 3.13 cleaned up.

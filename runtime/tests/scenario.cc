@@ -2,6 +2,7 @@
 // scenario.cc — running test scenarios on either platform (see scenario.h).
 #include "runtime/tests/scenario.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "runtime/check.h"
@@ -18,6 +19,43 @@ size_t PreferChooser::pick(std::span<const platform::ThreadId> runnable, platfor
     }
   }
   return 0;
+}
+
+size_t Director::pick(std::span<const ThreadId> runnable, ThreadId current,
+                      const platform::PointInfo& where) {
+  seen.push_back({current, where.kind, where.label ? where.label : ""});
+  if (on_point) on_point(current, where);
+  auto is_runnable = [&](ThreadId t) {
+    return std::find(runnable.begin(), runnable.end(), t) != runnable.end();
+  };
+  const bool current_waits = where.kind == platform::Point::kWait;
+  auto free = [&](ThreadId t) { return !held(t) && !(t == current && current_waits); };
+  for (size_t i = 0; i < kicks_.size(); ++i) {
+    if (is_runnable(kicks_[i])) {
+      const ThreadId t = kicks_[i];
+      kicks_.erase(kicks_.begin() + static_cast<long>(i));
+      return index_of(runnable, t);
+    }
+  }
+  for (ThreadId t : order) {
+    if (is_runnable(t) && free(t)) return index_of(runnable, t);
+  }
+  if (is_runnable(current) && free(current)) return index_of(runnable, current);
+  for (ThreadId t : runnable) {
+    if (free(t)) return index_of(runnable, t);
+  }
+  for (ThreadId t : runnable) {
+    if (!held(t)) return index_of(runnable, t);
+  }
+  return 0;
+}
+
+std::vector<std::string> Director::phases() const {
+  std::vector<std::string> out;
+  for (const Seen& s : seen) {
+    if (s.kind == platform::Point::kPhase) out.push_back(s.label);
+  }
+  return out;
 }
 
 size_t index_of(std::span<const platform::ThreadId> runnable, platform::ThreadId t,
@@ -78,11 +116,26 @@ std::vector<std::string> ScenarioResult::errors() const {
   return out;
 }
 
+std::vector<std::string> ScenarioResult::phases() const {
+  std::vector<std::string> out;
+  for (const Event& e : events) {
+    if (e.kind == EventKind::kPhase) out.push_back(e.text);
+  }
+  return out;
+}
+
+namespace {
+const std::vector<Event>* g_sim_events = nullptr;  // the running run_sim's recorder
+}  // namespace
+
+const std::vector<Event>* sim_events() { return g_sim_events; }
+
 ScenarioResult run_sim(const std::string& profile, const Body& body, platform::Chooser* chooser,
                        DefectSet extra) {
   const Profile* p = find_profile(profile);
   IFZ_PRECONDITION(p != nullptr, "unknown profile");
   Recorder rec;
+  g_sim_events = &rec.events;
   platform::SimulatedPlatform plat(chooser);
   ScenarioResult res;
   {
@@ -91,6 +144,7 @@ ScenarioResult run_sim(const std::string& profile, const Body& body, platform::C
     res.outcome = rt.outcome();
     res.canaries = rt.canaries();
   }
+  g_sim_events = nullptr;
   res.events = std::move(rec.events);
   return res;
 }
@@ -149,9 +203,11 @@ ScenarioResult run_native(const std::string& profile, const Body& body, DefectSe
   platform::NativePlatform plat(opts);
   ScenarioResult res;
   res.run = plat.run([&] {
-    ReportingRecorder rec(plat);
-    Runtime rt(plat, *p, extra, &rec);
-    body(rt);
+    // Never destroyed: the sandbox _exits right after the body, and threads the body left
+    // running (daemons) may still use the runtime, as CPython's static _PyRuntime.
+    auto* rec = new ReportingRecorder(plat);
+    auto* rt = new Runtime(plat, *p, extra, rec);
+    body(*rt);
   });
   parse_report(res.run.report, &res);
   return res;
@@ -169,6 +225,14 @@ std::vector<std::string> fixed_profiles() {
   std::vector<std::string> out;
   for (const Profile& p : all_profiles()) {
     if (p.fixed) out.push_back(p.name);
+  }
+  return out;
+}
+
+std::vector<std::string> profiles_where(const std::function<bool(const Profile&)>& keep) {
+  std::vector<std::string> out;
+  for (const Profile& p : all_profiles()) {
+    if (keep(p)) out.push_back(p.name);
   }
   return out;
 }

@@ -1,16 +1,31 @@
 // SPDX-License-Identifier: Apache-2.0
 // scenario.h — test support: run a C-API scenario on a fresh Runtime, on the simulated or
 // the native platform, and collect what happened (events, outcome, canaries).
-// Defines Recorder, ScriptedChooser, ScenarioResult, run_sim and run_native.
+// Defines Recorder, PreferChooser, FnChooser, Director, RuntimeTestPeer, ScenarioResult,
+// run_sim and run_native, and the profile lists tests are instantiated over.
 #pragma once
 
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "runtime/platform/native.h"
 #include "runtime/platform/simulated.h"
 #include "runtime/runtime.h"
+
+namespace ifz::rt {
+
+/// Reaches Runtime internals a contract cannot reach through the C API (runtime.h makes it a
+/// friend). Used sparingly, each use says why.
+class RuntimeTestPeer {
+ public:
+  /// drop_gil() on `g` by the calling thread (G3: by a thread that does not hold it).
+  static void drop_gil(Runtime& rt, Gil& g) { rt.drop_gil(g, nullptr); }
+};
+
+}  // namespace ifz::rt
 
 namespace ifz::rt::testing {
 
@@ -46,6 +61,45 @@ class FnChooser : public platform::Chooser {
   Fn fn_;
 };
 
+/// A scripted schedule for contract tests: which threads may run, decided as the run goes.
+/// At each choice it picks, in this order:
+///   0. a thread `kick`ed since the last choice, if runnable (a thread in a timed wait that is
+///      picked fires its timeout);
+///   1. the first thread of `order` that is runnable and not held;
+///   2. the current thread if it is runnable and not held, else the lowest such;
+///   3. whatever is runnable (a held thread runs only when nothing else can).
+/// Rules 1–2 never pick the current thread at its own wait point (it would time out at once;
+/// a timed waiter stays runnable, DESIGN D1): a thread that just started to wait yields.
+/// `on_point(current, where)` runs first at every choice, so a test holds or releases threads
+/// as the scenario reaches its points ("hold T once it sits in its syscall", "release T at
+/// finalize:SetFinalizing").
+class Director : public platform::Chooser {
+ public:
+  using ThreadId = platform::ThreadId;
+  struct Seen {
+    ThreadId thread;
+    platform::Point kind;
+    std::string label;
+  };
+  size_t pick(std::span<const ThreadId> runnable, ThreadId current,
+              const platform::PointInfo& where) override;
+  void hold(ThreadId t) { held_.insert(t); }
+  /// Run `t` at the next choice where it is runnable, held or waiting or not.
+  void kick(ThreadId t) { kicks_.push_back(t); }
+  void release(ThreadId t) { held_.erase(t); }
+  bool held(ThreadId t) const { return held_.count(t) != 0; }
+  /// Labels of the lifecycle phase points (Point::kPhase) seen at choices, in order.
+  std::vector<std::string> phases() const;
+
+  std::vector<ThreadId> order;
+  std::function<void(ThreadId current, const platform::PointInfo& where)> on_point;
+  std::vector<Seen> seen;  // every choice point, in order
+
+ private:
+  std::set<ThreadId> held_;
+  std::vector<ThreadId> kicks_;
+};
+
 /// Index of `t` in `runnable`, or `fallback`'s index, or 0.
 size_t index_of(std::span<const platform::ThreadId> runnable, platform::ThreadId t,
                 platform::ThreadId fallback = 0);
@@ -67,9 +121,17 @@ struct ScenarioResult {
   std::vector<int64_t> pending_ran_in(int64_t call_id) const;
   /// Every error text raised by an API (RuntimeError ...).
   std::vector<std::string> errors() const;
+  /// Phase labels (EventKind::kPhase), in order.
+  std::vector<std::string> phases() const;
+  uint32_t reached(Defect d) const { return canaries.reached_of(d); }
+  uint32_t triggered(Defect d) const { return canaries.triggered_of(d); }
 };
 
 using Body = std::function<void(Runtime&)>;
+
+/// During run_sim: the events recorded so far (a body or a chooser may inspect them live);
+/// null outside run_sim.
+const std::vector<Event>* sim_events();
 
 /// Runs `body` as the process's main thread on a fresh simulated runtime.
 ScenarioResult run_sim(const std::string& profile, const Body& body,
@@ -82,6 +144,8 @@ ScenarioResult run_native(const std::string& profile, const Body& body, DefectSe
 std::vector<std::string> version_profiles();
 /// Their -fixed twins.
 std::vector<std::string> fixed_profiles();
+/// Every profile (versions, then -fixed twins) for which `keep` holds.
+std::vector<std::string> profiles_where(const std::function<bool(const Profile&)>& keep);
 int minor_of(const std::string& profile);
 
 }  // namespace ifz::rt::testing
