@@ -67,10 +67,11 @@ ArtifactPaths write_finding_artifacts(const std::string& dir, const Program& p, 
     start = nl == std::string::npos ? report.size() : nl + 1;
   }
   text += print_program(with_schedule);
+  // The report first, the program last: an `.ifz` in the folder means a complete artifact.
   std::string err;
-  if (!write_file_atomic(out.program, text, &err)) std::fprintf(stderr, "interpfuzz: %s\n", err.c_str());
   std::string full = report + "outcome: " + r.outcome_summary() + "\n";
   if (!write_file_atomic(out.report, full, &err)) std::fprintf(stderr, "interpfuzz: %s\n", err.c_str());
+  if (!write_file_atomic(out.program, text, &err)) std::fprintf(stderr, "interpfuzz: %s\n", err.c_str());
   return out;
 }
 

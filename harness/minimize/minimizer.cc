@@ -62,7 +62,10 @@ struct Minimizer {
     if (run_with(p, sequential, found)) return true;
     for (int i = 0; i < opts.tries_per_candidate && !out_of_time(); ++i) {
       if (i % 3 == 2) {
-        RandomStrategy random(0xd1ce + static_cast<uint64_t>(i));
+        // Sticky random schedules rarely switch: they are the ones that leave a parked thread
+        // parked for a long stretch and then wake it (the daemon/finalize class).
+        const double stickiness = (i / 3) % 2 == 0 ? 0.5 : 0.9;
+        RandomStrategy random(0xd1ce + static_cast<uint64_t>(i), stickiness);
         if (run_with(p, random, found)) return true;
       } else {
         PctStrategy pct(1 + i % 3, 0x5eed + static_cast<uint64_t>(i));

@@ -24,8 +24,8 @@ struct MinimizeOptions {
   double seconds = 25;         // wall-clock budget (the whole minimisation)
   uint64_t max_executions = 20'000;  // execution budget: with a generous `seconds` the result
                                      // depends on this alone, so tests are deterministic
-  int tries_per_candidate = 24; // seeded schedules tried when replay and sequential fail
-  int search_budget = 400;     // executions to find a schedule for a schedule-less finding
+  int tries_per_candidate = 48; // seeded schedules tried when replay and sequential fail
+  int search_budget = 2000;    // executions to find a schedule for a schedule-less finding
   uint64_t max_steps = 50'000;
 };
 
