@@ -41,8 +41,11 @@ void Runtime::end_interpreter(ThreadState* t) {
   // P1: 3.12+ run what is queued for this interpreter (the fixed 3.9–3.11 design too).
   if (profile_.minor >= 9) {
     const bool drains = profile_.minor >= 12 || !defect(Defect::kGh104812LostSubinterpPending);
-    if (!drains && !interp->pending.empty()) trigger(Defect::kGh104812LostSubinterpPending);
     if (drains) {
+      // Closed first, under its lock, so that nothing can be added behind the last drain.
+      interp->pending.lock.lock();
+      interp->pending.closed = true;
+      interp->pending.lock.unlock();
       for (int pass = 0; pass < 1000 && !interp->pending.empty(); ++pass) {
         run_pending_queue(t, interp->pending, 0);
       }

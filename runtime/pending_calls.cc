@@ -81,7 +81,7 @@ int Runtime::add_pending(PendingKind kind, Interpreter* target) {
   const bool closed = profile_.pending_finishing_flag
                           ? runtime_pending_ != nullptr && runtime_pending_->finishing
                           : pending_closed_.load();
-  if (closed && !defects_.has(Defect::kPendingAddAfterFinalize)) {
+  if ((closed && !defects_.has(Defect::kPendingAddAfterFinalize)) || q->closed) {
     q->lock.unlock();
     return refuse(q->owner_interp);
   }
@@ -257,6 +257,10 @@ void Runtime::finish_pending_calls(ThreadState* t) {
 }
 
 void Runtime::drop_queue(PendingQueue& q) {
+  // gh-104812: a subinterpreter's queue freed with calls still in it (3.9–3.11 never drain it).
+  if (q.owner_interp > 0 && !q.empty() && defects_.has(Defect::kGh104812LostSubinterpPending)) {
+    trigger(Defect::kGh104812LostSubinterpPending);
+  }
   q.drain_dropped([&](const PendingCall& c) { emit(EventKind::kPendingDropped, c.id, q.owner_interp); });
 }
 

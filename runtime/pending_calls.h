@@ -59,6 +59,7 @@ class PendingQueue {
   // 3.12: per-queue busy flag; 3.13: the thread handling it (one at a time, P4).
   platform::ThreadId handling_thread = platform::kNoThread;
   bool finishing = false;       // 3.8: set by _Py_FinishPendingCalls, Add then returns -1
+  bool closed = false;          // Py_EndInterpreter drains this queue: Add refuses from then on
 
  private:
   const bool ring_;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "harness/exec/checked_run.h"
@@ -123,7 +124,11 @@ int cmd_run(const Flags& f) {
   }
   ExecOptions opts = base_options(f);
   opts.trace = false;
-  struct Seen { int count = 0; std::string classification; };
+  struct Seen {
+    int count = 0;
+    std::string classification;
+    std::set<std::string> triggered;  // defects whose canary fired with this signature
+  };
   std::map<std::string, Seen> seen;
   bool determinism_failure = false;
   for (int64_t i = 0; i < f.iterations; ++i) {
@@ -134,6 +139,7 @@ int cmd_run(const Flags& f) {
     }
     for (const Finding& fd : cr.result.findings) {
       Seen& s = seen[fd.signature()];
+      s.triggered.insert(fd.triggered_defects.begin(), fd.triggered_defects.end());
       if (s.count++ == 0) {
         s.classification = fd.classification;
         std::cout << "iteration " << i << ":\n" << format_report(fd, file, cr.schedule);
@@ -143,7 +149,10 @@ int cmd_run(const Flags& f) {
   std::cout << "summary: " << f.iterations << " executions of " << file << " on " << p->profile
             << " with " << strategy->describe() << ", " << seen.size() << " distinct finding(s)\n";
   for (const auto& [sig, s] : seen) {
-    std::cout << "  " << s.count << "x  " << sig << "  (" << s.classification << ")\n";
+    std::string triggered;
+    for (const std::string& t : s.triggered) triggered += (triggered.empty() ? "" : ",") + t;
+    std::cout << "  " << s.count << "x  " << sig << "  (" << s.classification
+              << (triggered.empty() ? "" : "; triggered: " + triggered) << ")\n";
   }
   return (seen.empty() && !determinism_failure) ? 0 : 1;
 }

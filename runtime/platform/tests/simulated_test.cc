@@ -492,8 +492,8 @@ TEST(SimulatedPlatform, SameChoicesGiveTheSameTrace) {
     Mutex m(p, "m");
     CondVar cv(p, "cv");
     int tokens = 0;
+    std::vector<ThreadId> ts;  // outside the coroutine: an abandoned one must not own heap
     RunResult r = p.run("main", [&] {
-      std::vector<ThreadId> ts;
       for (int k = 0; k < 3; ++k) {
         ts.push_back(p.spawn("w" + std::to_string(k), [&] {
           for (int i = 0; i < 20; ++i) {
