@@ -81,6 +81,9 @@ int Runtime::add_pending(PendingKind kind, Interpreter* target) {
   const bool closed = profile_.pending_finishing_flag
                           ? runtime_pending_ != nullptr && runtime_pending_->finishing
                           : pending_closed_.load();
+  if (closed && defects_.has(Defect::kPendingAddAfterFinalize)) {
+    trigger(Defect::kPendingAddAfterFinalize);  // closed while we waited for the lock
+  }
   if ((closed && !defects_.has(Defect::kPendingAddAfterFinalize)) || q->closed) {
     q->lock.unlock();
     return refuse(q->owner_interp);
