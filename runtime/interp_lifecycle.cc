@@ -46,9 +46,7 @@ void Runtime::end_interpreter(ThreadState* t) {
       interp->pending.lock.lock();
       interp->pending.closed = true;
       interp->pending.lock.unlock();
-      for (int pass = 0; pass < 1000 && !interp->pending.empty(); ++pass) {
-        run_pending_queue(t, interp->pending, 0);
-      }
+      drain_until_empty(t, interp->pending);
     }
   }
   // 3.11 [EXP]: Python code runs here (eval breaker checked on this thread).

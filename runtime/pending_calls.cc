@@ -74,7 +74,31 @@ int Runtime::add_pending(PendingKind kind, Interpreter* target) {
     if (!defect(Defect::kPendingAddAfterFinalize)) return refuse(-1);
     trigger(Defect::kPendingAddAfterFinalize);
   }
-  PendingQueue* q = route_pending(target, cur, nullptr);
+  // A queue inside an interpreter must not be freed while this thread waits for its lock (a
+  // C thread racing Py_EndInterpreter / Py_FinalizeEx): route and push under HEAD_LOCK, which
+  // deletion takes to unlink the interpreter, and refuse if it is already unlinked.
+  const bool per_interp = (target != nullptr && profile_.minor >= 9) ||
+                          profile_.pending_routing == PendingRouting::kCurrentInterp;
+  if (per_interp) head_lock_.lock();
+  // Decided again under HEAD_LOCK: finalisation may have closed the queues (and gone on to free
+  // the main interpreter) while this thread waited for it.
+  if (per_interp && !profile_.pending_finishing_flag && pending_closed_ &&
+      !defects_.has(Defect::kPendingAddAfterFinalize)) {
+    head_lock_.unlock();
+    return refuse(-1);
+  }
+  Interpreter* owner = nullptr;
+  PendingQueue* q = route_pending(target, cur, &owner);
+  if (owner != nullptr && !interp_alive(owner)) {
+    head_lock_.unlock();
+    return refuse(-1);
+  }
+  struct HeadUnlock {
+    platform::Mutex* m;
+    ~HeadUnlock() {
+      if (m) m->unlock();
+    }
+  } head_unlock{per_interp ? &head_lock_ : nullptr};
   q->lock.lock();
   // The check above raced with finalisation (the lock is a scheduling point): decide again
   // under the queue's lock, which finalisation holds when it closes the queues.
@@ -101,10 +125,12 @@ int Runtime::add_pending(PendingKind kind, Interpreter* target) {
   return 0;
 }
 
-PendingQueue* Runtime::route_pending(Interpreter* target, ThreadState* cur, Interpreter**) {
+PendingQueue* Runtime::route_pending(Interpreter* target, ThreadState* cur, Interpreter** owner) {
+  *owner = nullptr;
   if (target != nullptr && profile_.minor >= 9) {
     // Internal per-interpreter add (_PyEval_AddPendingCall(interp), 3.9+).
     touch(target, "_PyEval_AddPendingCall: interp->ceval.pending");
+    *owner = target;
     return &target->pending;
   }
   switch (profile_.pending_routing) {
@@ -142,6 +168,7 @@ PendingQueue* Runtime::route_pending(Interpreter* target, ThreadState* cur, Inte
     }
   }
   touch(interp, "Py_AddPendingCall: interp->ceval.pending");
+  *owner = interp;
   return &interp->pending;
 }
 
@@ -180,14 +207,35 @@ bool Runtime::can_handle_pending(const ThreadState* t, const PendingQueue& q) co
 
 int Runtime::run_pending_queue(ThreadState* t, PendingQueue& q, int maxloop) {
   const ThreadId self = platform_.current();
-  // P4: no recursion. 3.9–3.11 one process-wide `busy`; 3.12 per queue; 3.13 the handling
-  // thread of the queue.
-  if (profile_.pending_busy_is_global) {
+  // P4: no recursion. 3.9–3.11 one process-wide `busy` (with gh-104812's main-thread-only
+  // handling that was harmless; once any thread of an interpreter may run its queue — the
+  // fixed design — a global flag starves the other queues' drains, so it is per queue there);
+  // 3.12 per queue; 3.13 the handling thread of the queue.
+  const bool global_busy =
+      profile_.pending_busy_is_global && defects_.has(Defect::kGh104812LostSubinterpPending);
+  if (global_busy) {
     if (pending_busy_global_.exchange(true)) return 0;
   } else {
     if (q.handling_thread != platform::kNoThread) return 0;
     q.handling_thread = self;
   }
+  // Released however the pass ends, also when the thread is made to exit inside a call
+  // (PyThread_exit_thread unwinds): a busy flag left set would stop every later drain.
+  struct Release {
+    Runtime* rt;
+    PendingQueue& q;
+    bool global;
+    ~Release() {
+      if (global) {
+        rt->pending_busy_global_ = false;
+        return;
+      }
+      q.lock.lock();
+      q.handling_thread = platform::kNoThread;
+      q.done.notify_all();
+      q.lock.unlock();
+    }
+  } release{this, q, global_busy};
   int rc = 0;
   for (int n = 0; maxloop == 0 || n < maxloop; ++n) {
     PendingCall c;
@@ -210,8 +258,6 @@ int Runtime::run_pending_queue(ThreadState* t, PendingQueue& q, int maxloop) {
       break;
     }
   }
-  if (profile_.pending_busy_is_global) pending_busy_global_ = false;
-  else q.handling_thread = platform::kNoThread;
   return rc;
 }
 
@@ -237,6 +283,24 @@ void Runtime::run_one_pending(ThreadState* t, const PendingCall& c) {
   }
 }
 
+void Runtime::drain_until_empty(ThreadState* t, PendingQueue& q) {
+  // Until empty. When another thread is in the middle of running this queue (one handler at
+  // a time, P4), give it the GIL to finish its pass instead of leaving its calls behind.
+  // Bounded: a handler that never comes back (a daemon parked in a call) gives up the drain.
+  for (int pass = 0; pass < 1000 && !q.empty(); ++pass) {
+    const platform::ThreadId handler = q.handling_thread;
+    if (handler != platform::kNoThread && handler != platform_.current()) {
+      save_thread();  // the handler needs the GIL to finish
+      q.lock.lock();
+      while (q.handling_thread != platform::kNoThread) q.done.wait(q.lock);
+      q.lock.unlock();
+      restore_thread(t);
+      continue;
+    }
+    run_pending_queue(t, q, 0);
+  }
+}
+
 void Runtime::finish_pending_calls(ThreadState* t) {
   // _Py_FinishPendingCalls (3.8+): run what is queued for this thread before atexit.
   auto drain = [&](PendingQueue& q) {
@@ -252,8 +316,7 @@ void Runtime::finish_pending_calls(ThreadState* t) {
       if (rc < 0 && !q.empty()) trigger(Defect::kGh118297FinishPendingSinglePass);
       return;
     }
-    // 3.13: until empty (bounded: a busy queue cannot be drained by this thread anyway).
-    for (int pass = 0; pass < 1000 && !q.empty(); ++pass) run_pending_queue(t, q, 0);
+    drain_until_empty(t, q);  // 3.13
   };
   if (runtime_pending_ && can_handle_pending(t, *runtime_pending_)) drain(*runtime_pending_);
   if (profile_.minor >= 9 && can_handle_pending(t, t->interp->pending)) drain(t->interp->pending);

@@ -36,7 +36,7 @@ class PendingQueue {
   static constexpr int kMaxStorage = 300;    // PENDINGCALLSARRAYSIZE (3.13)
 
   PendingQueue(platform::Platform& p, int64_t owner_interp, bool ring, int max)
-      : owner_interp(owner_interp), lock(p, "pending.lock"), ring_(ring), max_(max) {}
+      : owner_interp(owner_interp), lock(p, "pending.lock"), done(p, "pending.done"), ring_(ring), max_(max) {}
 
   /// Requires `lock` held. False when full.
   bool push(const PendingCall& c);
@@ -45,6 +45,14 @@ class PendingQueue {
   // Lock-free reads, as the eval breaker reads CPython's calls_to_do: a hint re-checked
   // under `lock` by pop().
   int size() const { return npending_.load(std::memory_order_relaxed); }
+  /// A new runtime lifetime: empty, open, nobody handling it (the storage is static in
+  /// CPython, and a thread of the old lifetime may still be blocked on `lock`).
+  void reset() {
+    first_ = last_ = 0;
+    npending_ = 0;
+    finishing = closed = false;
+    handling_thread = platform::kNoThread;
+  }
   bool empty() const { return size() == 0; }
   int capacity() const { return ring_ ? kRingSize - 1 : max_; }
   /// Drop everything (queue freed or reset); returns the dropped calls via `visit`.
@@ -58,6 +66,7 @@ class PendingQueue {
   platform::Mutex lock;
   // 3.12: per-queue busy flag; 3.13: the thread handling it (one at a time, P4).
   platform::ThreadId handling_thread = platform::kNoThread;
+  platform::CondVar done;       // signalled (under `lock`) when a handler ends its pass
   bool finishing = false;       // 3.8: set by _Py_FinishPendingCalls, Add then returns -1
   bool closed = false;          // Py_EndInterpreter drains this queue: Add refuses from then on
 

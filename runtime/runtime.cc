@@ -262,9 +262,13 @@ void Runtime::initialize() {
   // CPython, so threads still parked on it from an earlier lifetime stay parked on it.
   create_gil(*main_gil_);
   const bool ring = profile_.pending_capacity == PendingCapacity::kRing32;
-  if (runtime_pending_) drop_queue(*runtime_pending_);
-  runtime_pending_ = std::make_unique<PendingQueue>(
-      platform_, /*owner_interp=*/-1, ring, ring ? PendingQueue::kRingSize - 1 : 32);
+  if (runtime_pending_) {
+    drop_queue(*runtime_pending_);
+    runtime_pending_->reset();
+  } else {
+    runtime_pending_ = std::make_unique<PendingQueue>(
+        platform_, /*owner_interp=*/-1, ring, ring ? PendingQueue::kRingSize - 1 : 32);
+  }
   main_ = alloc_interpreter(InterpConfig{});
   main_.load()->main_thread = self;
   ThreadState* t = new_tstate(main_, ThreadKind::kMain, /*daemon=*/false);

@@ -223,6 +223,7 @@ class Runtime {
   int run_pending_queue(ThreadState* t, PendingQueue& q, int maxloop);
   void run_one_pending(ThreadState* t, const PendingCall& c);
   void finish_pending_calls(ThreadState* t);
+  void drain_until_empty(ThreadState* t, PendingQueue& q);
   void drop_queue(PendingQueue& q);
   void signal_pending(PendingQueue& q);
 

@@ -192,7 +192,12 @@ bool Execution::op_lifecycle(ThreadCtx& c, const Op& op, std::string* why) {
   }
   // init / reinit
   for (ThreadCtx& other : ctx_) {
-    if (&other != &c) other.forget_tstates();  // their tstates belong to the old lifetime
+    if (&other == &c) continue;
+    // Their tstates belong to the old lifetime. A released one is kept: the thread will try
+    // to re-attach it, and what happens then is the runtime's business (F6).
+    rt::ThreadState* saved = other.saved;
+    other.forget_tstates();
+    other.saved = saved;
   }
   c.forget_tstates();
   interps_this_lifetime_ = 1;

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: Apache-2.0
+// runtime_model.cc — the model's transitions, one block per operation, each rule with the
+// cpython-notes §4 item it comes from.
+#include "properties/runtime_model.h"
+
+#include <algorithm>
+
+namespace ifz::properties {
+
+using harness::ForkMode;
+using harness::Op;
+using harness::OpCode;
+using harness::StartKind;
+
+namespace {
+
+constexpr int kNoop = 0, kRearm = 2, kFail = 3;
+
+std::string fatal_text(const char* func, const char* msg) {
+  return std::string("Fatal Python error: ") + func + ": " + msg;
+}
+
+// P2: ≤3.12 a ring of 32 with one slot empty; 3.13 the main-thread queue holds 32, an
+// interpreter's queue 300.
+size_t capacity(const Model& m, bool runtime_queue) {
+  if (m.minor >= 13) return runtime_queue ? 32 : 300;
+  return 31;
+}
+
+// P3/P4: one pass of make_pending_calls over `q`, run in interpreter `in`: the call is popped,
+// a rearm call queues its follow-up first, a failing call ends the pass (and re-signals).
+void run_queue(Model& m, Expect& e, std::vector<ModelCall>& q, int64_t in, int maxloop) {
+  for (int n = 0; (maxloop == 0 || n < maxloop) && !q.empty(); ++n) {
+    const ModelCall call = q.front();
+    q.erase(q.begin());
+    if (call.kind == kRearm) {
+      q.push_back({m.next_logical++, kNoop});
+      e.rearmed.push_back(q.back().logical);
+    }
+    e.runs.emplace_back(call.logical, in);
+    if (call.kind == kFail) break;
+  }
+}
+
+// _Py_FinishPendingCalls / Py_EndInterpreter: until the queue is empty (gh-118297's fix: a
+// failing call does not strand the calls behind it).
+void drain(Model& m, Expect& e, std::vector<ModelCall>& q, int64_t in) {
+  while (!q.empty()) run_queue(m, e, q, in, 0);
+}
+
+bool has_runtime_queue(const Model& m) { return m.minor <= 8 || m.minor >= 12; }
+
+// The eval breaker of the main thread in its current interpreter (P3, P5): signals only in
+// the main interpreter; ≤3.8 the global queue in any interpreter; 3.12+ the main-thread queue
+// only in the main interpreter; 3.9+ the current interpreter's own queue (3.13: 100 per pass).
+void eval_pass(Model& m, Expect& e, int64_t c) {
+  if (c == 0 && !m.tripped.empty()) {
+    e.signals.insert(e.signals.end(), m.tripped.begin(), m.tripped.end());
+    m.tripped.clear();
+  }
+  if (has_runtime_queue(m) && (m.minor <= 8 || c == 0)) run_queue(m, e, m.runtime_queue, c, 0);
+  if (m.minor >= 9) run_queue(m, e, m.find(c)->queue, c, m.minor >= 13 ? 100 : 0);
+}
+
+void eval_pass(Model& m, Expect& e) { eval_pass(m, e, m.current); }
+
+// wait_for_thread_shutdown(): joins the non-daemon threading threads, then (Python code of
+// threading._shutdown) one eval-breaker pass, if `threading` was ever imported there (F1).
+void thread_shutdown(Model& m, Expect& e, ModelInterp& i) {
+  i.workers = 0;
+  if (i.threading_imported) eval_pass(m, e, i.id);
+}
+
+void end_process_fatal(Model& m, Expect& e, std::string text) {
+  m.ended = true;
+  e.end = Expect::End::kFatal;
+  e.fatal = std::move(text);
+}
+
+void end_process_exit(Model& m, Expect& e, int code) {
+  m.ended = true;
+  e.end = Expect::End::kExit;
+  e.exit_code = code;
+}
+
+void start_lifetime(Model& m, Expect& e) {
+  ++m.generation;
+  m.initialized = true;
+  m.next_id = 1;  // S3: the main interpreter is 0 again, the first subinterpreter 1 again
+  m.interps = {ModelInterp{}};
+  m.current = 0;
+  m.released = false;
+  m.runtime_queue.clear();
+  e.created_interp = 0;
+}
+
+void add_pending(Model& m, Expect& e, const Op& op) {
+  e.add_result = -1;
+  if (!m.initialized) return;  // P6: after finalisation's last drain the call would never run
+  std::vector<ModelCall>* q = nullptr;
+  bool runtime_queue = false;
+  if (op.interp >= 0 && m.minor >= 9) {
+    q = &m.find(op.interp)->queue;  // the internal per-interpreter add
+  } else if (m.minor <= 8 || m.minor >= 12) {
+    q = &m.runtime_queue;  // ≤3.8 global; 3.12+ main thread of the main interpreter (gh-104812)
+    runtime_queue = true;
+  } else {
+    q = &m.find(m.current)->queue;  // 3.9–3.11: the caller's interpreter (bpo-39984)
+  }
+  if (q->size() >= capacity(m, runtime_queue)) return;
+  q->push_back({m.next_logical++, op.variant});
+  e.add_result = 0;
+  e.added_logical = q->back().logical;
+}
+
+void end_interp(Model& m, Expect& e) {
+  ModelInterp& i = *m.find(m.current);
+  thread_shutdown(m, e, i);  // S1: non-daemon threading threads are joined first
+  if (m.minor >= 9) drain(m, e, i.queue, i.id);  // P1: no accepted call is lost with its queue
+  if (i.sleepers > 0) {
+    end_process_fatal(m, e, fatal_text("Py_EndInterpreter", "not the last thread"));
+    return;
+  }
+  const int64_t id = i.id, prev = i.prev;
+  m.interps.erase(std::find_if(m.interps.begin(), m.interps.end(),
+                               [id](const ModelInterp& x) { return x.id == id; }));
+  m.current = m.find(prev) ? prev : 0;
+}
+
+void start(Model& m, Expect& e, const Op& op) {
+  ModelInterp& i = *m.find(m.current);
+  switch (static_cast<StartKind>(op.variant)) {
+    case StartKind::kThreading:
+      ++i.workers;
+      i.threading_imported = true;
+      break;
+    case StartKind::kDaemon:
+      // S2: 3.12+ isolated interpreters have allow_daemon_threads=0 (gh-98610).
+      if (m.minor >= 12 && i.isolated) {
+        e.error = "RuntimeError";
+        return;
+      }
+      ++i.sleepers;
+      i.threading_imported = true;
+      break;
+    case StartKind::kCThread:
+    case StartKind::kRaw:
+      ++i.sleepers;
+      break;
+  }
+}
+
+void fork(Model& m, Expect& e, const Op& op) {
+  const ForkMode mode = static_cast<ForkMode>(op.variant);
+  const ModelInterp& here = *m.find(m.current);
+  if (m.current != 0) {
+    // K4: preexec_fn refused in subinterpreters from 3.8 (bpo-37951); os.fork refused in
+    // isolated ones (3.9+) and, as 3.8 and the documentation say, in legacy ones from 3.8.
+    const bool refused = mode == ForkMode::kPreexec ? m.minor >= 8
+                         : mode == ForkMode::kFork  ? (m.minor >= 9 && here.isolated) || m.minor >= 8
+                                                    : false;
+    if (refused) {
+      e.error = "RuntimeError";
+      return;
+    }
+  }
+  if (mode != ForkMode::kExec) eval_pass(m, e);  // PyOS_BeforeFork runs Python (before_forkers)
+  if (!op.follow_child) return;
+  if (mode == ForkMode::kExec) {
+    end_process_exit(m, e, 0);  // the child execs at once
+    return;
+  }
+  e.fork_child = true;
+  // K1: only the forking thread survives; its interpreter's other tstates are deleted.
+  m.find(m.current)->workers = 0;
+  m.find(m.current)->sleepers = 0;
+  if (m.minor >= 8) {
+    // K3: only the main interpreter survives (the forking thread is in it: K4 refused others).
+    for (const ModelInterp& i : m.interps) {
+      if (i.id == 0) continue;
+      for (const ModelCall& c : i.queue) m.uncertain.push_back(c.logical);
+    }
+    m.interps.erase(m.interps.begin() + 1, m.interps.end());
+  } else {
+    // 3.7 keeps every interpreter; the vanished threads' tstates stay linked in them.
+    for (ModelInterp& i : m.interps) {
+      i.sleepers += i.workers;
+      i.workers = 0;
+    }
+  }
+  if (mode == ForkMode::kPreexec) {
+    eval_pass(m, e);  // preexec_fn is Python code in the child, then it execs
+    end_process_exit(m, e, 0);
+  }
+}
+
+void finalize(Model& m, Expect& e) {
+  thread_shutdown(m, e, *m.find(0));  // F1
+  // P6: _Py_FinishPendingCalls (the runtime queue, then the main interpreter's).
+  if (has_runtime_queue(m)) drain(m, e, m.runtime_queue, 0);
+  if (m.minor >= 9) drain(m, e, m.find(0)->queue, 0);
+  if (m.interps.size() > 1) {
+    if (m.minor <= 12) {  // F4: [EXP] 3.7–3.12
+      end_process_fatal(m, e, fatal_text("PyInterpreterState_Delete", "remaining subinterpreters"));
+      return;
+    }
+    // 3.13 finalize_subinterpreters (gh-113433), oldest first; one with a second thread state
+    // aborts in Py_EndInterpreter ([EXP] 3.13.0).
+    for (size_t n = 1; n < m.interps.size(); ++n) {
+      ModelInterp& i = m.interps[n];
+      thread_shutdown(m, e, i);
+      drain(m, e, i.queue, i.id);
+      if (i.sleepers > 0) {
+        end_process_fatal(m, e, fatal_text("Py_EndInterpreter", "not the last thread"));
+        return;
+      }
+    }
+  }
+  m.initialized = false;
+  m.interps.clear();
+  m.current = -1;
+  m.released = false;
+}
+
+}  // namespace
+
+const ModelInterp* Model::find(int64_t id) const {
+  for (const ModelInterp& i : interps) {
+    if (i.id == id) return &i;
+  }
+  return nullptr;
+}
+
+ModelInterp* Model::find(int64_t id) {
+  return const_cast<ModelInterp*>(static_cast<const Model*>(this)->find(id));
+}
+
+bool model_allows(const Model& m, const Op& op) {
+  if (m.ended) return op.code == OpCode::kYield;
+  switch (op.code) {
+    case OpCode::kYield:
+      return true;
+    case OpCode::kInit:
+      return m.generation == 0;
+    case OpCode::kReinit:
+      return m.generation > 0 && !m.initialized;
+    case OpCode::kNewInterp:
+      return m.attached() && m.interps.size() < 5;
+    case OpCode::kEndInterp:
+      return m.attached() && m.current > 0;
+    case OpCode::kSwap:
+      return m.attached() && op.interp != m.current && m.find(op.interp) != nullptr;
+    case OpCode::kReleaseGil:
+    case OpCode::kBlock:
+    case OpCode::kRunBytecode:
+      return m.attached();
+    case OpCode::kAcquireGil:
+      return m.initialized && m.released;
+    case OpCode::kAddPending:
+      return m.generation > 0 && op.variant <= kFail &&
+             (op.interp < 0 || (m.initialized && m.find(op.interp) != nullptr));
+    case OpCode::kSignal:
+      return m.generation > 0;
+    case OpCode::kStart:
+      return m.attached() && static_cast<StartKind>(op.variant) != StartKind::kRaw;
+    case OpCode::kFork: {
+      if (!m.attached()) return false;
+      // Unverified in cpython-notes: subprocess (no preexec_fn) in a 3.9–3.11 isolated
+      // interpreter. Not modelled.
+      const bool isolated = m.find(m.current)->isolated;
+      return !(static_cast<ForkMode>(op.variant) == ForkMode::kExec && isolated && m.minor <= 11);
+    }
+    case OpCode::kFinalize: {
+      if (!m.attached() || m.current != 0) return false;
+      // 3.13 ends subinterpreters by freeing their newest tstate first, which may be a live
+      // non-daemon thread's (gh-128639 territory, not specified by the notes): not modelled.
+      if (m.minor >= 13) {
+        for (const ModelInterp& i : m.interps) {
+          if (i.id != 0 && i.workers > 0) return false;
+        }
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+std::pair<Model, Expect> model_step(const Model& s0, const Op& op) {
+  Model m = s0;
+  Expect e;
+  switch (op.code) {
+    case OpCode::kInit:
+    case OpCode::kReinit:
+      start_lifetime(m, e);
+      break;
+    case OpCode::kNewInterp: {
+      ModelInterp i;
+      i.id = m.next_id++;
+      i.isolated = (op.variant & harness::kInterpIsolated) && m.minor >= 9;
+      i.prev = m.current;
+      m.interps.push_back(i);
+      m.current = i.id;
+      e.created_interp = i.id;
+      break;
+    }
+    case OpCode::kEndInterp:
+      end_interp(m, e);
+      break;
+    case OpCode::kSwap:
+      m.current = op.interp;
+      break;
+    case OpCode::kReleaseGil:
+      m.released = true;
+      break;
+    case OpCode::kAcquireGil:
+      m.released = false;
+      break;
+    case OpCode::kRunBytecode:
+      for (int n = 0; n < op.count; ++n) eval_pass(m, e);
+      break;
+    case OpCode::kAddPending:
+      add_pending(m, e, op);
+      break;
+    case OpCode::kSignal:
+      // P5 / bpo-30703: the handler only sets a flag; it is handled by the eval loop later.
+      if (std::find(m.tripped.begin(), m.tripped.end(), op.count) == m.tripped.end()) {
+        m.tripped.push_back(op.count);
+        std::sort(m.tripped.begin(), m.tripped.end());
+      }
+      break;
+    case OpCode::kStart:
+      start(m, e, op);
+      break;
+    case OpCode::kFork:
+      fork(m, e, op);
+      break;
+    case OpCode::kFinalize:
+      finalize(m, e);
+      break;
+    default:
+      break;
+  }
+  return {std::move(m), std::move(e)};
+}
+
+}  // namespace ifz::properties
