@@ -106,6 +106,8 @@ class Execution {
   std::vector<std::string> trace_;
   std::array<ThreadCtx, kMaxThreads> ctx_{};
   std::array<bool, kMaxThreads> started_{};
+  std::array<int, kMaxThreads> start_order_{};  // 0 = main / never started; increasing
+  int starts_ = 0;
   std::array<platform::ThreadId, kMaxThreads> script_tid_{};
   std::array<int, 1024> slot_of_tid_{};  // OS thread → ctx slot
   bool in_finalize_ = false;

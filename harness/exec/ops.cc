@@ -292,6 +292,7 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, std::string* wh
                   "the script does not exist or was started already");
       const auto kind = static_cast<StartKind>(op.variant);
       const int s = op.thread;
+      start_order_[s] = ++starts_;
       if (kind == StartKind::kCThread) {
         started_[s] = true;
         script_tid_[s] = rt.start_c_thread([this, s] { run_thread(s, true, true); });
@@ -313,9 +314,13 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, std::string* wh
     }
     case OpCode::kJoin:
       IFZ_REQUIRE(attached(c), "join is Python code: needs an attached thread state");
-      IFZ_REQUIRE(op.thread > slot && op.thread < n && started_[op.thread] &&
-                      script_tid_[op.thread] != platform::kNoThread,
-                  "only a started thread with a higher script index can be joined");
+      // Only a thread started after this one: waits then always go from older to younger
+      // threads, so no program-level join cycle can form (script indexes would not do: a
+      // thread may start a script with a lower index).
+      IFZ_REQUIRE(op.thread > 0 && op.thread < n && started_[op.thread] &&
+                      script_tid_[op.thread] != platform::kNoThread &&
+                      start_order_[op.thread] > start_order_[slot],
+                  "only a thread started after this one can be joined");
       rt.join_thread(script_tid_[op.thread]);
       return true;
     case OpCode::kAtexit: {
