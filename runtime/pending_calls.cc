@@ -89,7 +89,15 @@ int Runtime::add_pending(PendingKind kind, Interpreter* target) {
   }
   Interpreter* owner = nullptr;
   PendingQueue* q = route_pending(target, cur, &owner);
-  if (owner != nullptr && !interp_alive(owner)) {
+  if (q == nullptr) {
+    if (per_interp) head_lock_.unlock();
+    return refuse(-1);
+  }
+  // Still linked (pointer comparison under HEAD_LOCK): deletion unlinks first and frees after,
+  // so an unlinked interpreter may be freed while we wait for its queue's lock.
+  bool linked = owner == nullptr;
+  for (const Interpreter* i = head_; i != nullptr && !linked; i = i->next) linked = i == owner;
+  if (!linked) {
     head_lock_.unlock();
     return refuse(-1);
   }
@@ -128,7 +136,10 @@ int Runtime::add_pending(PendingKind kind, Interpreter* target) {
 PendingQueue* Runtime::route_pending(Interpreter* target, ThreadState* cur, Interpreter** owner) {
   *owner = nullptr;
   if (target != nullptr && profile_.minor >= 9) {
-    // Internal per-interpreter add (_PyEval_AddPendingCall(interp), 3.9+).
+    // Internal per-interpreter add (_PyEval_AddPendingCall(interp), 3.9+). Its callers hold
+    // the interpreter alive; the caller here looked it up before waiting for HEAD_LOCK, so a
+    // deleted target is a refusal, decided without touching it.
+    if (!interp_alive(target)) return nullptr;
     touch(target, "_PyEval_AddPendingCall: interp->ceval.pending");
     *owner = target;
     return &target->pending;

@@ -139,11 +139,15 @@ void Runtime::exit_process(int code) {
 ThreadState* Runtime::new_tstate(Interpreter* interp, ThreadKind kind, bool daemon) {
   auto* t = heap_.make<ThreadState>("PyThreadState", next_tstate_id_++, interp, kind, daemon);
   t->runtime_generation = generation_;
+  // Ids read now (the caller vouched for `interp`): once HEAD_LOCK is released in link_tstate,
+  // the interpreter (and even `t`) may be freed by a finalising thread before we report.
+  const int64_t tstate_id = t->id;
+  const int64_t interp_id = interp->id;
   if (!link_tstate(t)) {
     heap_.destroy(t);  // never visible to anyone
     return nullptr;
   }
-  emit(EventKind::kTstateCreated, 0, 0, 0, thread_kind_name(kind), t, interp);
+  emit_ids(EventKind::kTstateCreated, 0, 0, 0, thread_kind_name(kind), tstate_id, interp_id);
   return t;
 }
 

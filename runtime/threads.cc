@@ -154,6 +154,12 @@ int Runtime::gilstate_ensure() {
       emit(EventKind::kThreadExitForced, 0, 0, 0, phase_.load());
       platform_.exit_thread();
     }
+    if (heap_.freed(t)) {
+      // Linked just before finalisation's DeleteExcept freed it (HEAD_LOCK's release is a
+      // scheduling point): the thread may not enter the finalizing runtime either.
+      emit(EventKind::kThreadExitForced, 0, 0, 0, phase_.load());
+      platform_.exit_thread();
+    }
     t->bound_gilstate = true;
     pt.gilstate.store(t);
     restore_thread(t);

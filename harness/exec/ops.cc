@@ -70,7 +70,7 @@ void Execution::run_thread(int slot, bool c_thread, bool daemon) {
   if (!c_thread) {
     c.home = runtime_->current();
     const int64_t i = interp_of(c.home);
-    if (i >= 0) c.own[i] = c.home;
+    if (i >= 0 && i < kInterpSlots) c.own[i] = c.home;
     c.bound_interp = i;  // its tstate is bound before its first op (release_gil; add_pending)
   }
   run_script(c, slot);
@@ -228,15 +228,20 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, std::string* why) {
       IFZ_REQUIRE(t != nullptr, err);
       ++interps_this_lifetime_;
       const int64_t id = interp_of(t);
-      c.own[id] = t;
-      c.prev[id] = before;
+      // Ids beyond the tracked range (other threads also create interpreters) stay untracked:
+      // this thread then cannot swap back into that interpreter, which only skips ops.
+      if (id >= 0 && id < kInterpSlots) {
+        c.own[id] = t;
+        c.prev[id] = before;
+      }
       return true;
     }
     case OpCode::kEndInterp: {
       rt::ThreadState* cur = rt.current();
       IFZ_REQUIRE(cur != nullptr, "needs an attached thread state");
       const int64_t id = interp_of(cur);
-      IFZ_REQUIRE(id > 0 && c.own[id] == cur, "not in a subinterpreter of this thread");
+      IFZ_REQUIRE(id > 0 && id < kInterpSlots && c.own[id] == cur,
+                  "not in a subinterpreter of this thread");
       rt::ThreadState* back = c.prev[id];
       bool back_ok = false;
       for (int i = 0; i < kInterpSlots; ++i) back_ok |= i != id && back != nullptr && c.own[i] == back;
@@ -266,7 +271,7 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, std::string* why) {
       c.created = rt.thread_state_new(interp);
       IFZ_REQUIRE(c.created != nullptr, "PyThreadState_New refused: the interpreter is finalizing");
       rt.restore_thread(c.created);
-      c.own[op.interp] = c.created;
+      if (op.interp < kInterpSlots) c.own[op.interp] = c.created;
       return true;
     }
     case OpCode::kDeleteTstate: {
