@@ -189,7 +189,10 @@ void Runtime::free_tstate(ThreadState* t) {
   // bookkeeping*; a parked thread still holds its own copy of the pointer, as in CPython.
   if (t->thread != platform::kNoThread) {
     PerThread& pt = per_thread(t->thread);
-    if (pt.gilstate.load() == t) pt.gilstate.store(nullptr);
+    ThreadState* expected = t;
+    pt.gilstate.compare_exchange_strong(expected, nullptr);
+    expected = t;
+    pt.bound.compare_exchange_strong(expected, nullptr);  // routing must not follow it (P3)
   }
   emit(EventKind::kTstateDeleted, 0, 0, 0, {}, t, t->interp);
   heap_.destroy(t);
