@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
-// fuzz_shutdown.cc — libFuzzer entry points of fuzz_shutdown: daemon threads, finalisation.
-// Binary program inputs (binary_codec.h) decoded with this target's op mix (targets.cc),
+// program_target_main.cc — libFuzzer entry points shared by the program targets (fuzz_lifecycle,
+// fuzz_pending_calls, fuzz_fork, fuzz_shutdown): compiled once per target with IFZ_FUZZ_TARGET
+// naming it, the target's op mix comes from targets.cc. Binary program inputs (binary_codec.h),
 // input-driven schedules, structure-aware mutation; the Target does the work (fuzz_target.h).
+#ifndef IFZ_FUZZ_TARGET
+#error "compile with -DIFZ_FUZZ_TARGET=\"<target name>\" (fuzzers/CMakeLists.txt does)"
+#endif
 #include "fuzzers/fuzz_target.h"
 
 namespace ifz::fuzz {
 
 Target& this_target() {
-  static ProgramTarget target(*find_target("fuzz_shutdown"));
+  static ProgramTarget target(*find_target(IFZ_FUZZ_TARGET));
   return target;
 }
 
