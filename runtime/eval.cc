@@ -14,14 +14,16 @@ void Runtime::run_bytecode(int iterations) {
   if (t == nullptr) {
     fatal("PyEval_EvalCode", "the function must be called with the GIL held, but the GIL is released (the current Python thread state is NULL)");
   }
+  touch(t, "eval loop: tstate");
+  ++t->frames;
   for (int n = 0; n < iterations; ++n) {
     touch(t, "eval loop: tstate");
     touch(t->interp, "eval loop: tstate->interp");
-    t->has_frame = true;
     platform_.point({Point::kYield, "eval", nullptr});
     handle_eval_breaker(t);
   }
-  t->has_frame = false;
+  touch(t, "eval loop: tstate");  // the last eval breaker check was a scheduling point
+  if (t->frames > 0) --t->frames;  // (cleared meanwhile: no frames left to pop)
 }
 
 void Runtime::handle_eval_breaker(ThreadState* t) {

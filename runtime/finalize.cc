@@ -115,7 +115,12 @@ void Runtime::finalize_subinterpreters(ThreadState* t) {
     }
     if (victim == nullptr) break;
     if (ThreadState* old = victim->tstate_head) {
+      // Attached first (_PyThreadState_Attach), which takes the interpreter's GIL: a thread
+      // still running in an own-GIL interpreter gets to release it before its tstate goes
+      // (and exits when it wants the GIL back: the runtime is finalizing).
+      swap(old);
       clear_tstate(old);
+      swap(nullptr);  // _PyThreadState_Detach
       unlink_tstate(old);
       free_tstate(old);  // its OS thread, if parked, holds a dangling pointer from now on
     }

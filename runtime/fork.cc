@@ -143,6 +143,15 @@ void Runtime::after_fork_child(ThreadState* t) {
   attach(t);
   if (runtime_pending_) runtime_pending_->lock.reinit();
   t->interp->pending.lock.reinit();
+  if (profile_.fixed) {
+    // A thread that was running pending calls vanished with the fork: nobody is handling the
+    // queues any more. CPython leaves its busy flag / handling_thread set, so the child never
+    // runs pending calls again (3.13 even flags the vanished handler's freed tstate); the
+    // fixed design forgets the handler with the lock it re-initialises.
+    if (runtime_pending_) runtime_pending_->handling_thread = platform::kNoThread;
+    t->interp->pending.handling_thread = platform::kNoThread;
+    pending_busy_global_ = false;
+  }
   set_phase("fork-child:DeleteExcept");
   delete_threads_except(t);
   // _PyImport_ReInitLock: the import lock PyOS_BeforeFork held is free again.

@@ -221,6 +221,10 @@ void Runtime::attach(ThreadState* t) {
 ThreadState* Runtime::save_thread() {
   ThreadState* t = current();
   if (t == nullptr) fatal("PyEval_SaveThread", "the function must be called with the GIL held, but the GIL is released (the current Python thread state is NULL)");
+  // The caller may have been parked since it last used t (a scheduling point in between):
+  // its interpreter can be gone (a finalizing thread ended it).
+  touch(t, "PyEval_SaveThread: tstate");
+  touch(t->interp, "PyEval_SaveThread: tstate->interp");
   per_thread(platform_.current()).current.store(nullptr);
   drop_gil(*gil_for(t->interp), t, ceval_of_attached(t));
   return t;

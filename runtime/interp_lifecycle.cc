@@ -33,7 +33,7 @@ void Runtime::end_interpreter(ThreadState* t) {
   if (t != current()) fatal("Py_EndInterpreter", "thread is not current");
   touch(t, "Py_EndInterpreter: tstate->interp");
   Interpreter* interp = t->interp;
-  if (t->has_frame) fatal("Py_EndInterpreter", "thread still has a frame");
+  if (t->frames > 0) fatal("Py_EndInterpreter", "thread still has a frame");
   interp->finalizing = true;
   // Wrap up existing "threading"-module-created, non-daemon threads.
   wait_for_thread_shutdown(t);
@@ -62,14 +62,20 @@ void Runtime::end_interpreter(ThreadState* t) {
   PerThread& pt = per_thread(platform_.current());
   pt.current.store(nullptr);
   if (pt.bound.load() == t) pt.bound.store(nullptr);
-  if (profile_.per_interp_gil) {
-    // 3.12+: the interpreter's GIL is released (own GILs are destroyed with it); the caller
-    // re-attaches with PyThreadState_Swap.
-    drop_gil(*g, nullptr);
-  }
+  // 3.12+: the GIL is released (own GILs are destroyed with the interpreter); the caller
+  // re-attaches with PyThreadState_Swap [EXP 3.12.1, 3.13.0: another thread takes the GIL
+  // right after Py_EndInterpreter]. CPython releases it at the start of
+  // PyInterpreterState_Delete, *before* zapthreads and the unlink from the runtime's list: a
+  // finalizing main thread can then take the shared GIL and end this same interpreter
+  // (3.13 finalize_subinterpreters), and this thread resumes on freed state. The -fixed twins
+  // keep a shared GIL until the interpreter is unlinked, so nobody finds it half-deleted
+  // (an own GIL protects nothing outside its interpreter; its release order does not matter).
+  const bool release_after_unlink = profile_.fixed && interp->own_gil == nullptr;
+  if (profile_.per_interp_gil && !release_after_unlink) drop_gil(*g, nullptr);
   unlink_tstate(t);
   free_tstate(t);
   interpreter_delete(interp);
+  if (profile_.per_interp_gil && release_after_unlink) drop_gil(*g, nullptr);
 }
 
 }  // namespace ifz::rt

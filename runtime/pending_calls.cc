@@ -81,8 +81,9 @@ int Runtime::add_pending(PendingKind kind, Interpreter* target) {
                           profile_.pending_routing == PendingRouting::kCurrentInterp;
   if (per_interp) head_lock_.lock();
   // Decided again under HEAD_LOCK: finalisation may have closed the queues (and gone on to free
-  // the main interpreter) while this thread waited for it.
-  if (per_interp && !profile_.pending_finishing_flag && pending_closed_ &&
+  // the main interpreter) while this thread waited for it, and a re-initialisation may have
+  // started since (its queues open again before its main interpreter exists).
+  if (per_interp && !profile_.pending_finishing_flag && (pending_closed_ || !initialized_) &&
       !defects_.has(Defect::kPendingAddAfterFinalize)) {
     head_lock_.unlock();
     return refuse(-1);

@@ -172,6 +172,10 @@ bool Runtime::link_tstate(ThreadState* t) {
 
 void Runtime::unlink_tstate(ThreadState* t) {
   head_lock_.lock();
+  // Taking HEAD_LOCK is a scheduling point: another thread may have freed t meanwhile
+  // (finalisation deleting a daemon's tstate); the access below is then a use-after-free.
+  touch(t, "tstate_delete_common: tstate");
+  touch(t->interp, "tstate_delete_common: tstate->interp");
   if (t->prev) t->prev->next = t->next;
   else t->interp->tstate_head = t->next;
   if (t->next) t->next->prev = t->prev;
@@ -181,10 +185,11 @@ void Runtime::unlink_tstate(ThreadState* t) {
 
 void Runtime::clear_tstate(ThreadState* t) {
   t->cleared = true;
-  t->has_frame = false;
+  t->frames = 0;
 }
 
 void Runtime::free_tstate(ThreadState* t) {
+  touch(t, "free_threadstate: tstate (double free)");  // unlinking ended with a scheduling point
   // The OS thread's slots must not keep pointing at freed memory *for the runtime's own
   // bookkeeping*; a parked thread still holds its own copy of the pointer, as in CPython.
   if (t->thread != platform::kNoThread) {

@@ -53,7 +53,9 @@ class ThreadState {
   bool bound = false;          // bound to an OS thread (set by bind, never cleared)
   bool bound_gilstate = false; // registered as this OS thread's GILState tstate
   bool cleared = false;        // PyThreadState_Clear ran (no frames, no objects)
-  bool has_frame = false;      // running Python code (Py_EndInterpreter refuses then)
+  // Python frames on this tstate's stack: a threading/_thread thread's target function for
+  // the thread's whole life, plus each running eval loop. Py_EndInterpreter refuses then.
+  int frames = 0;
   int gilstate_counter = 0;    // PyGILState_Ensure nesting
   int64_t runtime_generation = 0;  // which runtime lifetime created it (re-initialisation)
 };

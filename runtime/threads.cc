@@ -77,6 +77,7 @@ void Runtime::thread_bootstrap(ThreadState* t, const std::function<void()>& body
   }
   restore_thread(t);  // PyEval_AcquireThread: the must-exit checks protect a freed t
   t->thread = self;
+  ++t->frames;  // the thread's target function runs for the whole body
   body();
   emit(EventKind::kThreadFinished, 0, 0, 0, {}, current(), nullptr);
   thread_state_delete_current();

@@ -110,7 +110,9 @@ class Execution {
   int starts_ = 0;
   std::array<platform::ThreadId, kMaxThreads> script_tid_{};
   std::array<int, 1024> slot_of_tid_{};  // OS thread → ctx slot
-  bool in_finalize_ = false;
+  // Py_Initialize / Py_FinalizeEx in progress on some thread: the embedder serialises these
+  // (they are not thread-safe), so no second lifecycle call starts meanwhile.
+  bool in_lifecycle_ = false;
   platform::ThreadId init_thread_ = platform::kNoThread;  // who called Py_Initialize last
   int interps_this_lifetime_ = 0;
   bool remote_ = false;

@@ -163,24 +163,27 @@ bool Execution::op_lifecycle(ThreadCtx& c, const Op& op, std::string* why) {
   rt::Runtime& rt = *runtime_;
   switch (op.code) {
     case OpCode::kInit:
+      IFZ_REQUIRE(!in_lifecycle_, "another thread is initializing or finalizing the runtime");
       IFZ_REQUIRE(!rt.initialized() && rt.generation() == 0, "the runtime was initialized before");
       break;
     case OpCode::kReinit:
-      IFZ_REQUIRE(!rt.initialized() && rt.generation() > 0 && !in_finalize_,
+      IFZ_REQUIRE(!in_lifecycle_, "another thread is initializing or finalizing the runtime");
+      IFZ_REQUIRE(!rt.initialized() && rt.generation() > 0,
                   "re-initialisation needs a finalized runtime");
       IFZ_REQUIRE(rt.current() == nullptr && c.saved == nullptr, "this thread has a thread state");
       break;
     case OpCode::kFinalize: {
-      IFZ_REQUIRE(rt.initialized() && !in_finalize_, "the runtime is not initialized");
+      IFZ_REQUIRE(!in_lifecycle_, "another thread is initializing or finalizing the runtime");
+      IFZ_REQUIRE(rt.initialized(), "the runtime is not initialized");
       // Python code cannot call Py_FinalizeEx; an embedder calls it from the thread that
       // initialized the runtime (Py_FinalizeEx from a threading thread would return into a
       // thread bootstrap whose tstate it freed: API misuse, not a runtime bug).
       IFZ_REQUIRE(plat_.current() == init_thread_, "Py_FinalizeEx from a thread that did not initialize");
       IFZ_REQUIRE(attached(c) && rt.current()->interp == rt.main_interp(),
                   "Py_FinalizeEx needs a thread attached to the main interpreter");
-      in_finalize_ = true;
+      in_lifecycle_ = true;
       rt.finalize();
-      in_finalize_ = false;
+      in_lifecycle_ = false;
       c.forget_tstates();
       return true;
     }
@@ -202,7 +205,9 @@ bool Execution::op_lifecycle(ThreadCtx& c, const Op& op, std::string* why) {
   c.forget_tstates();
   interps_this_lifetime_ = 1;
   init_thread_ = plat_.current();
+  in_lifecycle_ = true;
   rt.initialize();
+  in_lifecycle_ = false;
   c.home = rt.current();
   c.own[0] = c.home;
   return true;
@@ -354,6 +359,11 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, std::string* wh
     case OpCode::kHoldLock:
       IFZ_REQUIRE(rt.generation() > 0, "the runtime was never initialized");
       IFZ_REQUIRE(c.saved == nullptr, "hold_lock with a released tstate");
+      // _PyRuntime.unicode_ids.lock exists from 3.10 (bpo-39465's per-runtime _Py_Identifier
+      // index); before, there is no such lock to hold.
+      IFZ_REQUIRE(static_cast<rt::RuntimeLock>(op.variant) != rt::RuntimeLock::kUnicodeIds ||
+                      rt.profile().minor >= 10,
+                  "no UNICODE_IDS lock before 3.10");
       rt.hold_lock(static_cast<rt::RuntimeLock>(op.variant), op.count);
       return true;
     default:

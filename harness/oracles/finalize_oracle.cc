@@ -3,6 +3,7 @@
 // that existed when it was called have ended; F3: the finalizing thread itself never exits
 // (gh-109793 made it exit when it swapped interpreters).
 #include <map>
+#include <set>
 #include <vector>
 
 #include "harness/oracles/oracle_factories.h"
@@ -38,6 +39,12 @@ class FinalizeOracle final : public Oracle {
         if (starting_nondaemon_[e.thread]) nondaemon_.push_back(static_cast<platform::ThreadId>(e.a));
         starting_nondaemon_[e.thread] = false;
         break;
+      case rt::EventKind::kThreadFinished:
+        // Ended in Python's sense (its body returned; its tstate goes next, which releases
+        // the lock threading._shutdown waits on). The OS thread may still run its last C
+        // instructions when Py_FinalizeEx returns, in CPython too.
+        finished_.insert(e.thread);
+        break;
       case rt::EventKind::kThreadExitForced:
         if (e.thread == finalizer_) {
           sink.report(make_finding("finalize", name(), phase_,
@@ -47,7 +54,7 @@ class FinalizeOracle final : public Oracle {
         break;
       case rt::EventKind::kFinalizeReturned:
         for (platform::ThreadId t : must_have_ended_) {
-          if (!sink.plat.alive(t)) continue;
+          if (!sink.plat.alive(t) || finished_.count(t)) continue;
           sink.report(make_finding("finalize", name(), phase_,
                                    "F1: Py_FinalizeEx returned while non-daemon thread T" +
                                        std::to_string(t) + " is still alive",
@@ -67,6 +74,7 @@ class FinalizeOracle final : public Oracle {
   std::vector<platform::ThreadId> nondaemon_;
   std::vector<platform::ThreadId> must_have_ended_;
   std::map<platform::ThreadId, bool> starting_nondaemon_;
+  std::set<platform::ThreadId> finished_;
 };
 
 }  // namespace

@@ -63,21 +63,25 @@ class PendingCallOracle final : public Oracle {
     } else if (targeted) {
       c.expected_interp = it->second.op.interp;
     } else {
-      expected_route(it->second, &c, sink);
+      expected_route(it->second, e.interp, &c, sink);
     }
     if (from_op) last_add_.erase(it);
     calls_[e.a] = c;
   }
 
-  void expected_route(const OpContext& op, Call* c, OracleSink&) {
+  // caller_bound_interp: the interpreter of the tstate the runtime still has bound to the
+  // calling OS thread (-1: none; a freed tstate unbinds it, PyThreadState_DeleteCurrent
+  // clears the GILState slot). The harness's own memory of it goes stale when another
+  // thread frees that tstate.
+  void expected_route(const OpContext& op, int64_t caller_bound_interp, Call* c, OracleSink&) {
     switch (profile_.pending_routing) {
       case rt::PendingRouting::kGlobal:  // ≤3.8: the main thread, in whatever interpreter
         c->main_thread_only = true;
         break;
       case rt::PendingRouting::kCurrentInterp:  // 3.9–3.11: the caller's interpreter
-        c->expected_interp = op.current_interp >= 0 ? op.current_interp
-                             : op.bound_interp >= 0 ? op.bound_interp
-                                                    : 0;
+        c->expected_interp = op.current_interp >= 0   ? op.current_interp
+                             : caller_bound_interp >= 0 ? caller_bound_interp
+                                                        : 0;
         break;
       case rt::PendingRouting::kMainThreadOnly:  // 3.12+: main thread of the main interpreter
         c->expected_interp = 0;
