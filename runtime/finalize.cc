@@ -110,8 +110,37 @@ void Runtime::finalize_subinterpreters(ThreadState* t) {
   // Py_EndInterpreter fail with "not the last thread" ([EXP] 3.13.0).
   for (;;) {
     Interpreter* victim = nullptr;
+    bool others_ending = false;
+    head_lock_.lock();
     for (Interpreter* i = head_; i != nullptr; i = i->next) {
-      if (i != main_) victim = i;
+      if (i == main_) continue;
+      // -fixed: an interpreter another live thread is ending is left to it (see
+      // Interpreter::ending_thread); one whose ender is gone (made to exit) is taken over.
+      const platform::ThreadId ender = i->ending_thread.load();
+      if (profile_.fixed && ender != platform::kNoThread && ender != platform_.current()) {
+        others_ending = true;
+        continue;
+      }
+      victim = i;
+    }
+    if (victim != nullptr && profile_.fixed) victim->ending_thread = platform_.current();
+    head_lock_.unlock();
+    if (victim == nullptr && others_ending) {
+      // Give the other enders the GIL and wait until each has unlinked its interpreter or
+      // exited (which gives its claim up).
+      save_thread();
+      head_lock_.lock();
+      auto someone_ending = [&] {
+        for (Interpreter* i = head_; i != nullptr; i = i->next) {
+          const platform::ThreadId ender = i->ending_thread.load();
+          if (i != main_ && ender != platform::kNoThread && ender != platform_.current()) return true;
+        }
+        return false;
+      };
+      while (someone_ending()) ending_done_.wait(head_lock_);
+      head_lock_.unlock();
+      restore_thread(t);
+      continue;
     }
     if (victim == nullptr) break;
     if (ThreadState* old = victim->tstate_head) {
@@ -153,6 +182,11 @@ void Runtime::interpreter_delete(Interpreter* i) {
   IFZ_CHECK(*pp == i, "PyInterpreterState_Delete: interpreter not in the runtime list");
   *pp = i->next;
   const bool was_main = i == main_;
+  // Wakes a finalizing thread waiting for this ender (finalize_subinterpreters).
+  if (profile_.fixed && finalizing_thread_ != platform::kNoThread &&
+      finalizing_thread_ != platform_.current()) {
+    ending_done_.notify_all();
+  }
   head_lock_.unlock();
   if (was_main && head_ != nullptr) {
     free_interpreter(i);

@@ -74,6 +74,22 @@ bool Runtime::must_exit_before_gil(ThreadState* t) {
 
 void Runtime::exit_for_finalization(ThreadState* t, Gil* g, bool holds_gil_mutex) {
   if (holds_gil_mutex && g) g->mutex.unlock();
+  if (profile_.fixed && per_thread(platform_.current()).ending_interp.load() &&
+      head_lock_.owner() != platform_.current()) {
+    per_thread(platform_.current()).ending_interp = false;
+    // An interpreter this thread was ending is left half-ended: the finalizing thread takes it
+    // over (Interpreter::ending_thread).
+    head_lock_.lock();
+    bool gave_up = false;
+    for (Interpreter* i = head_; i != nullptr; i = i->next) {
+      if (i->ending_thread.load() == platform_.current()) {
+        i->ending_thread = platform::kNoThread;
+        gave_up = true;
+      }
+    }
+    if (gave_up) ending_done_.notify_all();
+    head_lock_.unlock();
+  }
   emit(EventKind::kThreadExitForced, 0, 0, 0, phase_.load());
   per_thread(platform_.current()).current.store(nullptr);
   platform_.exit_thread();  // PyThread_exit_thread: unwinds
@@ -248,6 +264,8 @@ ThreadState* Runtime::swap(ThreadState* t) {
     // 3.12+: _PyThreadState_Swap detaches the old tstate (releasing its GIL) and attaches the
     // new one (taking its GIL, with the must-exit check: gh-109793).
     if (old) {
+      touch(old, "_PyThreadState_Swap: detach oldts");
+      touch(old->interp, "_PyThreadState_Swap: oldts->interp");
       per_thread(platform_.current()).current.store(nullptr);
       drop_gil(*gil_for(old->interp), old, ceval_of_attached(old));
     }

@@ -34,6 +34,22 @@ void Runtime::end_interpreter(ThreadState* t) {
   touch(t, "Py_EndInterpreter: tstate->interp");
   Interpreter* interp = t->interp;
   if (t->frames > 0) fatal("Py_EndInterpreter", "thread still has a frame");
+  if (profile_.fixed) {
+    head_lock_.lock();
+    const platform::ThreadId claimed = interp->ending_thread.load();
+    if (claimed == platform::kNoThread) interp->ending_thread = platform_.current();
+    head_lock_.unlock();
+    // Only the finalizing thread takes over a claim, and only of a thread that is gone.
+    if (claimed != platform::kNoThread && claimed != platform_.current() &&
+        platform_.current() != finalizing_thread_) {
+      // Py_FinalizeEx is ending it: this thread is running at shutdown and must exit, as
+      // when it takes the GIL then (F2); it gives the GIL back first.
+      save_thread();
+      exit_for_finalization(nullptr, nullptr, false);
+    }
+    interp->ending_thread = platform_.current();
+    per_thread(platform_.current()).ending_interp = true;
+  }
   interp->finalizing = true;
   // Wrap up existing "threading"-module-created, non-daemon threads.
   wait_for_thread_shutdown(t);
@@ -75,6 +91,7 @@ void Runtime::end_interpreter(ThreadState* t) {
   unlink_tstate(t);
   free_tstate(t);
   interpreter_delete(interp);
+  per_thread(platform_.current()).ending_interp = false;
   if (profile_.per_interp_gil && release_after_unlink) drop_gil(*g, nullptr);
 }
 

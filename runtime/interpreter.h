@@ -46,6 +46,10 @@ class Interpreter {
   Interpreter* next = nullptr;  // runtime list (CPython interpreters.head / next)
   ThreadState* tstate_head = nullptr;
   std::atomic<bool> finalizing{false};  // Py_EndInterpreter started (interp->finalizing)
+  // -fixed twins: the thread ending this interpreter, claimed under HEAD_LOCK, so that
+  // Py_FinalizeEx's finalize_subinterpreters never ends an interpreter another thread is
+  // already ending (CPython 3.13 does not check; with own GILs both run at once).
+  std::atomic<platform::ThreadId> ending_thread{platform::kNoThread};
   // How far shutdown of this interpreter got, for the F5 refusals (threads/fork at shutdown).
   enum class Shutdown : uint8_t { kNone, kThreadsJoined, kAtexit, kFinalizing };
   std::atomic<Shutdown> shutdown{Shutdown::kNone};

@@ -3,6 +3,8 @@
 // per version (cpython-notes P1–P6; CPython Python/ceval.c / ceval_gil.c).
 #include "runtime/pending_calls.h"
 
+#include <exception>
+
 #include "runtime/check.h"
 #include "runtime/runtime.h"
 
@@ -233,13 +235,27 @@ int Runtime::run_pending_queue(ThreadState* t, PendingQueue& q, int maxloop) {
   }
   // Released however the pass ends, also when the thread is made to exit inside a call
   // (PyThread_exit_thread unwinds): a busy flag left set would stop every later drain.
+  // The queue of an interpreter goes with it: a slow call has scheduling points, and the
+  // interpreter may be deleted meanwhile (its thread made to exit, or another thread ending
+  // it); nobody is left to wait on a freed queue then.
+  Interpreter* const owner = &q == runtime_pending_.get() ? nullptr : t->interp;
   struct Release {
     Runtime* rt;
     PendingQueue& q;
+    Interpreter* owner;
     bool global;
     ~Release() {
       if (global) {
         rt->pending_busy_global_ = false;
+        return;
+      }
+      if (owner != nullptr && rt->heap_.freed(owner)) return;
+      if (std::uncaught_exceptions() > 0) {
+        // The thread is being made to exit (finalisation started): from its next scheduling
+        // point on, the interpreter holding this queue may be freed, so no lock is waited
+        // for on the way out. The flag is cleared first; the notify is the one point after.
+        q.handling_thread = platform::kNoThread;
+        q.done.notify_all();
         return;
       }
       q.lock.lock();
@@ -247,7 +263,7 @@ int Runtime::run_pending_queue(ThreadState* t, PendingQueue& q, int maxloop) {
       q.done.notify_all();
       q.lock.unlock();
     }
-  } release{this, q, global_busy};
+  } release{this, q, owner, global_busy};
   int rc = 0;
   for (int n = 0; maxloop == 0 || n < maxloop; ++n) {
     PendingCall c;

@@ -65,7 +65,9 @@ class PendingQueue {
   const int64_t owner_interp;   // -1: runtime-wide queue (≤3.8, or 3.12+ main-thread queue)
   platform::Mutex lock;
   // 3.12: per-queue busy flag; 3.13: the thread handling it (one at a time, P4).
-  platform::ThreadId handling_thread = platform::kNoThread;
+  // Atomic: a thread made to exit inside a pass clears it without the lock (see
+  // run_pending_queue); everything else reads and writes it under `lock`.
+  std::atomic<platform::ThreadId> handling_thread{platform::kNoThread};
   platform::CondVar done;       // signalled (under `lock`) when a handler ends its pass
   bool finishing = false;       // 3.8: set by _Py_FinishPendingCalls, Add then returns -1
   bool closed = false;          // Py_EndInterpreter drains this queue: Add refuses from then on

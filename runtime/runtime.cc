@@ -27,6 +27,7 @@ Runtime::Runtime(platform::Platform& platform, const Profile& profile, DefectSet
       defects_(merge(profile.defects, extra_defects)),
       observer_(observer),
       head_lock_(platform, "HEAD_LOCK"),
+      ending_done_(platform, "interp_ending_done"),
       xid_lock_(platform, "xidregistry.mutex"),
       unicode_ids_lock_(platform, "unicode_ids.lock"),
       import_lock_(platform, "import_lock") {
@@ -238,7 +239,13 @@ void Runtime::free_interpreter(Interpreter* i) {
   if (i == main_) main_ = nullptr;  // PyInterpreterState_Delete: interpreters->main = NULL
   emit(EventKind::kInterpDeleted, 0, 0, 0, {}, nullptr, i);
   drop_queue(i->pending);
-  if (i->own_gil) heap_.destroy(i->own_gil);
+  // An own GIL lives inside the interpreter in CPython (interp->_gil) and goes with it, even
+  // while another thread still waits on it: a daemon in drop_gil's FORCE_SWITCHING wait, which
+  // a finalizing thread's take_gil just satisfied, wakes on freed memory (3.13 with
+  // finalize_subinterpreters). The -fixed twins keep GIL storage until the runtime object
+  // goes, as the main GIL's storage is static: a late waiter then finds a GIL and, taking it,
+  // the must-exit check.
+  if (i->own_gil && !profile_.fixed) heap_.destroy(i->own_gil);
   heap_.destroy(i);
 }
 

@@ -281,6 +281,9 @@ class Runtime {
   std::array<std::atomic<bool>, 65> tripped_signals_{};  // by signal number (async-signal-safe)
   std::atomic<bool> pending_busy_global_{false};  // 3.9–3.11 `static int busy` in make_pending_calls
   platform::Mutex head_lock_;
+  // -fixed: signalled (with head_lock_) when an interpreter being ended by some thread is
+  // unlinked or its ender exits; finalize_subinterpreters waits on it (Interpreter::ending_thread).
+  platform::CondVar ending_done_;
   platform::Mutex xid_lock_;
   platform::Mutex unicode_ids_lock_;
   platform::Mutex import_lock_;
@@ -291,6 +294,7 @@ class Runtime {
   struct PerThread {
     std::atomic<ThreadState*> current{nullptr};   // _PyThreadState_GET
     std::atomic<ThreadState*> bound{nullptr};     // last tstate attached here (kept when detached)
+    std::atomic<bool> ending_interp{false};       // -fixed: inside Py_EndInterpreter (a claim)
     std::atomic<ThreadState*> gilstate{nullptr};  // the autoTSS key (main-interpreter tstates only)
   };
   PerThread& per_thread(platform::ThreadId t);
