@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   if (c == "list") return cmd_list(*flags);
   if (c == "minimize") return cmd_minimize(*flags);
   if (c == "emit-c") return cmd_emit_c(*flags);
+  if (c == "conform") return cmd_conform(*flags);
   if (c == "stress") {
     StressOptions o;
     o.seconds = static_cast<double>(flags->time);

@@ -191,7 +191,21 @@ IFZ_FN void ifz_init(ifz_thread *c) {
     ifz_threads[i].saved = saved;
   }
   ifz_forget_tstates(c);
-  Py_InitializeEx(0);     /* 0: no Python signal handlers besides the program's own */
+  /* No site import: .pth files of an install (pyenv, venvs) would import modules such as
+   * threading, which changes what Py_EndInterpreter and Py_FinalizeEx run; and no Python
+   * signal handlers besides the program's own. */
+#if PY_VERSION_HEX >= 0x03080000
+  PyConfig config;
+  PyConfig_InitPythonConfig(&config);
+  config.site_import = 0;
+  config.install_signal_handlers = 0;
+  PyStatus st = Py_InitializeFromConfig(&config);
+  PyConfig_Clear(&config);
+  if (PyStatus_Exception(st)) Py_ExitStatusException(st);
+#else
+  Py_NoSiteFlag = 1;
+  Py_InitializeEx(0);
+#endif
   c->ts = c->home = c->own[0] = PyThreadState_Get();
   ifz_obs("interp_created id=%lld", ifz_interp_id(c->ts));
   ifz_install_signal_handlers();
