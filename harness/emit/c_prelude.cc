@@ -324,11 +324,19 @@ IFZ_FN void ifz_add_pending(int kind) {
 
 static int ifz_pending_call(void *arg) {
   int kind = (int)(intptr_t)arg;
+#if PY_VERSION_HEX >= 0x03090000
   PyInterpreterState *interp = PyInterpreterState_Get();
+#else
+  PyInterpreterState *interp = PyThreadState_Get()->interp;
+#endif
   ifz_obs("pending_ran interp=%lld", (long long)PyInterpreterState_GetID(interp));
   switch (kind) {
     case IFZ_TOUCH:       /* reads its interpreter's state */
+#if PY_VERSION_HEX >= 0x03080000
       (void)PyInterpreterState_GetDict(interp);
+#else
+      (void)PyInterpreterState_GetID(interp);
+#endif
       return 0;
     case IFZ_REARM:       /* queues a follow-up no-op from inside the call */
       ifz_add_pending(IFZ_NOOP);
