@@ -482,11 +482,17 @@ IFZ_FN void ifz_atexit(int script) {
 }
 
 /* ---- fork ------------------------------------------------------------------------------- */
+/* Thread states of the forking thread's interpreter in the child (K1: only the forking
+ * thread's). Other interpreters are not counted: 3.7 keeps them in the child (with this same
+ * thread's thread states in them), 3.8+ deletes them (_PyInterpreterState_DeleteExceptMain). */
 IFZ_FN int ifz_count_tstates(void) {
   int n = 0;
-  for (PyInterpreterState *i = PyInterpreterState_Head(); i; i = PyInterpreterState_Next(i)) {
-    for (PyThreadState *t = PyInterpreterState_ThreadHead(i); t; t = PyThreadState_Next(t)) ++n;
-  }
+#if PY_VERSION_HEX >= 0x03090000
+  PyInterpreterState *i = PyThreadState_GetInterpreter(PyThreadState_Get());
+#else
+  PyInterpreterState *i = PyThreadState_Get()->interp;
+#endif
+  for (PyThreadState *t = PyInterpreterState_ThreadHead(i); t; t = PyThreadState_Next(t)) ++n;
   return n;
 }
 

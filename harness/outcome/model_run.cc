@@ -70,7 +70,8 @@ Outcome model_outcome(const ExecResult& r, const OpLog& log) {
     if (auto line = observable_of(e)) o.observables.push_back(*line);
   }
   // K1: the fork oracle holds the model's child to exactly the forking thread (a child with
-  // more would be a finding), so each return into a followed child observes one thread.
+  // more would be a finding), so each return into a followed child observes one thread state
+  // in the forking thread's interpreter.
   for (int i = 0; i < log.fork_child_returns; ++i) o.observables.push_back("fork_child threads=1");
   o.normalize();
   return o;
