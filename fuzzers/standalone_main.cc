@@ -33,7 +33,8 @@ namespace fs = std::filesystem;
 bool skipped(const fs::path& p) {
   const std::string name = p.filename().string();
   const fs::path ext = p.extension();
-  return name.empty() || name[0] == '.' || ext == ".tmp" || ext == ".md" || ext == ".txt";
+  return name.empty() || name[0] == '.' || ext == ".tmp" || ext == ".md" || ext == ".txt" ||
+         ext == ".c";  // a finding's C reproducer (interpfuzz emit-c)
 }
 
 bool collect(const std::string& arg, std::vector<std::string>* out) {

@@ -129,6 +129,12 @@ void end_interp(Model& m, Expect& e) {
 
 void start(Model& m, Expect& e, const Op& op) {
   ModelInterp& i = *m.find(m.current);
+  // 3.9–3.11: _thread refuses every thread in an isolated subinterpreter (bpo-40453).
+  if (m.minor >= 9 && m.minor <= 11 && i.isolated &&
+      static_cast<StartKind>(op.variant) != StartKind::kCThread) {
+    e.error = "RuntimeError";
+    return;
+  }
   switch (static_cast<StartKind>(op.variant)) {
     case StartKind::kThreading:
       ++i.workers;

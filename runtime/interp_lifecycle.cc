@@ -65,8 +65,10 @@ void Runtime::end_interpreter(ThreadState* t) {
       drain_until_empty(t, interp->pending);
     }
   }
-  // 3.11 [EXP]: Python code runs here (eval breaker checked on this thread).
-  if (profile_.end_interp_runs_bytecode) handle_eval_breaker(t);
+  // 3.11 [EXP]: Python code runs here (eval breaker checked on this thread): that code is
+  // threading._shutdown(), which wait_for_thread_shutdown only calls when the interpreter
+  // imported `threading` (conform: Debian 3.11.2 with no threading import runs nothing here).
+  if (profile_.end_interp_runs_bytecode && interp->threading_imported) handle_eval_breaker(t);
   interp->shutdown = Interpreter::Shutdown::kAtexit;
   if (t != interp->tstate_head || t->next != nullptr) {
     fatal("Py_EndInterpreter", "not the last thread");

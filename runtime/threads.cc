@@ -12,7 +12,11 @@ using platform::ThreadId;
 
 ApiResult Runtime::can_start_thread(ThreadState* caller, bool daemon) const {
   const Interpreter* i = caller->interp;
-  if (profile_.minor >= 12 && !i->config.allow_threads) {
+  // 3.9–3.11 _thread.start_new_thread refuses every thread in an isolated subinterpreter
+  // (bpo-40453's _isolated_interpreter check; conform on Debian 3.11.2); 3.12+ allow_threads.
+  const bool isolated_refuses = profile_.minor >= 12 ? !i->config.allow_threads
+                                                     : profile_.has_isolated_interps && i->config.isolated;
+  if (isolated_refuses) {
     return ApiResult::fail("RuntimeError: thread is not supported for isolated subinterpreters");
   }
   if (daemon && profile_.minor >= 12 && !i->config.allow_daemon_threads) {

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "harness/emit/emit_c.h"
 #include "harness/exec/checked_run.h"
 #include "harness/program/text_format.h"
 
@@ -73,6 +74,20 @@ ArtifactPaths write_finding_artifacts(const std::string& dir, const Program& p, 
   if (!write_file_atomic(out.report, full, &err)) std::fprintf(stderr, "interpfuzz: %s\n", err.c_str());
   if (!write_file_atomic(out.program, text, &err)) std::fprintf(stderr, "interpfuzz: %s\n", err.c_str());
   return out;
+}
+
+std::string write_repro_c(const std::string& stem, const Program& p, const Schedule& s) {
+  emit::EmitOptions o;
+  o.source_name = stem + ".ifz";
+  const emit::Emitted e = emit::emit_c(p, s, o);
+  std::string err;
+  const std::string path = stem + (e.ok ? ".repro.c" : ".repro.txt");
+  const std::string text = e.ok ? e.c : "no repro.c for " + o.source_name + ": " + e.error + "\n";
+  if (!write_file_atomic(path, text, &err)) {
+    std::fprintf(stderr, "interpfuzz: %s\n", err.c_str());
+    return "";
+  }
+  return path;
 }
 
 }  // namespace ifz::harness::cli

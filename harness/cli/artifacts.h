@@ -29,4 +29,10 @@ std::string signature_hash(const std::string& signature);
 ArtifactPaths write_finding_artifacts(const std::string& dir, const Program& p, const Schedule& s,
                                       const Finding& f, const ExecResult& r);
 
+/// Beside a minimised finding `<stem>.ifz`: `<stem>.repro.c`, its standalone C reproducer for
+/// the real CPython of the program's profile, whose header holds the command that builds it
+/// (DESIGN D9); or `<stem>.repro.txt` saying why there is none (an op with no counterpart on
+/// that version). Returns the path written ("" if writing failed).
+std::string write_repro_c(const std::string& stem, const Program& p, const Schedule& s);
+
 }  // namespace ifz::harness::cli

@@ -49,10 +49,18 @@ bool apply(Flags& f, const std::string& name, const std::string* value, bool* ma
     f.member = true;                      \
     return true;                          \
   }
+#define IFZ_FLAG_LIST(member, flag, help) \
+  if (name == flag) {                     \
+    *matched = true;                      \
+    *needs_value = true;                  \
+    if (value) f.member.push_back(*value); \
+    return true;                          \
+  }
 #include "harness/cli/flags.def"
 #undef IFZ_FLAG_STR
 #undef IFZ_FLAG_INT
 #undef IFZ_FLAG_BOOL
+#undef IFZ_FLAG_LIST
   return true;
 }
 
@@ -62,6 +70,7 @@ std::optional<Flags> parse_flags(int argc, char** argv, std::string* error) {
   Flags f;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
+    if (arg == "-o") arg = "--output";  // the compilers' spelling, for emit-c
     if (arg.rfind("--", 0) != 0 || arg == "--") {
       if (f.command.empty()) f.command = arg;
       else f.positional.push_back(arg);
@@ -111,15 +120,21 @@ std::string usage() {
       "  stress [--time S --jobs N --profile P --artifacts DIR]\n"
       "                                the main job: random programs x schedulers x profiles\n"
       "  minimize FILE [--time S]      shrink a finding (.ifz or raw fuzzer input) keeping its signature\n"
+      "  emit-c FILE [--schedule S] [-o repro.c]\n"
+      "                                a standalone C reproducer for a real CPython (embedding API)\n"
+      "  conform FILE|DIR... [--cpython PREFIX]... [--runs N]\n"
+      "                                run programs on real CPythons and the model; exit 1 on disagreement\n"
       "exit status: 0 nothing found, 1 findings, 2 usage or input error\n"
       "options:\n";
 #define IFZ_FLAG_STR(member, flag, def, help) out += std::string("  ") + flag + " VALUE  " + help + "\n";
 #define IFZ_FLAG_INT(member, flag, def, help) out += std::string("  ") + flag + " N  " + help + "\n";
 #define IFZ_FLAG_BOOL(member, flag, help) out += std::string("  ") + flag + "  " + help + "\n";
+#define IFZ_FLAG_LIST(member, flag, help) out += std::string("  ") + flag + " VALUE...  " + help + "\n";
 #include "harness/cli/flags.def"
 #undef IFZ_FLAG_STR
 #undef IFZ_FLAG_INT
 #undef IFZ_FLAG_BOOL
+#undef IFZ_FLAG_LIST
   return out;
 }
 

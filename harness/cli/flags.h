@@ -17,10 +17,12 @@ struct Flags {
 #define IFZ_FLAG_STR(name, flag, def, help) std::string name = def;
 #define IFZ_FLAG_INT(name, flag, def, help) int64_t name = def;
 #define IFZ_FLAG_BOOL(name, flag, help) bool name = false;
+#define IFZ_FLAG_LIST(name, flag, help) std::vector<std::string> name;
 #include "harness/cli/flags.def"
 #undef IFZ_FLAG_STR
 #undef IFZ_FLAG_INT
 #undef IFZ_FLAG_BOOL
+#undef IFZ_FLAG_LIST
   std::string command;
   std::vector<std::string> positional;
   // Which flags were given explicitly (by flag text, e.g. "--seed").

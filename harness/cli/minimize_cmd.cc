@@ -11,6 +11,8 @@
 
 #include "harness/cli/artifacts.h"
 #include "harness/cli/commands.h"
+#include "harness/emit/emit_c.h"
+#include "runtime/profile.h"
 #include "harness/exec/checked_run.h"
 #include "harness/minimize/minimizer.h"
 #include "harness/program/binary_codec.h"
@@ -105,6 +107,7 @@ std::string minimize_artifact(const std::string& path) {
   const std::string stem = path.substr(0, path.size() - 4);
   write_file_atomic(stem + ".min.ifz", header_comment(r) + print_program(r.program), &err);
   write_file_atomic(stem + ".min.trace.txt", trace_text(r), &err);
+  write_repro_c(stem + ".min", r.program, r.schedule);
   return stem + ".min.ifz";
 }
 
@@ -149,11 +152,13 @@ int cmd_minimize(const Flags& f) {
       !write_file_atomic(stem + ".min.trace.txt", trace_text(r), &err)) {
     return input_error("interpfuzz minimize: " + err);
   }
+  const std::string repro = write_repro_c(stem + ".min", r.program, r.schedule);
   std::string regression;
   if (!f.regressions.empty()) {
     fs::create_directories(f.regressions);
     regression = next_regression_path(f.regressions, r.finding.kind);
     if (!write_file_atomic(regression, text, &err)) return input_error("interpfuzz minimize: " + err);
+    write_repro_c(regression.substr(0, regression.size() - 4), r.program, r.schedule);
   }
   std::cout << "minimised " << path << " in " << r.seconds << " s (" << r.executions
             << " executions)" << (r.schedule_searched ? ", schedule found by search" : "") << "\n"
@@ -163,7 +168,15 @@ int cmd_minimize(const Flags& f) {
             << r.preemptions_after << "\n"
             << "  signature: " << r.finding.signature() << " (" << r.finding.classification << ")\n"
             << "  wrote " << stem << ".min.ifz, " << stem << ".min.trace.txt"
+            << (repro.empty() ? "" : ", " + repro)
             << (regression.empty() ? "" : ", " + regression) << "\n";
+  if (repro.size() > 2 && repro.substr(repro.size() - 2) == ".c") {
+    std::cout << "  build the C reproducer against an installed CPython: see its header, e.g.\n    "
+              << emit::build_command(repro, "python3." + std::to_string(
+                                                   rt::find_profile(r.program.profile)->minor) + "-config",
+                                     stem + ".min.repro")
+              << "\n";
+  }
   return 1;
 }
 

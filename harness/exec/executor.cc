@@ -128,6 +128,7 @@ void Execution::on_event(const rt::Event& e) {
     return;  // a canary, not an observation: no oracle sees it
   }
   count_reach(e);
+  if (opts_.op_log != nullptr) opts_.op_log->events.push_back(e);
   for (auto& o : oracles_) o->on_event(e, *sink_);
   if (!opts_.trace) return;
   std::string line = std::string("   . ") + rt::event_kind_name(e.kind);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "harness/exec/finding.h"
+#include "harness/exec/op_log.h"
 #include "harness/exec/reach.h"
 #include "harness/program/program.h"
 #include "runtime/defects.h"
@@ -34,6 +35,9 @@ struct ExecOptions {
   bool trace = true;
   /// Also print each thread's state after every op (explain).
   bool trace_thread_states = false;
+  /// Simulated only: when set, op starts/ends and runtime events are recorded here (emit-c,
+  /// conform). Not owned.
+  OpLog* op_log = nullptr;
 };
 
 struct ExecResult {

@@ -49,12 +49,21 @@ void Execution::run_script(ThreadCtx& c, int script) {
       for (auto& o : oracles_) o->on_op(oc, *sink_);
     }
     if (opts_.trace) trace_line("T" + std::to_string(plat_.current()) + " " + print_op(op));
+    if (opts_.op_log != nullptr) {
+      opts_.op_log->entries.push_back({OpLogEntry::Kind::kStart, script, static_cast<int>(n), slot,
+                                       false, "", oc.current_interp});
+    }
     std::string why;
-    if (do_op(c, slot, op, &why)) {
+    const bool done = do_op(c, slot, op, &why);
+    if (done) {
       ++ops_executed_;
     } else {
       ++ops_skipped_;
       if (opts_.trace) trace_line("   skipped: " + why);
+    }
+    if (opts_.op_log != nullptr) {
+      opts_.op_log->entries.push_back({OpLogEntry::Kind::kEnd, script, static_cast<int>(n), slot,
+                                       !done, why, -1});
     }
     if (runtime_->current() != nullptr) c.bound_interp = interp_of(runtime_->current());
     if (opts_.trace_thread_states) trace_line("   " + thread_states_line());
@@ -458,6 +467,7 @@ bool Execution::op_fork(ThreadCtx& c, const Op& op, std::string* why) {
     if (!plat_.deterministic() && f.child_pid > 0) wait_native_child(f.child_pid, f.child_report_fd);
     return true;
   }
+  if (opts_.op_log != nullptr) ++opts_.op_log->fork_child_returns;
   // K3: in the child only the main interpreter is left; this thread keeps its tstate there.
   for (int i = 1; i < kInterpSlots; ++i) c.own[i] = c.own[i] == rt.current() ? c.own[i] : nullptr;
   if (child >= 0) {

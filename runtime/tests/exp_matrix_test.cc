@@ -199,8 +199,10 @@ TEST_P(ExpMatrix, AddPendingFromSubinterpNonMainThread) {
 }
 
 // Row: add_pending in a subinterp on the main thread, then end_interp:
-// 3.7/3.8 runs interp 0 | 3.9/3.10 lost | 3.11 runs in interp 1 during end_interp |
-// 3.12/3.13 runs interp 0.
+// 3.7/3.8 runs interp 0 | 3.9–3.11 lost | 3.12/3.13 runs interp 0. (3.11 runs it in interp 1
+// during end_interp only when the subinterpreter imported threading: threading._shutdown() is
+// the Python code Py_EndInterpreter runs; conform on Debian 3.11.2, seed
+// end_interp_runs_threading_shutdown.ifz.)
 TEST_P(ExpMatrix, AddPendingInSubinterpOnMainThreadThenEndInterp) {
   auto r = run_sim(GetParam(), [&](Runtime& rt) {
     rt.initialize();
@@ -214,11 +216,8 @@ TEST_P(ExpMatrix, AddPendingInSubinterpOnMainThreadThenEndInterp) {
   });
   ASSERT_TRUE(r.exited_normally()) << r.summary();
   const auto ran = r.pending_ran_in(0);
-  if (minor() == 9 || minor() == 10) {
+  if (minor() >= 9 && minor() <= 11) {
     EXPECT_TRUE(ran.empty());
-  } else if (minor() == 11) {
-    ASSERT_EQ(ran.size(), 1u);
-    EXPECT_EQ(ran[0], 1);
   } else {
     ASSERT_EQ(ran.size(), 1u);
     EXPECT_EQ(ran[0], 0);

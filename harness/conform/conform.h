@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+// conform.h — the differential run (DESIGN D9): each program on each real CPython (emitted C,
+// compiled, run N times) against the model on that version's profile, in the shared outcome
+// vocabulary. Defines ConformOptions, Cell, FlakyMark and run_conform().
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "harness/conform/cpython_install.h"
+#include "harness/outcome/outcome.h"
+
+namespace ifz::harness::conform {
+
+struct ConformOptions {
+  int runs = 5;
+  int timeout_ms = 10000;
+};
+
+/// One table cell: program × CPython install.
+struct Cell {
+  enum class Verdict : uint8_t { kAgree, kDisagree, kRealFlaky, kNotApplicable, kError };
+  Verdict verdict = Verdict::kNotApplicable;
+  std::string why;                          // n/a or error: the reason
+  outcome::Outcome model;
+  std::map<std::string, int> real_counts;   // real outcome text -> runs
+  std::map<std::string, outcome::Outcome> real_examples;
+  bool marked_flaky = false;                // the program file says so for this install
+  /// "agree", "DISAGREE", "real-flaky 3/5 + 2/5", "n/a", "ERROR".
+  std::string short_text() const;
+  bool passes() const { return verdict != Verdict::kDisagree && verdict != Verdict::kError; }
+};
+
+/// `# real <version>: flaky ...` comment lines of a program file (see docs in conform.cc): the
+/// versions ("3.11.2", "3.11.2-dbg", or a prefix such as "3.11") its real behaviour is
+/// timing-dependent on.
+std::vector<std::string> read_flaky_marks(const std::string& program_file);
+
+/// The version key of an install label ("3.11.2-dbg (Debian)" -> "3.11.2-dbg").
+std::string version_key(const CPythonInstall& in);
+
+/// Runs one program file on one install.
+Cell conform_cell(const std::string& program_file, const CPythonInstall& in,
+                  const ConformOptions& o, const std::string& work_dir);
+
+}  // namespace ifz::harness::conform

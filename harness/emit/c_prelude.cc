@@ -1,0 +1,557 @@
+// SPDX-License-Identifier: Apache-2.0
+// c_prelude.cc — see c_prelude.h. The C below is what a CPython developer reads first, so it
+// explains itself; every function is `static` and marked unused-ok so that a program using
+// only some of them still compiles with -Wall -Werror.
+#include "harness/emit/c_prelude.h"
+
+namespace ifz::harness::emit {
+
+namespace {
+
+const char* const kPrelude = R"IFZC(
+#define IFZ_FN static __attribute__((unused))
+#define IFZ_MAX_THREADS 8
+#define IFZ_MAX_INTERP 16
+
+/* ---- observables: "IFZ <fact>" lines on stdout, written with one write(2) each so that
+ * lines of threads and of a fork child never mix ------------------------------------------ */
+IFZ_FN void ifz_obs(const char *fmt, ...) {
+  char buf[256];
+  va_list ap;
+  int n = snprintf(buf, sizeof buf, "IFZ ");
+  va_start(ap, fmt);
+  n += vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
+  va_end(ap);
+  if (n > (int)sizeof buf - 2) n = (int)sizeof buf - 2;
+  buf[n++] = '\n';
+  ssize_t w = write(1, buf, (size_t)n);
+  (void)w;
+}
+
+/* The pending exception, as the observable "raised <type>", then cleared. */
+IFZ_FN void ifz_raised(void) {
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  ifz_obs("raised %s", type ? ((PyTypeObject *)type)->tp_name : "?");
+  Py_XDECREF(type);
+  Py_XDECREF(value);
+  Py_XDECREF(tb);
+}
+
+/* ---- what each program thread holds (interpfuzz's ThreadCtx) ----------------------------- */
+typedef struct ifz_thread {
+  int is_c_thread;
+  int kind;                                   /* IFZ_THREADING, IFZ_DAEMON, IFZ_RAW, IFZ_C */
+  PyThreadState *ts;                          /* attached (GIL held, current) or NULL */
+  PyThreadState *home;                        /* the thread state it started with */
+  PyThreadState *saved;                       /* released by release_gil */
+  PyThreadState *created;                     /* made by new_tstate */
+  PyThreadState *gilstate;                    /* made or used by PyGILState_Ensure */
+  PyGILState_STATE gs[16];
+  int gs_depth;
+  PyThreadState *own[IFZ_MAX_INTERP];         /* its thread state per interpreter id */
+  PyThreadState *prev[IFZ_MAX_INTERP];        /* where end_interp of that id returns */
+  PyObject *pythread;                         /* threading.Thread object, for join */
+  pthread_t cthread;                          /* C thread, for join */
+  volatile int done;                          /* its script and cleanup ended */
+} ifz_thread;
+
+enum { IFZ_THREADING, IFZ_DAEMON, IFZ_RAW, IFZ_C };
+enum { IFZ_NOOP, IFZ_TOUCH, IFZ_REARM, IFZ_FAIL, IFZ_SLOW };
+
+static ifz_thread ifz_threads[IFZ_MAX_THREADS];
+static __thread ifz_thread *ifz_self;         /* the context of the calling OS thread */
+typedef void (*ifz_script_fn)(ifz_thread *self);
+static ifz_script_fn ifz_scripts[IFZ_MAX_THREADS];
+
+IFZ_FN void ifz_forget_tstates(ifz_thread *c) {
+  c->ts = c->home = c->saved = c->created = c->gilstate = NULL;
+  c->gs_depth = 0;
+  memset(c->own, 0, sizeof c->own);
+  memset(c->prev, 0, sizeof c->prev);
+}
+
+IFZ_FN long long ifz_interp_id(PyThreadState *ts) {
+#if PY_VERSION_HEX >= 0x03090000
+  return (long long)PyInterpreterState_GetID(PyThreadState_GetInterpreter(ts));
+#else
+  return (long long)PyInterpreterState_GetID(ts->interp);
+#endif
+}
+
+IFZ_FN PyInterpreterState *ifz_find_interp(long long id) {
+  for (PyInterpreterState *i = PyInterpreterState_Head(); i; i = PyInterpreterState_Next(i)) {
+    if ((long long)PyInterpreterState_GetID(i) == id) return i;
+  }
+  return NULL;
+}
+
+/* ---- the handshake: one global turn counter. Turn k belongs to one op boundary of one
+ * thread (an op's start, or the return of an op during which other ops ran); a thread waits
+ * for its turn with the GIL released, as interpfuzz's scheduler would have it waiting
+ * outside the op, and passes the turn on when it is done with that boundary. -------------- */
+static pthread_mutex_t ifz_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ifz_cv = PTHREAD_COND_INITIALIZER;
+static int ifz_turn;
+
+IFZ_FN int ifz_reached(int k) {
+  pthread_mutex_lock(&ifz_mu);
+  int r = ifz_turn >= k;
+  pthread_mutex_unlock(&ifz_mu);
+  return r;
+}
+
+IFZ_FN void ifz_wait(int k) {
+  if (ifz_reached(k)) return;
+  PyThreadState *ts = ifz_self->ts;
+  if (ts) PyEval_SaveThread();
+  pthread_mutex_lock(&ifz_mu);
+  while (ifz_turn < k) pthread_cond_wait(&ifz_cv, &ifz_mu);
+  pthread_mutex_unlock(&ifz_mu);
+  /* During finalisation CPython may end this thread right here (PyThread_exit_thread). */
+  if (ts) PyEval_RestoreThread(ts);
+}
+
+IFZ_FN void ifz_pass(int k) {
+  pthread_mutex_lock(&ifz_mu);
+  if (ifz_turn == k) ifz_turn = k + 1;
+  pthread_cond_broadcast(&ifz_cv);
+  pthread_mutex_unlock(&ifz_mu);
+}
+
+/* An op interpfuzz's execution never reached (its thread was ended, or the process was):
+ * the thread waits here for ever, GIL released; the process ends without it. */
+IFZ_FN void ifz_park(void) {
+  if (ifz_self->ts) PyEval_SaveThread();
+  ifz_self->ts = NULL;
+  pthread_mutex_lock(&ifz_mu);
+  for (;;) pthread_cond_wait(&ifz_cv, &ifz_mu);
+}
+
+/* A fork child has only the forking thread: the handshake's lock may have been held by a
+ * thread that is gone. */
+static void ifz_atfork_child(void) {
+  pthread_mutex_init(&ifz_mu, NULL);
+  pthread_cond_init(&ifz_cv, NULL);
+}
+
+IFZ_FN void ifz_exit_process(int status) {
+  fflush(stdout);
+  fflush(stderr);
+  _exit(status);
+}
+
+/* Dies the way a child process died (exit status or signal). */
+IFZ_FN void ifz_exit_like(int wait_status) {
+  if (WIFEXITED(wait_status)) ifz_exit_process(WEXITSTATUS(wait_status));
+  if (WIFSIGNALED(wait_status)) {
+    int sig = WTERMSIG(wait_status);
+    signal(sig, SIG_DFL);
+    kill(getpid(), sig);
+    for (;;) pause();
+  }
+  ifz_exit_process(125);
+}
+
+/* ---- lifecycle -------------------------------------------------------------------------- */
+static int ifz_signals[17];                   /* signal numbers the program trips */
+
+static PyObject *ifz_signal_handler(PyObject *self, PyObject *args) {
+  (void)args;
+  ifz_obs("signal_handled sig=%ld", PyLong_AsLong(self));
+  Py_RETURN_NONE;
+}
+static PyMethodDef ifz_signal_def = {"ifz_signal_handler", ifz_signal_handler, METH_VARARGS, NULL};
+
+/* Python-level handlers so that a tripped signal is observable where CPython handles it
+ * (the main thread of the main interpreter, P5). */
+IFZ_FN void ifz_install_signal_handlers(void) {
+  PyObject *mod = PyImport_ImportModule("signal");
+  for (int s = 1; s <= 16 && mod; ++s) {
+    if (!ifz_signals[s]) continue;
+    PyObject *num = PyLong_FromLong(s);
+    PyObject *h = PyCFunction_New(&ifz_signal_def, num);
+    PyObject *r = PyObject_CallMethod(mod, "signal", "iO", s, h);
+    if (!r) ifz_raised();
+    Py_XDECREF(r);
+    Py_XDECREF(h);
+    Py_XDECREF(num);
+  }
+  Py_XDECREF(mod);
+}
+
+/* Py_Initialize (again after a finalize: a new runtime lifetime). Other threads' thread
+ * states belong to the old lifetime; one released with release_gil is kept, the thread will
+ * try to re-attach it (F6). */
+IFZ_FN void ifz_init(ifz_thread *c) {
+  for (int i = 0; i < IFZ_MAX_THREADS; ++i) {
+    if (&ifz_threads[i] == c) continue;
+    PyThreadState *saved = ifz_threads[i].saved;
+    ifz_forget_tstates(&ifz_threads[i]);
+    ifz_threads[i].saved = saved;
+  }
+  ifz_forget_tstates(c);
+  /* No site import: .pth files of an install (pyenv, venvs) would import modules such as
+   * threading, which changes what Py_EndInterpreter and Py_FinalizeEx run; and no Python
+   * signal handlers besides the program's own. */
+#if PY_VERSION_HEX >= 0x03080000
+  PyConfig config;
+  PyConfig_InitPythonConfig(&config);
+  config.site_import = 0;
+  config.install_signal_handlers = 0;
+  PyStatus st = Py_InitializeFromConfig(&config);
+  PyConfig_Clear(&config);
+  if (PyStatus_Exception(st)) Py_ExitStatusException(st);
+#else
+  Py_NoSiteFlag = 1;
+  Py_InitializeEx(0);
+#endif
+  c->ts = c->home = c->own[0] = PyThreadState_Get();
+  ifz_obs("interp_created id=%lld", ifz_interp_id(c->ts));
+  ifz_install_signal_handlers();
+}
+
+IFZ_FN void ifz_finalize(ifz_thread *c) {
+  int rc = Py_FinalizeEx();
+  (void)rc;               /* -1 only when flushing sys.stdout failed: not compared */
+  ifz_obs("finalize_returned");
+  ifz_forget_tstates(c);
+}
+
+/* ---- interpreters ----------------------------------------------------------------------- */
+IFZ_FN void ifz_record_new_interp(ifz_thread *c, PyThreadState *before, PyThreadState *t) {
+  if (!t) {               /* creation failed: CPython swapped the old thread state back */
+    if (PyErr_Occurred()) ifz_raised();
+    return;
+  }
+  long long id = ifz_interp_id(t);
+  ifz_obs("interp_created id=%lld", id);
+  if (id >= 0 && id < IFZ_MAX_INTERP) {
+    c->own[id] = t;
+    c->prev[id] = before;
+  }
+  c->ts = t;
+}
+
+/* Py_EndInterpreter of the current subinterpreter, then back to the thread state it was
+ * created from (or, if that one is gone, any other of this thread). */
+IFZ_FN void ifz_end_interp(ifz_thread *c) {
+  PyThreadState *cur = c->ts;
+  long long id = ifz_interp_id(cur);
+  PyThreadState *back = c->prev[id];
+  int back_ok = 0;
+  for (int i = 0; i < IFZ_MAX_INTERP; ++i) back_ok |= i != id && back && c->own[i] == back;
+  if (!back_ok) {
+    back = NULL;
+    for (int i = 0; i < IFZ_MAX_INTERP && !back; ++i) back = i != id ? c->own[i] : NULL;
+  }
+  c->own[id] = NULL;
+  Py_EndInterpreter(cur);
+  PyThreadState_Swap(back);
+  c->ts = back;
+}
+
+IFZ_FN void ifz_swap(ifz_thread *c, int interp) {
+  PyThreadState_Swap(c->own[interp]);
+  c->ts = c->own[interp];
+}
+
+/* PyThreadState_New + PyEval_RestoreThread, from a thread with no thread state. */
+IFZ_FN void ifz_new_tstate(ifz_thread *c, int interp) {
+  PyInterpreterState *i = ifz_find_interp(interp);
+  if (!i) { ifz_obs("note new_tstate: interpreter %d not found", interp); return; }
+  c->created = PyThreadState_New(i);
+  PyEval_RestoreThread(c->created);
+  c->ts = c->created;
+  if (interp < IFZ_MAX_INTERP) c->own[interp] = c->created;
+}
+
+IFZ_FN void ifz_delete_tstate(ifz_thread *c) {
+  for (int i = 0; i < IFZ_MAX_INTERP; ++i) {
+    if (c->own[i] == c->created) c->own[i] = NULL;
+  }
+  PyThreadState_Clear(c->created);
+  PyThreadState_DeleteCurrent();
+  c->created = c->ts = NULL;
+}
+
+/* ---- the GIL ---------------------------------------------------------------------------- */
+IFZ_FN void ifz_release_gil(ifz_thread *c) {
+  c->saved = PyEval_SaveThread();
+  c->ts = NULL;
+}
+
+IFZ_FN void ifz_acquire_gil(ifz_thread *c) {
+  PyThreadState *t = c->saved;
+  c->saved = NULL;
+  PyEval_RestoreThread(t);   /* a daemon thread exits here once finalisation started */
+  c->ts = t;
+}
+
+/* A syscall with the GIL released (Py_BEGIN_ALLOW_THREADS / Py_END_ALLOW_THREADS). */
+IFZ_FN void ifz_block(ifz_thread *c) {
+  if (!c->ts) { sched_yield(); return; }
+  PyThreadState *t = PyEval_SaveThread();
+  sched_yield();
+  PyEval_RestoreThread(t);
+}
+
+/* N eval-loop iterations: each backward jump checks the eval breaker (GIL drop requests,
+ * pending calls, signals). */
+IFZ_FN void ifz_run_bytecode(int n) {
+  char code[64];
+  snprintf(code, sizeof code, "for _ in range(%d): pass\n", n);
+  if (PyRun_SimpleString(code) != 0) ifz_obs("note run_bytecode raised");
+}
+
+IFZ_FN void ifz_gilstate_ensure(ifz_thread *c) {
+  c->gs[c->gs_depth++] = PyGILState_Ensure();
+  c->ts = c->gilstate = PyThreadState_Get();
+}
+
+IFZ_FN void ifz_gilstate_release(ifz_thread *c) {
+  PyGILState_Release(c->gs[--c->gs_depth]);
+  if (c->gs_depth == 0) c->ts = c->gilstate = NULL;
+}
+
+/* ---- pending calls ---------------------------------------------------------------------- */
+static int ifz_pending_call(void *arg);
+
+IFZ_FN void ifz_add_pending(int kind) {
+  int rc = Py_AddPendingCall(ifz_pending_call, (void *)(intptr_t)kind);
+  ifz_obs("pending_added rc=%d", rc);
+}
+
+static int ifz_pending_call(void *arg) {
+  int kind = (int)(intptr_t)arg;
+#if PY_VERSION_HEX >= 0x03090000
+  PyInterpreterState *interp = PyInterpreterState_Get();
+#else
+  PyInterpreterState *interp = PyThreadState_Get()->interp;
+#endif
+  ifz_obs("pending_ran interp=%lld", (long long)PyInterpreterState_GetID(interp));
+  switch (kind) {
+    case IFZ_TOUCH:       /* reads its interpreter's state */
+#if PY_VERSION_HEX >= 0x03080000
+      (void)PyInterpreterState_GetDict(interp);
+#else
+      (void)PyInterpreterState_GetID(interp);
+#endif
+      return 0;
+    case IFZ_REARM:       /* queues a follow-up no-op from inside the call */
+      ifz_add_pending(IFZ_NOOP);
+      return 0;
+    case IFZ_FAIL:
+      PyErr_SetString(PyExc_RuntimeError, "interpfuzz: failing pending call");
+      return -1;
+    case IFZ_SLOW:        /* Python code: the eval breaker is checked inside the call */
+      ifz_run_bytecode(3);
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+IFZ_FN void ifz_make_pending(void) {
+  if (Py_MakePendingCalls() < 0) PyErr_Clear();
+}
+
+/* ---- threads ---------------------------------------------------------------------------- */
+/* A script ended: give back what the thread holds, so that its end is CPython's normal thread
+ * end and not an abandoned GIL (interpfuzz's Execution::cleanup_thread). */
+IFZ_FN void ifz_cleanup_thread(ifz_thread *c) {
+  if (c->saved) {
+    PyEval_RestoreThread(c->saved);
+    c->ts = c->saved;
+    c->saved = NULL;
+  }
+  PyThreadState *base = c->gs_depth > 0 ? c->gilstate : c->created ? c->created : c->home;
+  if (base && c->ts && c->ts != base) {
+    PyThreadState_Swap(base);
+    c->ts = base;
+  }
+  while (c->gs_depth > 0 && c->ts == c->gilstate) ifz_gilstate_release(c);
+  if (c->created && c->ts == c->created) ifz_delete_tstate(c);
+  if (!c->is_c_thread && c->home && c->ts && c->ts != c->home) {
+    PyThreadState_Swap(c->home);
+    c->ts = c->home;
+  }
+}
+
+static PyObject *ifz_python_thread_main(PyObject *self, PyObject *unused) {
+  (void)unused;
+  ifz_thread *c = &ifz_threads[PyLong_AsLong(self)];
+  ifz_self = c;
+  c->ts = c->home = PyThreadState_Get();
+  long long id = ifz_interp_id(c->ts);
+  if (id >= 0 && id < IFZ_MAX_INTERP) c->own[id] = c->ts;
+  ifz_scripts[c - ifz_threads](c);
+  ifz_cleanup_thread(c);
+  c->done = 1;
+  Py_RETURN_NONE;
+}
+static PyMethodDef ifz_thread_def = {"ifz_thread", ifz_python_thread_main, METH_NOARGS, NULL};
+
+static void *ifz_c_thread_main(void *arg) {
+  ifz_thread *c = (ifz_thread *)arg;
+  ifz_self = c;
+  ifz_scripts[c - ifz_threads](c);
+  ifz_cleanup_thread(c);
+  c->done = 1;
+  return NULL;
+}
+
+/* threading.Thread(target, daemon).start(), _thread.start_new_thread, or a C thread. */
+IFZ_FN void ifz_start(int script, int kind) {
+  ifz_thread *t = &ifz_threads[script];
+  t->kind = kind;
+  t->is_c_thread = kind == IFZ_C;
+  if (kind == IFZ_C) {
+    pthread_create(&t->cthread, NULL, ifz_c_thread_main, t);
+    return;
+  }
+  PyObject *idx = PyLong_FromLong(script);
+  PyObject *target = PyCFunction_New(&ifz_thread_def, idx);
+  PyObject *r = NULL;
+  if (kind == IFZ_RAW) {
+    PyObject *mod = PyImport_ImportModule("_thread");
+    r = mod ? PyObject_CallMethod(mod, "start_new_thread", "O()", target) : NULL;
+    Py_XDECREF(mod);
+  } else {
+    PyObject *mod = PyImport_ImportModule("threading");
+    PyObject *cls = mod ? PyObject_GetAttrString(mod, "Thread") : NULL;
+    PyObject *args = PyTuple_New(0);
+    PyObject *kw = Py_BuildValue("{s:O,s:O}", "target", target, "daemon",
+                                 kind == IFZ_DAEMON ? Py_True : Py_False);
+    t->pythread = cls ? PyObject_Call(cls, args, kw) : NULL;
+    r = t->pythread ? PyObject_CallMethod(t->pythread, "start", NULL) : NULL;
+    Py_XDECREF(kw);
+    Py_XDECREF(args);
+    Py_XDECREF(cls);
+    Py_XDECREF(mod);
+  }
+  if (!r) ifz_raised();
+  Py_XDECREF(r);
+  Py_XDECREF(target);
+  Py_XDECREF(idx);
+}
+
+/* threading.Thread.join for threading threads; for a raw or C thread, its end (GIL released
+ * while waiting). */
+IFZ_FN void ifz_join(ifz_thread *c, int script) {
+  ifz_thread *t = &ifz_threads[script];
+  if (t->pythread) {
+    PyObject *r = PyObject_CallMethod(t->pythread, "join", NULL);
+    if (!r) ifz_raised();
+    Py_XDECREF(r);
+    return;
+  }
+  PyThreadState *ts = c->ts ? PyEval_SaveThread() : NULL;
+  if (t->kind == IFZ_C) pthread_join(t->cthread, NULL);
+  while (!t->done) usleep(1000);
+  if (ts) PyEval_RestoreThread(ts);
+}
+
+/* atexit.register: the script runs on the finalizing thread during Py_FinalizeEx and gives
+ * that thread back as it found it. */
+static PyObject *ifz_atexit_main(PyObject *self, PyObject *unused) {
+  (void)unused;
+  ifz_thread *c = ifz_self;
+  PyThreadState *before = c->ts;
+  ifz_scripts[PyLong_AsLong(self)](c);
+  if (c->saved) ifz_acquire_gil(c);
+  while (c->gs_depth > 0 && c->ts == c->gilstate) ifz_gilstate_release(c);
+  if (before && c->ts != before) {
+    PyThreadState_Swap(before);
+    c->ts = before;
+  }
+  Py_RETURN_NONE;
+}
+static PyMethodDef ifz_atexit_def = {"ifz_atexit", ifz_atexit_main, METH_NOARGS, NULL};
+
+IFZ_FN void ifz_atexit(int script) {
+  PyObject *idx = PyLong_FromLong(script);
+  PyObject *fn = PyCFunction_New(&ifz_atexit_def, idx);
+  PyObject *mod = PyImport_ImportModule("atexit");
+  PyObject *r = mod ? PyObject_CallMethod(mod, "register", "O", fn) : NULL;
+  if (!r) ifz_raised();
+  Py_XDECREF(r);
+  Py_XDECREF(mod);
+  Py_XDECREF(fn);
+  Py_XDECREF(idx);
+}
+
+/* ---- fork ------------------------------------------------------------------------------- */
+/* Thread states of the forking thread's interpreter in the child (K1: only the forking
+ * thread's). Other interpreters are not counted: 3.7 keeps them in the child (with this same
+ * thread's thread states in them), 3.8+ deletes them (_PyInterpreterState_DeleteExceptMain). */
+IFZ_FN int ifz_count_tstates(void) {
+  int n = 0;
+#if PY_VERSION_HEX >= 0x03090000
+  PyInterpreterState *i = PyThreadState_GetInterpreter(PyThreadState_Get());
+#else
+  PyInterpreterState *i = PyThreadState_Get()->interp;
+#endif
+  for (PyThreadState *t = PyInterpreterState_ThreadHead(i); t; t = PyThreadState_Next(t)) ++n;
+  return n;
+}
+
+/* os.fork(): the child's pid, 0 in the child, -1 if it raised (observable). */
+IFZ_FN long ifz_os_fork(void) {
+  PyObject *os = PyImport_ImportModule("os");
+  PyObject *r = os ? PyObject_CallMethod(os, "fork", NULL) : NULL;
+  Py_XDECREF(os);
+  if (!r) { ifz_raised(); return -1; }
+  long pid = PyLong_AsLong(r);
+  Py_DECREF(r);
+  return pid;
+}
+
+/* interpfuzz followed the child: the parent only waits for it and ends as it ended, so the
+ * process's outcome is the child's (other parent threads stay parked). */
+IFZ_FN void ifz_become_child_outcome(ifz_thread *c, long pid) {
+  if (c->ts) PyEval_SaveThread();
+  c->ts = NULL;
+  int st = 0;
+  while (waitpid((pid_t)pid, &st, 0) < 0 && errno == EINTR) {}
+  ifz_exit_like(st);
+}
+
+/* subprocess.run(['/bin/true'], preexec_fn=...): -1 and "raised <type>" if refused, else the
+ * child's returncode (negative: killed by that signal). */
+IFZ_FN int ifz_subprocess(int preexec) {
+  PyObject *g = PyDict_New();
+  PyDict_SetItemString(g, "__builtins__", PyEval_GetBuiltins());
+  PyDict_SetItemString(g, "PREEXEC", preexec ? Py_True : Py_False);
+  PyObject *r = PyRun_String(
+      "import subprocess\n"
+      "rc = subprocess.run(['/bin/true'], preexec_fn=(lambda: None) if PREEXEC else None).returncode\n",
+      Py_file_input, g, g);
+  int rc = -1;
+  if (!r) {
+    ifz_raised();
+    rc = INT_MIN;
+  } else {
+    rc = (int)PyLong_AsLong(PyDict_GetItemString(g, "rc"));
+  }
+  Py_XDECREF(r);
+  Py_DECREF(g);
+  return rc;
+}
+
+IFZ_FN void ifz_exit_like_returncode(int rc) {
+  if (rc >= 0) ifz_exit_process(rc);
+  signal(-rc, SIG_DFL);
+  kill(getpid(), -rc);
+  for (;;) pause();
+}
+)IFZC";
+
+}  // namespace
+
+const std::string& c_prelude() {
+  static const std::string kText = kPrelude;
+  return kText;
+}
+
+}  // namespace ifz::harness::emit

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+// op_log.h — an optional record of one simulated execution at op granularity: when each op of
+// each script started and returned, whether it was skipped, and the runtime events a real
+// CPython run can observe too. emit-c turns it into handshakes (harness/emit/), the outcome
+// vocabulary turns its events into observables (harness/outcome/).
+// Defines OpLogEntry and OpLog.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/events.h"
+
+namespace ifz::harness {
+
+struct OpLogEntry {
+  enum class Kind : uint8_t { kStart, kEnd };
+  Kind kind = Kind::kStart;
+  int script = 0;        // whose op (an atexit or fork child script runs on another thread)
+  int index = 0;         // op index in that script
+  int thread_slot = 0;   // the program thread executing it (0 = main)
+  bool skipped = false;  // kEnd: the op's precondition did not hold (see harness/exec/ops.cc)
+  std::string why;       // kEnd + skipped: the reason
+  int64_t current_interp = -1;  // kStart: the interpreter of the thread's current tstate, -1 none
+};
+
+struct OpLog {
+  std::vector<OpLogEntry> entries;  // in execution order
+  std::vector<rt::Event> events;    // every runtime event, in order
+  int fork_child_returns = 0;        // times a followed fork child got back into the program
+};
+
+}  // namespace ifz::harness

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+// emit_c_test.cc — emit-c end to end against Debian's CPython 3.11 (libpython3.11-dev and
+// python3.11-dbg, installed by ci/bootstrap; never a pyenv): every seed's reproducer compiles
+// with -Wall -Werror; an op without a counterpart is refused with a message naming it and the
+// version; and a few seeds run for real and agree with the model (conform).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "harness/conform/conform.h"
+#include "harness/conform/cpython_install.h"
+#include "harness/conform/real_runner.h"
+#include "harness/emit/emit_c.h"
+#include "harness/program/text_format.h"
+
+namespace ifz::harness {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> seeds() {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(IFZ_SOURCE_DIR "/corpus/seeds")) {
+    if (e.path().extension() == ".ifz") out.push_back(e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string work_dir() {
+  static const std::string dir = fs::temp_directory_path() / ("ifz_emit_test_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  return dir;
+}
+
+conform::CPythonInstall debian(bool debug) {
+  std::string err;
+  const auto installs = conform::find_installs({}, &err);
+  EXPECT_EQ(installs.size(), 2u);
+  const conform::CPythonInstall& in = installs[debug ? 1 : 0];
+  EXPECT_EQ(in.missing, "") << "ci/bootstrap installs libpython3.11-dev and python3.11-dbg";
+  EXPECT_EQ(in.minor, 11);
+  return in;
+}
+
+Program program(const std::string& text) {
+  auto p = parse_program(text, "t.ifz");
+  EXPECT_TRUE(std::holds_alternative<Program>(p));
+  return std::get<Program>(p);
+}
+
+TEST(EmitC, EverySeedCompilesWithWallWerrorAgainstDebians311) {
+  const conform::CPythonInstall in = debian(/*debug=*/false);
+  int emitted = 0;
+  for (const std::string& seed : seeds()) {
+    auto p = read_program_file(seed);
+    ASSERT_TRUE(std::holds_alternative<Program>(p)) << seed;
+    emit::EmitOptions o;
+    o.profile = "3.11";
+    const emit::Emitted e = emit::emit_c(std::get<Program>(p), Schedule{}, o);
+    if (!e.ok) {
+      // Only a documented refusal: it names the op and the version.
+      EXPECT_NE(e.error.find("no faithful counterpart on CPython 3.11"), std::string::npos) << seed;
+      continue;
+    }
+    const std::string c = work_dir() + "/" + fs::path(seed).stem().string() + ".c";
+    std::ofstream(c) << e.c;
+    EXPECT_EQ(conform::compile_repro(in, c, c + ".bin"), "") << seed;
+    ++emitted;
+  }
+  EXPECT_GE(emitted, static_cast<int>(seeds().size()) - 2);
+}
+
+TEST(EmitC, AnOpWithoutACounterpartFailsNamingTheOpAndTheVersion) {
+  emit::EmitOptions o;
+  o.profile = "3.11";
+  const emit::Emitted own_gil = emit::emit_c(
+      program("interpfuzz-program 1\nprofile 3.11\nthread T0:\n  init\n  new_interp own_gil\n"),
+      Schedule{}, o);
+  EXPECT_FALSE(own_gil.ok);
+  EXPECT_EQ(own_gil.error,
+            "emit-c: 'new_interp own_gil' has no faithful counterpart on CPython 3.11: a "
+            "per-interpreter GIL exists from 3.12 (PEP 684)");
+  o.profile = "3.9";
+  const emit::Emitted sig = emit::emit_c(
+      program("interpfuzz-program 1\nprofile 3.9\nthread T0:\n  init\n  signal 15\n"), Schedule{}, o);
+  EXPECT_FALSE(sig.ok);
+  EXPECT_NE(sig.error.find("'signal 15' has no faithful counterpart on CPython 3.9"), std::string::npos);
+  // Never reached by the model: no counterpart needed, the op is emitted as a parked thread.
+  o.profile = "3.11";
+  const emit::Emitted parked = emit::emit_c(
+      program("interpfuzz-program 1\nprofile 3.11\nthread T0:\n  init\n  exit 0\n  new_interp own_gil\n"),
+      Schedule{}, o);
+  EXPECT_TRUE(parked.ok) << parked.error;
+  EXPECT_NE(parked.c.find("never reached"), std::string::npos);
+}
+
+TEST(EmitC, TheHandshakeFollowsTheModelsOrderOfOpBoundaries) {
+  emit::EmitOptions o;
+  o.profile = "3.11";
+  const emit::Emitted e = emit::emit_c(
+      program("interpfuzz-program 1\nprofile 3.11\nthread T0:\n  init\n  start T1 threading\n"
+              "  join T1\n  finalize\nthread T1:\n  run_bytecode 1\n"),
+      Schedule{}, o);
+  ASSERT_TRUE(e.ok) << e.error;
+  // join waits while T1 runs: it passes its turn as it starts and waits for its return turn.
+  EXPECT_NE(e.c.find("/* 2: join T1 -- turn 2, returns at turn 4 */"), std::string::npos) << e.c;
+  EXPECT_NE(e.c.find("/* 0: run_bytecode 1 -- turn 3 */"), std::string::npos);
+  EXPECT_NE(e.c.find("#error \"emitted for CPython 3.11"), std::string::npos);
+}
+
+// conform on a few seeds covering ok, an expected fatal, a 3.11 defect (a lost pending call)
+// and a fork child hang (bpo-39958), on the release and the debug build.
+TEST(Conform, SeedsAgreeWithDebians311ReleaseAndDebug) {
+  conform::ConformOptions o;
+  o.runs = 2;
+  o.timeout_ms = 5000;
+  for (bool debug : {false, true}) {
+    const conform::CPythonInstall in = debian(debug);
+    for (const char* seed : {"repeated_init_and_subinterpreters", "daemon_thread_at_end_interp",
+                             "subinterp_pending_nonmain_thread", "fork_with_live_subinterp"}) {
+      const conform::Cell c = conform::conform_cell(
+          std::string(IFZ_SOURCE_DIR "/corpus/seeds/") + seed + ".ifz", in, o, work_dir());
+      EXPECT_EQ(c.verdict, conform::Cell::Verdict::kAgree)
+          << seed << " on " << in.label << ": " << c.short_text() << " " << c.why
+          << "\n model: " << c.model.to_string()
+          << "\n real: " << (c.real_counts.empty() ? "" : c.real_counts.begin()->first);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ifz::harness
