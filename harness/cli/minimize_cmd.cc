@@ -9,13 +9,14 @@
 #include <iostream>
 #include <sstream>
 
+#include "fuzzers/fuzz_input.h"
 #include "harness/cli/artifacts.h"
 #include "harness/cli/commands.h"
 #include "harness/exec/checked_run.h"
 #include "harness/minimize/minimizer.h"
 #include "harness/program/binary_codec.h"
 #include "harness/program/text_format.h"
-#include "harness/schedule/input_driven.h"
+#include "runtime/profile.h"
 
 namespace ifz::harness::cli {
 
@@ -23,33 +24,44 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool looks_like_text(const std::string& path, const std::string& bytes) {
-  if (fs::path(path).extension() == ".ifz") return true;
-  return bytes.rfind("interpfuzz-program", 0) == 0 || bytes.rfind("#", 0) == 0;
-}
-
-// A raw fuzzer input: decode it as the fuzz targets do (INTERPFUZZ_PROFILE / _DEFECTS apply)
-// and record the schedule its bytes drive.
-Program from_fuzzer_input(const std::string& bytes, Schedule* schedule) {
-  DecodeOptions d;
-  if (const char* p = std::getenv("INTERPFUZZ_PROFILE")) d.pinned_profile = p;
-  if (const char* ds = std::getenv("INTERPFUZZ_DEFECTS")) {
-    std::stringstream ss(ds);
-    std::string name;
-    while (std::getline(ss, name, ',')) {
-      if (!name.empty()) d.extra_defects.push_back(name);
+// A raw fuzzer input (libFuzzer's crash-/leak-/timeout- file): decoded and run exactly as
+// the fuzz target `--target` did (fuzzers/fuzz_input.h: its op mix, fixed_profiles_only, the
+// pinned profile and defects), with the schedule its bytes drove recorded. The profile and
+// defects are --profile / --defects when given, else INTERPFUZZ_PROFILE / INTERPFUZZ_DEFECTS,
+// as when fuzzing. Returns false after printing one line on stderr for bad flags/environment.
+bool from_fuzzer_input(const Flags& f, const std::string& bytes, fuzz::ReplayedInput* out,
+                       std::string* setup) {
+  const fuzz::TargetSpec* t = fuzz::find_target(f.target);
+  if (t == nullptr || t->input != fuzz::InputKind::kBinaryProgram) {
+    std::string known;
+    for (const fuzz::TargetSpec& s : fuzz::all_targets()) {
+      if (s.input == fuzz::InputKind::kBinaryProgram) known += (known.empty() ? "" : ", ") + std::string(s.name);
     }
+    input_error("interpfuzz minimize: --target: '" + f.target +
+                "' is not a program fuzz target (known: " + known + ")");
+    return false;
+  }
+  const char* env_profile = std::getenv("INTERPFUZZ_PROFILE");
+  const char* env_defects = std::getenv("INTERPFUZZ_DEFECTS");
+  const bool flag_profile = f.was_given("--profile");
+  const bool flag_defects = f.was_given("--defects");
+  const std::string profile = flag_profile ? f.profile : env_profile ? env_profile : "";
+  const std::string defects = flag_defects ? f.defects : env_defects ? env_defects : "";
+  std::string err;
+  const std::optional<DecodeOptions> d =
+      fuzz::decode_options_for(*t, profile, fuzz::split_names(defects), &err);
+  if (!d) {
+    const bool profile_bad = !profile.empty() && rt::find_profile(profile) == nullptr;
+    const char* where = profile_bad ? (flag_profile ? "--profile" : "INTERPFUZZ_PROFILE")
+                                    : (flag_defects ? "--defects" : "INTERPFUZZ_DEFECTS");
+    input_error("interpfuzz minimize: " + std::string(where) + ": " + err);
+    return false;
   }
   const std::vector<uint8_t> data(bytes.begin(), bytes.end());
-  Decoded dec = decode_program(data, d);
-  InputDrivenStrategy input(dec.schedule_bytes);
-  RecordingChooser rec(input);
-  ExecOptions eo;
-  eo.trace = false;
-  eo.chooser = &rec;
-  execute(dec.program, eo);
-  *schedule = rec.schedule();
-  return dec.program;
+  *out = fuzz::replay_fuzzer_input(data, *d);
+  *setup = std::string(t->name) + ", profile " + (profile.empty() ? "from the input" : profile) +
+           ", defects " + (defects.empty() ? "none" : defects);
+  return true;
 }
 
 std::string header_comment(const MinimizeResult& r) {
@@ -118,7 +130,10 @@ int cmd_minimize(const Flags& f) {
   const std::string bytes = buf.str();
   Program prog;
   Schedule schedule;
-  if (looks_like_text(path, bytes)) {
+  std::string signature;  // "" = the first finding of the program as given
+  std::string raw_setup;  // raw input: how it was decoded, for the report
+  const std::span<const uint8_t> span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  if (fuzz::looks_like_text_program(path, span)) {
     std::string file;
     auto p = load_program(f, &file);
     if (!p) return 2;
@@ -130,11 +145,23 @@ int cmd_minimize(const Flags& f) {
       schedule = *sp;
     }
   } else {
-    prog = from_fuzzer_input(bytes, &schedule);
+    fuzz::ReplayedInput in;
+    if (!from_fuzzer_input(f, bytes, &in, &raw_setup)) return 2;
+    if (!in.result.found()) {
+      std::cout << "interpfuzz minimize: " << path << " (raw input, " << raw_setup
+                << ") yields no finding: outcome " << in.result.outcome_summary()
+                << "; a libFuzzer crash file replays only with the target, profile and defects "
+                   "it was fuzzed with (--target, --profile/--defects or INTERPFUZZ_PROFILE/"
+                   "INTERPFUZZ_DEFECTS), and a sanitizer-only crash has no oracle finding\n";
+      return 0;
+    }
+    prog = in.program;
+    schedule = in.schedule;
+    signature = in.result.findings[0].signature();  // the finding the fuzz target reported
   }
   MinimizeOptions mo;
   mo.seconds = static_cast<double>(f.was_given("--time") ? f.time : 25);
-  const MinimizeResult r = minimize(prog, schedule, "", mo);
+  const MinimizeResult r = minimize(prog, schedule, signature, mo);
   if (!r.ok) {
     std::cout << "interpfuzz minimize: " << r.error << "\n";
     return 0;
@@ -155,7 +182,8 @@ int cmd_minimize(const Flags& f) {
     regression = next_regression_path(f.regressions, r.finding.kind);
     if (!write_file_atomic(regression, text, &err)) return input_error("interpfuzz minimize: " + err);
   }
-  std::cout << "minimised " << path << " in " << r.seconds << " s (" << r.executions
+  std::cout << "minimised " << path << (raw_setup.empty() ? "" : " (raw input, " + raw_setup + ")")
+            << " in " << r.seconds << " s (" << r.executions
             << " executions)" << (r.schedule_searched ? ", schedule found by search" : "") << "\n"
             << "  ops " << r.ops_before << " -> " << r.ops_after << " (removed "
             << r.ops_before - r.ops_after << "), threads " << r.threads_before << " -> "

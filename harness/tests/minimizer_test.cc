@@ -4,8 +4,10 @@
 // (cpython-notes §3). Budgets are execution counts, so the results are deterministic.
 #include <gtest/gtest.h>
 
+#include "fuzzers/fuzz_input.h"
 #include "harness/exec/checked_run.h"
 #include "harness/minimize/minimizer.h"
+#include "harness/program/binary_codec.h"
 #include "harness/program/text_format.h"
 #include "runtime/defects.h"
 
@@ -80,6 +82,104 @@ TEST_P(MinimizeDefect, ShrinksToAtMostTheShortestKnownTriggerKeepingTheSignature
 
 INSTANTIATE_TEST_SUITE_P(Defects, MinimizeDefect, ::testing::ValuesIn(kRows),
                          [](const auto& info) { return std::string(info.param.defect); });
+
+// Follows a recorded schedule and writes down, for each choice, the byte an input-driven
+// strategy needs to make the same choice (its index among the runnable threads): turns
+// (program, schedule) into the bytes libFuzzer would have written as the crash file.
+class ScheduleToBytes final : public platform::Chooser {
+ public:
+  explicit ScheduleToBytes(const Schedule& s) : replay_(s) { replay_.begin_execution(); }
+  size_t pick(std::span<const platform::ThreadId> runnable, platform::ThreadId current,
+              const platform::PointInfo& where) override {
+    const size_t i = replay_.pick(runnable, current, where) % runnable.size();
+    bytes.push_back(static_cast<uint8_t>(i));
+    return i;
+  }
+  std::vector<uint8_t> bytes;
+
+ private:
+  ReplayStrategy replay_;
+};
+
+// A libFuzzer crash file of fuzz_lifecycle for `row`, made deterministically: the row's seed
+// program with a schedule under which it hits the defect, encoded with the binary encoder.
+std::vector<uint8_t> crash_file_for(const Row& row, std::string* signature) {
+  auto parsed = read_program_file(std::string(IFZ_SOURCE_DIR "/corpus/seeds/") + row.seed + ".ifz");
+  Program p = std::get<Program>(std::move(parsed));
+  p.profile = std::string(row.version) + "-fixed";
+  p.defects = {row.defect};
+  p.schedule.clear();
+  Schedule s;
+  Finding f;
+  uint64_t execs = 0;
+  if (!find_schedule(p, "", 6000, 50'000, &s, &f, &execs)) return {};
+  *signature = f.signature();
+  ScheduleToBytes to_bytes(s);
+  ExecOptions eo;
+  eo.trace = false;
+  eo.chooser = &to_bytes;
+  execute(p, eo);
+  // The crash file's own header bytes are whatever the fuzzer had: the fuzz target ignores
+  // the defect bits and the profile is pinned by the environment (INTERPFUZZ_PROFILE).
+  p.defects.clear();
+  return encode_program(p, to_bytes.bytes);
+}
+
+class MinimizeCrashFile : public ::testing::TestWithParam<Row> {};
+
+// `interpfuzz minimize CRASH-FILE` (harness/cli/minimize_cmd.cc) is exactly this path: the
+// fuzz target's decoding (fuzzers/fuzz_input.h), then the minimiser with the target's finding.
+TEST_P(MinimizeCrashFile, DecodesAsTheFuzzTargetAndKeepsTheSignature) {
+  const Row& row = GetParam();
+  std::string expected;
+  const std::vector<uint8_t> bytes = crash_file_for(row, &expected);
+  ASSERT_FALSE(bytes.empty()) << row.defect << ": no schedule found for the seed";
+  std::string err;
+  const auto d = fuzz::decode_options_for(*fuzz::find_target("fuzz_lifecycle"),
+                                          std::string(row.version) + "-fixed", {row.defect}, &err);
+  ASSERT_TRUE(d.has_value()) << err;
+  EXPECT_TRUE(d->fixed_profiles_only);
+  const fuzz::ReplayedInput in = fuzz::replay_fuzzer_input(bytes, *d);
+  ASSERT_TRUE(in.result.found()) << row.defect << "\n" << print_program(in.program);
+  EXPECT_EQ(in.result.findings[0].signature(), expected);
+  // The recorded schedule replays the fuzz target's execution exactly.
+  std::string divergence;
+  const ExecResult again = replay_schedule(in.program, in.schedule, ExecOptions{}, &divergence);
+  EXPECT_EQ(divergence, "");
+  ASSERT_TRUE(again.found());
+  EXPECT_EQ(again.findings[0].signature(), expected);
+
+  MinimizeOptions mo;
+  mo.seconds = 1e9;
+  mo.max_executions = 12000;
+  const MinimizeResult r = minimize(in.program, in.schedule, expected, mo);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_FALSE(r.schedule_searched) << "the crash file's own schedule reproduces it";
+  EXPECT_EQ(r.finding.signature(), expected);
+  const ExecResult minimal = replay_schedule(r.program, r.schedule, ExecOptions{}, &divergence);
+  ASSERT_TRUE(minimal.found()) << print_program(r.program);
+  EXPECT_EQ(minimal.findings[0].signature(), expected);
+  EXPECT_LE(r.ops_after, row.trigger_ops) << print_program(r.program);
+}
+
+INSTANTIATE_TEST_SUITE_P(Defects, MinimizeCrashFile, ::testing::ValuesIn(kRows),
+                         [](const auto& info) { return std::string(info.param.defect); });
+
+TEST(MinimizeCrashFile, TextIsTheVersionedHeaderAndAnythingElseIsRaw) {
+  auto bytes = [](std::string_view s) {
+    return std::vector<uint8_t>(s.begin(), s.end());
+  };
+  EXPECT_TRUE(fuzz::looks_like_text_program("x.ifz", bytes("garbage")));
+  EXPECT_TRUE(fuzz::looks_like_text_program("crash-1", bytes("interpfuzz-program 1\n")));
+  EXPECT_TRUE(fuzz::looks_like_text_program("crash-1", bytes("# c\n\n  # d\r\n interpfuzz-program 2")));
+  EXPECT_FALSE(fuzz::looks_like_text_program("crash-1", bytes("")));
+  EXPECT_FALSE(fuzz::looks_like_text_program("crash-1", bytes("# only a comment\n")));
+  EXPECT_FALSE(fuzz::looks_like_text_program("crash-1", bytes("#\x01\x02\x03interpfuzz-program 1")));
+  EXPECT_FALSE(fuzz::looks_like_text_program("crash-1", bytes("interpfuzz-programX 1")));
+  // A fuzzer input that starts with the '#' byte (profile selector 35) is raw.
+  const std::vector<uint8_t> raw = {'#', 0, 0, 0, 0, 1, 2, 0, 0, 0x10, 0, 0, 0, 0x11, 0, 0};
+  EXPECT_FALSE(fuzz::looks_like_text_program("crash-2", raw));
+}
 
 TEST(Minimize, EveryDefectHasARow) {
   for (const rt::DefectInfo& d : rt::all_defects()) {
