@@ -64,8 +64,40 @@ bool from_fuzzer_input(const Flags& f, const std::string& bytes, fuzz::ReplayedI
   return true;
 }
 
-std::string header_comment(const MinimizeResult& r) {
+// The signature a text program says it yields: its `# expect:` line (minimiser output,
+// regressions) or the `# SUMMARY: interpfuzz:` line of the report a stress artifact carries.
+std::string recorded_signature(const std::string& text) {
+  std::istringstream in(text);
+  std::string line;
+  for (const char* tag : {"# expect: ", "# SUMMARY: interpfuzz: "}) {
+    in.clear();
+    in.seekg(0);
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.rfind(tag, 0) == 0) return line.substr(std::char_traits<char>::length(tag));
+    }
+  }
+  return "";
+}
+
+// Minimises keeping `wanted` (the finding the file was reported with); if the simulated
+// platform cannot reproduce it (a native-only finding), the program's first simulated finding
+// instead, and `*note` says so.
+MinimizeResult minimize_keeping(const Program& p, const Schedule& s, const std::string& wanted,
+                                const MinimizeOptions& mo, std::string* note) {
+  MinimizeResult r = minimize(p, s, wanted, mo);
+  if (r.ok || wanted.empty()) return r;
+  r = minimize(p, s, "", mo);
+  if (r.ok) {
+    *note = "the recorded finding '" + wanted +
+            "' did not reproduce on the simulated platform; minimised its first simulated finding";
+  }
+  return r;
+}
+
+std::string header_comment(const MinimizeResult& r, const std::string& note = "") {
   std::ostringstream os;
+  if (!note.empty()) os << "# note: " << note << "\n";
   os << "# minimised finding: " << r.finding.signature() << "\n"
      << "# " << r.finding.message << "\n"
      << "# " << r.finding.classification << "\n"
@@ -112,10 +144,14 @@ std::string minimize_artifact(const std::string& path) {
   }
   MinimizeOptions mo;
   mo.seconds = 10;
-  const MinimizeResult r = minimize(*p, s, "", mo);
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string note;
+  const MinimizeResult r = minimize_keeping(*p, s, recorded_signature(text.str()), mo, &note);
   if (!r.ok) return "";
   const std::string stem = path.substr(0, path.size() - 4);
-  write_file_atomic(stem + ".min.ifz", header_comment(r) + print_program(r.program), &err);
+  write_file_atomic(stem + ".min.ifz", header_comment(r, note) + print_program(r.program), &err);
   write_file_atomic(stem + ".min.trace.txt", trace_text(r), &err);
   return stem + ".min.ifz";
 }
@@ -144,6 +180,7 @@ int cmd_minimize(const Flags& f) {
       if (!sp) return input_error("interpfuzz minimize: bad schedule in " + path + ": " + err);
       schedule = *sp;
     }
+    signature = recorded_signature(bytes);
   } else {
     fuzz::ReplayedInput in;
     if (!from_fuzzer_input(f, bytes, &in, &raw_setup)) return 2;
@@ -161,7 +198,8 @@ int cmd_minimize(const Flags& f) {
   }
   MinimizeOptions mo;
   mo.seconds = static_cast<double>(f.was_given("--time") ? f.time : 25);
-  const MinimizeResult r = minimize(prog, schedule, signature, mo);
+  std::string note;
+  const MinimizeResult r = minimize_keeping(prog, schedule, signature, mo, &note);
   if (!r.ok) {
     std::cout << "interpfuzz minimize: " << r.error << "\n";
     return 0;
@@ -171,7 +209,7 @@ int cmd_minimize(const Flags& f) {
   std::error_code mkdir_error;
   if (!dir.empty()) fs::create_directories(dir, mkdir_error);
   std::string err;
-  const std::string text = header_comment(r) + print_program(r.program);
+  const std::string text = header_comment(r, note) + print_program(r.program);
   if (!write_file_atomic(stem + ".min.ifz", text, &err) ||
       !write_file_atomic(stem + ".min.trace.txt", trace_text(r), &err)) {
     return input_error("interpfuzz minimize: " + err);
@@ -190,6 +228,7 @@ int cmd_minimize(const Flags& f) {
             << r.threads_after << ", preemptions " << r.preemptions_before << " -> "
             << r.preemptions_after << "\n"
             << "  signature: " << r.finding.signature() << " (" << r.finding.classification << ")\n"
+            << (note.empty() ? "" : "  note: " + note + "\n")
             << "  wrote " << stem << ".min.ifz, " << stem << ".min.trace.txt"
             << (regression.empty() ? "" : ", " + regression) << "\n";
   return 1;
