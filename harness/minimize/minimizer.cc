@@ -7,6 +7,7 @@
 #include <chrono>
 #include <optional>
 #include <cstdio>
+#include <cstdlib>
 
 #include "harness/exec/checked_run.h"
 #include "harness/program/text_format.h"
@@ -73,12 +74,47 @@ struct Minimizer {
     // parked for a long stretch and then wake it (the daemon/finalize class).
     RandomStrategy random[3] = {RandomStrategy(0xd1ce1, 0.5), RandomStrategy(0xd1ce2, 0.9),
                                 RandomStrategy(0xd1ce3, 0.98)};
-    for (int i = 0; i < tries && !out_of_time(); ++i) {
-      Strategy& st = i % 6 < 3 ? static_cast<Strategy&>(pct[i % 6])
-                               : static_cast<Strategy&>(random[i % 6 - 3]);
+    // Half of the tries repair the current schedule (shortened runs), half draw new ones.
+    const std::vector<Schedule> repairs = shortened_runs(current, static_cast<size_t>(tries / 2));
+    for (int i = 0, drawn = 0; i < tries && !out_of_time(); ++i) {
+      if (i % 2 == 0 && static_cast<size_t>(i / 2) < repairs.size()) {
+        ReplayStrategy repaired(repairs[static_cast<size_t>(i / 2)]);
+        if (run_with(p, repaired, found)) return true;
+        continue;
+      }
+      const int j = drawn++;
+      Strategy& st = j % 6 < 3 ? static_cast<Strategy&>(pct[j % 6])
+                               : static_cast<Strategy&>(random[j % 6 - 3]);
       if (run_with(p, st, found)) return true;
     }
     return false;
+  }
+
+  // A removed op took its choice points with it, so the current schedule is misaligned from
+  // where it was: the preemptions after it come too late. Variants of `s` with one run of
+  // identical picks shortened by d choices (a whole run removed when it is not longer), runs
+  // in order, d = 1, 2, 3, 4, 6, 8, 12, 16, 24, 32 — most `max` variants.
+  static std::vector<Schedule> shortened_runs(const Schedule& s, size_t max) {
+    std::vector<std::pair<size_t, size_t>> runs;  // [begin, end)
+    for (size_t i = 0; i < s.picks.size();) {
+      size_t j = i;
+      while (j < s.picks.size() && s.picks[j] == s.picks[i]) ++j;
+      runs.emplace_back(i, j);
+      i = j;
+    }
+    std::vector<Schedule> out;
+    for (size_t d : {1, 2, 3, 4, 6, 8, 12, 16, 24, 32}) {
+      for (const auto& [b, e] : runs) {
+        if (out.size() >= max) return out;
+        if (e - b < d && d > 1 && e - b <= d / 2) continue;  // that run is gone at a smaller d
+        Schedule v = s;
+        const size_t cut = std::min(d, e - b);
+        v.picks.erase(v.picks.begin() + static_cast<std::ptrdiff_t>(e - cut),
+                      v.picks.begin() + static_cast<std::ptrdiff_t>(e));
+        out.push_back(std::move(v));
+      }
+    }
+    return out;
   }
 
   // Replaces (p, s) by candidate q (after dropping the threads it no longer uses) if q still
@@ -141,6 +177,11 @@ bool Minimizer::accept(Program* p, Schedule* s, const Program& q) {
   const Program c = compact_threads(q);
   Schedule found;
   if (!reproduces(c, *s, &found)) return false;
+  if (std::getenv("IFZ_MINIMIZE_LOG")) {
+    std::fprintf(stderr, "[minimize] %zu -> %zu ops (tries %d, %llu executions, %llu candidates)\n",
+                 p->op_count(), c.op_count(), tries, static_cast<unsigned long long>(executions),
+                 static_cast<unsigned long long>(candidates));
+  }
   *p = c;
   *s = found;
   return true;

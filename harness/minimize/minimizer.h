@@ -10,8 +10,11 @@
 // A candidate program no longer matches the old schedule choice by choice, so each candidate
 // is tried with the current schedule (replayed as far as it applies), the sequential schedule
 // and a few seeded PCT/random schedules; the schedule of the first run that reproduces the
-// signature becomes the current one. Everything runs on the simulated platform, so the result
-// replays exactly.
+// signature becomes the current one. Half of those seeded tries are repairs of the current
+// schedule instead: one run of identical picks shortened, since a removed op took its choice
+// points with it and the later preemptions now come too late. Everything runs on the simulated
+// platform, so the result replays exactly. IFZ_MINIMIZE_LOG=1 prints each accepted reduction
+// (ops, schedules per candidate, executions so far) on stderr.
 #pragma once
 
 #include <cstdint>

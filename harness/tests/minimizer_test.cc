@@ -83,6 +83,125 @@ TEST_P(MinimizeDefect, ShrinksToAtMostTheShortestKnownTriggerKeepingTheSignature
 INSTANTIATE_TEST_SUITE_P(Defects, MinimizeDefect, ::testing::ValuesIn(kRows),
                          [](const auto& info) { return std::string(info.param.defect); });
 
+// Local minima of the minimiser before it had whole-thread reductions, op-pair removal and an
+// escalating schedule search: what it made of libFuzzer crash files (bench/minimize_crash_files,
+// first run). No single-op removal keeps the signature under the replayed, sequential or 48
+// seeded schedules; each needs two ops removed together, a helper inlined into its starter
+// (with a swap back to the interpreter it ran in), or a longer schedule search.
+struct Stuck {
+  const char* name;
+  const char* text;
+  size_t trigger_ops;  // cpython-notes §3, as in kRows
+};
+const Stuck kStuck[] = {
+    {"gh110052_8_ops", R"(interpfuzz-program 1
+profile 3.11-fixed
+defect gh110052_interp_freed_before_daemon_check
+schedule IFZS1:0x12.1x4.0x5.1x2.0x2.1x6.0x2.1x2.0x3.1x11.0x34.1x2
+
+thread T0:
+  init
+  start T1 raw
+  hold_lock HEAD 1
+  atexit T2
+  finalize
+  hold_lock XID 7
+
+thread T1:
+  run_bytecode 4
+  hold_lock XID 7
+
+thread T2:
+)", 6},
+    {"reinit_with_stale_daemons_8_ops", R"(interpfuzz-program 1
+profile 3.10-fixed
+defect reinit_with_stale_daemons
+schedule IFZS1:0x3.1.0.1.0x62.1x5
+
+thread T0:
+  init
+  start T1 daemon
+  start T3 daemon
+  finalize
+  reinit
+  new_interp
+  start T2 threading
+  end_interp
+
+thread T1:
+
+thread T2:
+
+thread T3:
+)", 5},
+    {"bpo30395_6_ops", R"(interpfuzz-program 1
+profile 3.7-fixed
+defect bpo30395_headmutex_not_reinit
+schedule IFZS1:0x4.1.0.2x3.1x8.2x5.1x8
+
+thread T0:
+  init
+  start T1 threading
+  finalize
+
+thread T1:
+  start T2 daemon
+  fork fork follow=child child=T1
+
+thread T2:
+  hold_lock HEAD 1
+)", 4},
+    {"bpo39958_5_ops", R"(interpfuzz-program 1
+profile 3.10-fixed
+defect bpo39958_headlock_reentry
+schedule IFZS1:0x11
+
+thread T0:
+  init
+  start T1 raw
+  new_interp
+  join T1
+
+thread T1:
+  fork fork follow=child child=T2
+
+thread T2:
+)", 4},
+};
+
+class MinimizeStuck : public ::testing::TestWithParam<Stuck> {};
+
+TEST_P(MinimizeStuck, LeavesTheOldLocalMinimumForTheShortestTrigger) {
+  const Stuck& row = GetParam();
+  auto parsed = parse_program(row.text, row.name);
+  ASSERT_TRUE(std::holds_alternative<Program>(parsed));
+  const Program p = std::get<Program>(std::move(parsed));
+  std::string err;
+  const Schedule s = *Schedule::parse(p.schedule, &err);
+  std::string divergence;
+  const ExecResult before = replay_schedule(p, s, ExecOptions{}, &divergence);
+  ASSERT_TRUE(before.found());
+  const std::string signature = before.findings[0].signature();
+  MinimizeOptions mo;
+  mo.seconds = 1e9;  // the execution budget decides
+  mo.max_executions = 60000;
+  const MinimizeResult r = minimize(p, s, signature, mo);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.finding.signature(), signature);
+  EXPECT_FALSE(r.finding.triggered_defects.empty()) << "the defect's canary fired";
+  const ExecResult again = replay_schedule(r.program, r.schedule, ExecOptions{}, &divergence);
+  ASSERT_TRUE(again.found()) << print_program(r.program);
+  EXPECT_EQ(again.findings[0].signature(), signature);
+  EXPECT_LT(r.ops_after, p.op_count());
+  EXPECT_LE(r.ops_after, row.trigger_ops) << print_program(r.program);
+  std::printf("[stuck] %-34s ops %zu -> %zu (trigger %zu), %llu executions\n", row.name,
+              r.ops_before, r.ops_after, row.trigger_ops,
+              static_cast<unsigned long long>(r.executions));
+}
+
+INSTANTIATE_TEST_SUITE_P(OldMinima, MinimizeStuck, ::testing::ValuesIn(kStuck),
+                         [](const auto& info) { return std::string(info.param.name); });
+
 // Follows a recorded schedule and writes down, for each choice, the byte an input-driven
 // strategy needs to make the same choice (its index among the runnable threads): turns
 // (program, schedule) into the bytes libFuzzer would have written as the crash file.
@@ -151,7 +270,7 @@ TEST_P(MinimizeCrashFile, DecodesAsTheFuzzTargetAndKeepsTheSignature) {
 
   MinimizeOptions mo;
   mo.seconds = 1e9;
-  mo.max_executions = 12000;
+  mo.max_executions = 4000;
   const MinimizeResult r = minimize(in.program, in.schedule, expected, mo);
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_FALSE(r.schedule_searched) << "the crash file's own schedule reproduces it";
