@@ -91,9 +91,10 @@ struct Minimizer {
   }
 
   // A removed op took its choice points with it, so the current schedule is misaligned from
-  // where it was: the preemptions after it come too late. Variants of `s` with one run of
-  // identical picks shortened by d choices (a whole run removed when it is not longer), runs
-  // in order, d = 1, 2, 3, 4, 6, 8, 12, 16, 24, 32 — most `max` variants.
+  // where it was: the preemptions after it come too late. Variants of `s`: first without the
+  // picks of one thread (a removed thread), then with one run of identical picks shortened by
+  // d choices (a whole run removed when it is not longer), runs in order, d = 1, 2, 3, 4, 6,
+  // 8, 12, 16, 24, 32 — most `max` variants.
   static std::vector<Schedule> shortened_runs(const Schedule& s, size_t max) {
     std::vector<std::pair<size_t, size_t>> runs;  // [begin, end)
     for (size_t i = 0; i < s.picks.size();) {
@@ -103,6 +104,20 @@ struct Minimizer {
       i = j;
     }
     std::vector<Schedule> out;
+    // A thread gone (dropped, inlined): its picks removed, and the later threads' ids one lower
+    // (ids are given in creation order) or unchanged.
+    platform::ThreadId max_id = 0;
+    for (platform::ThreadId t : s.picks) max_id = std::max(max_id, t);
+    for (platform::ThreadId gone = max_id; gone >= 1; --gone) {
+      for (bool renumber : {true, false}) {
+        if (out.size() >= max) return out;
+        Schedule v;
+        for (platform::ThreadId t : s.picks) {
+          if (t != gone) v.picks.push_back(renumber && t > gone ? t - 1 : t);
+        }
+        if (!(v == s) && std::find(out.begin(), out.end(), v) == out.end()) out.push_back(std::move(v));
+      }
+    }
     for (size_t d : {1, 2, 3, 4, 6, 8, 12, 16, 24, 32}) {
       for (const auto& [b, e] : runs) {
         if (out.size() >= max) return out;
@@ -520,14 +535,14 @@ bool find_schedule(const Program& p, const std::string& signature, int budget, u
   };
   ReplayStrategy seq(Schedule{});
   bool ok = matches(seq);
+  // One strategy object per kind, so that each execution draws a fresh stream and PCT's k
+  // adapts to the program's choice points (a fresh PctStrategy per try keeps k = 200 and, in a
+  // short program, rarely places a change point inside the execution).
+  PctStrategy pct[3] = {PctStrategy(1, 0xbeef1), PctStrategy(2, 0xbeef2), PctStrategy(3, 0xbeef3)};
+  RandomStrategy random[3] = {RandomStrategy(0xfeed1, 0.5), RandomStrategy(0xfeed2, 0.9),
+                              RandomStrategy(0xfeed3, 0.98)};
   for (int i = 0; !ok && i < budget; ++i) {
-    if (i % 4 == 3) {
-      RandomStrategy r(0xfeed + static_cast<uint64_t>(i));
-      ok = matches(r);
-    } else {
-      PctStrategy pct(1 + i % 3, 0xbeef + static_cast<uint64_t>(i));
-      ok = matches(pct);
-    }
+    ok = i % 6 < 3 ? matches(pct[i % 6]) : matches(random[i % 6 - 3]);
   }
   if (executions) *executions += m.executions;
   return ok;
@@ -576,6 +591,9 @@ MinimizeResult minimize(const Program& p, const Schedule& s, const std::string& 
   // candidate may need an interleaving the cheap search did not find.
   Program prog = p;
   m.tries = opts.tries_per_candidate;
+  // A searched or fuzzer-driven schedule has preemptions nothing needs; the fewer it has, the
+  // better it survives the removals below.
+  simplify_schedule(m, prog, &current);
   while (!m.out_of_time()) {
     bool changed = ddmin_ops(m, &prog, &current);
     changed |= thread_passes(m, &prog, &current);

@@ -33,7 +33,7 @@ struct MinimizeOptions {
   int tries_per_candidate = 48; // seeded schedules tried when replay and sequential fail...
   int max_tries_per_candidate = 3072;  // ...raised 4x per round that removes nothing, up to this
   size_t pair_max_ops = 24;    // remove op pairs (quadratic) only in programs this short
-  int search_budget = 2000;    // executions to find a schedule for a schedule-less finding
+  int search_budget = 20'000;  // executions to find a schedule for a schedule-less finding
   uint64_t max_steps = 50'000;
 };
 
