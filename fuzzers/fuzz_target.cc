@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "fuzzers/custom_mutator.h"
+#include "fuzzers/fuzz_input.h"
 #include "harness/exec/checked_run.h"
 #include "harness/program/text_format.h"
 #include "harness/program/validate.h"
@@ -29,16 +30,6 @@ using harness::Program;
 [[noreturn]] void env_error(const std::string& message) {
   std::fprintf(stderr, "interpfuzz fuzz target: %s\n", message.c_str());
   std::exit(2);
-}
-
-std::vector<std::string> split_names(const char* list) {
-  std::vector<std::string> out;
-  std::stringstream ss(list);
-  std::string name;
-  while (std::getline(ss, name, ',')) {
-    if (!name.empty()) out.push_back(name);
-  }
-  return out;
 }
 
 // Adds `extra` to `defects`, keeping defects.def order and each name once (what
@@ -176,29 +167,12 @@ Recorded record(const Program& p, harness::Strategy& strategy, const ExecResult&
 
 }  // namespace
 
-bool looks_like_text_program(const std::string& path, std::span<const uint8_t> bytes) {
-  return std::filesystem::path(path).extension() == ".ifz";
-}
-
 ProgramTarget::ProgramTarget(const TargetSpec& spec) : spec_(spec) {
-  decode_.fixed_profiles_only = true;
-  decode_.ops = spec.ops;
-  if (const char* p = std::getenv("INTERPFUZZ_PROFILE"); p != nullptr && *p != '\0') {
-    if (rt::find_profile(p) == nullptr) {
-      env_error(std::string("INTERPFUZZ_PROFILE: unknown profile '") + p +
-                "' (see 'interpfuzz list profiles')");
-    }
-    decode_.pinned_profile = p;
-  }
-  if (const char* ds = std::getenv("INTERPFUZZ_DEFECTS")) {
-    for (const std::string& name : split_names(ds)) {
-      if (!rt::find_defect(name)) {
-        env_error("INTERPFUZZ_DEFECTS: unknown defect '" + name +
-                  "' (see 'interpfuzz list defects')");
-      }
-      decode_.extra_defects.push_back(name);
-    }
-  }
+  // The decoding rules are fuzz_input.h's, shared with `interpfuzz minimize CRASH-FILE`.
+  std::string error;
+  std::optional<harness::DecodeOptions> d = env_decode_options(spec, &error);
+  if (!d) env_error(error);
+  decode_ = std::move(*d);
   if (const char* dir = std::getenv("INTERPFUZZ_FINDINGS")) findings_dir_ = dir;
   if (const char* a = std::getenv("INTERPFUZZ_ABORT_ON"); a != nullptr && *a != '\0') {
     const std::string v = a;
@@ -222,12 +196,11 @@ void ProgramTarget::note(const Program& p, harness::Strategy& strategy, const Ex
 }
 
 ExecOptions ProgramTarget::exec_options(harness::Strategy* strategy) const {
-  ExecOptions eo;
+  ExecOptions eo = input_exec_options(strategy);
   eo.trace = summaries_;
   if (native_) {
     eo.platform = ExecOptions::Platform::kNative;  // real threads; no chooser, no schedule
-  } else {
-    eo.chooser = strategy;
+    eo.chooser = nullptr;
   }
   return eo;
 }
@@ -235,8 +208,7 @@ ExecOptions ProgramTarget::exec_options(harness::Strategy* strategy) const {
 int ProgramTarget::run(std::span<const uint8_t> input) {
   const harness::Decoded d = harness::decode_program(input, decode_);
   harness::InputDrivenStrategy strategy(d.schedule_bytes);
-  strategy.begin_execution();
-  const ExecResult r = harness::execute(d.program, exec_options(&strategy));
+  const ExecResult r = run_input(d, strategy, exec_options(&strategy));
   if (summaries_) summary_ = summarize(r);
   if (r.found()) {
     const bool known = std::any_of(r.findings.begin(), r.findings.end(), [](const auto& f) {

@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzzers/fuzz_input.h"  // looks_like_text_program, the decoding rules
 #include "fuzzers/targets.h"
 #include "harness/exec/executor.h"
 #include "harness/program/binary_codec.h"
@@ -105,8 +106,5 @@ class TextTarget final : public Target {
 
 /// The target of this binary: defined by each fuzzers/<target>.cc.
 Target& this_target();
-
-/// True for a `.ifz` path, or bytes that start like one (header or comment line).
-bool looks_like_text_program(const std::string& path, std::span<const uint8_t> bytes);
 
 }  // namespace ifz::fuzz

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "fuzzers/fuzz_input.h"
 #include "harness/cli/artifacts.h"
 #include "harness/cli/commands.h"
 #include "harness/emit/emit_c.h"
@@ -17,7 +18,7 @@
 #include "harness/minimize/minimizer.h"
 #include "harness/program/binary_codec.h"
 #include "harness/program/text_format.h"
-#include "harness/schedule/input_driven.h"
+#include "runtime/profile.h"
 
 namespace ifz::harness::cli {
 
@@ -25,37 +26,80 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool looks_like_text(const std::string& path, const std::string& bytes) {
-  if (fs::path(path).extension() == ".ifz") return true;
-  return bytes.rfind("interpfuzz-program", 0) == 0 || bytes.rfind("#", 0) == 0;
-}
-
-// A raw fuzzer input: decode it as the fuzz targets do (INTERPFUZZ_PROFILE / _DEFECTS apply)
-// and record the schedule its bytes drive.
-Program from_fuzzer_input(const std::string& bytes, Schedule* schedule) {
-  DecodeOptions d;
-  if (const char* p = std::getenv("INTERPFUZZ_PROFILE")) d.pinned_profile = p;
-  if (const char* ds = std::getenv("INTERPFUZZ_DEFECTS")) {
-    std::stringstream ss(ds);
-    std::string name;
-    while (std::getline(ss, name, ',')) {
-      if (!name.empty()) d.extra_defects.push_back(name);
+// A raw fuzzer input (libFuzzer's crash-/leak-/timeout- file): decoded and run exactly as
+// the fuzz target `--target` did (fuzzers/fuzz_input.h: its op mix, fixed_profiles_only, the
+// pinned profile and defects), with the schedule its bytes drove recorded. The profile and
+// defects are --profile / --defects when given, else INTERPFUZZ_PROFILE / INTERPFUZZ_DEFECTS,
+// as when fuzzing. Returns false after printing one line on stderr for bad flags/environment.
+bool from_fuzzer_input(const Flags& f, const std::string& bytes, fuzz::ReplayedInput* out,
+                       std::string* setup) {
+  const fuzz::TargetSpec* t = fuzz::find_target(f.target);
+  if (t == nullptr || t->input != fuzz::InputKind::kBinaryProgram) {
+    std::string known;
+    for (const fuzz::TargetSpec& s : fuzz::all_targets()) {
+      if (s.input == fuzz::InputKind::kBinaryProgram) known += (known.empty() ? "" : ", ") + std::string(s.name);
     }
+    input_error("interpfuzz minimize: --target: '" + f.target +
+                "' is not a program fuzz target (known: " + known + ")");
+    return false;
+  }
+  const char* env_profile = std::getenv("INTERPFUZZ_PROFILE");
+  const char* env_defects = std::getenv("INTERPFUZZ_DEFECTS");
+  const bool flag_profile = f.was_given("--profile");
+  const bool flag_defects = f.was_given("--defects");
+  const std::string profile = flag_profile ? f.profile : env_profile ? env_profile : "";
+  const std::string defects = flag_defects ? f.defects : env_defects ? env_defects : "";
+  std::string err;
+  const std::optional<DecodeOptions> d =
+      fuzz::decode_options_for(*t, profile, fuzz::split_names(defects), &err);
+  if (!d) {
+    const bool profile_bad = !profile.empty() && rt::find_profile(profile) == nullptr;
+    const char* where = profile_bad ? (flag_profile ? "--profile" : "INTERPFUZZ_PROFILE")
+                                    : (flag_defects ? "--defects" : "INTERPFUZZ_DEFECTS");
+    input_error("interpfuzz minimize: " + std::string(where) + ": " + err);
+    return false;
   }
   const std::vector<uint8_t> data(bytes.begin(), bytes.end());
-  Decoded dec = decode_program(data, d);
-  InputDrivenStrategy input(dec.schedule_bytes);
-  RecordingChooser rec(input);
-  ExecOptions eo;
-  eo.trace = false;
-  eo.chooser = &rec;
-  execute(dec.program, eo);
-  *schedule = rec.schedule();
-  return dec.program;
+  *out = fuzz::replay_fuzzer_input(data, *d);
+  *setup = std::string(t->name) + ", profile " + (profile.empty() ? "from the input" : profile) +
+           ", defects " + (defects.empty() ? "none" : defects);
+  return true;
 }
 
-std::string header_comment(const MinimizeResult& r) {
+// The signature a text program says it yields: its `# expect:` line (minimiser output,
+// regressions) or the `# SUMMARY: interpfuzz:` line of the report a stress artifact carries.
+std::string recorded_signature(const std::string& text) {
+  std::istringstream in(text);
+  std::string line;
+  for (const char* tag : {"# expect: ", "# SUMMARY: interpfuzz: "}) {
+    in.clear();
+    in.seekg(0);
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.rfind(tag, 0) == 0) return line.substr(std::char_traits<char>::length(tag));
+    }
+  }
+  return "";
+}
+
+// Minimises keeping `wanted` (the finding the file was reported with); if the simulated
+// platform cannot reproduce it (a native-only finding), the program's first simulated finding
+// instead, and `*note` says so.
+MinimizeResult minimize_keeping(const Program& p, const Schedule& s, const std::string& wanted,
+                                const MinimizeOptions& mo, std::string* note) {
+  MinimizeResult r = minimize(p, s, wanted, mo);
+  if (r.ok || wanted.empty()) return r;
+  r = minimize(p, s, "", mo);
+  if (r.ok) {
+    *note = "the recorded finding '" + wanted +
+            "' did not reproduce on the simulated platform; minimised its first simulated finding";
+  }
+  return r;
+}
+
+std::string header_comment(const MinimizeResult& r, const std::string& note = "") {
   std::ostringstream os;
+  if (!note.empty()) os << "# note: " << note << "\n";
   os << "# minimised finding: " << r.finding.signature() << "\n"
      << "# " << r.finding.message << "\n"
      << "# " << r.finding.classification << "\n"
@@ -102,10 +146,14 @@ std::string minimize_artifact(const std::string& path) {
   }
   MinimizeOptions mo;
   mo.seconds = 10;
-  const MinimizeResult r = minimize(*p, s, "", mo);
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string note;
+  const MinimizeResult r = minimize_keeping(*p, s, recorded_signature(text.str()), mo, &note);
   if (!r.ok) return "";
   const std::string stem = path.substr(0, path.size() - 4);
-  write_file_atomic(stem + ".min.ifz", header_comment(r) + print_program(r.program), &err);
+  write_file_atomic(stem + ".min.ifz", header_comment(r, note) + print_program(r.program), &err);
   write_file_atomic(stem + ".min.trace.txt", trace_text(r), &err);
   write_repro_c(stem + ".min", r.program, r.schedule);
   return stem + ".min.ifz";
@@ -121,7 +169,10 @@ int cmd_minimize(const Flags& f) {
   const std::string bytes = buf.str();
   Program prog;
   Schedule schedule;
-  if (looks_like_text(path, bytes)) {
+  std::string signature;  // "" = the first finding of the program as given
+  std::string raw_setup;  // raw input: how it was decoded, for the report
+  const std::span<const uint8_t> span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  if (fuzz::looks_like_text_program(path, span)) {
     std::string file;
     auto p = load_program(f, &file);
     if (!p) return 2;
@@ -132,12 +183,26 @@ int cmd_minimize(const Flags& f) {
       if (!sp) return input_error("interpfuzz minimize: bad schedule in " + path + ": " + err);
       schedule = *sp;
     }
+    signature = recorded_signature(bytes);
   } else {
-    prog = from_fuzzer_input(bytes, &schedule);
+    fuzz::ReplayedInput in;
+    if (!from_fuzzer_input(f, bytes, &in, &raw_setup)) return 2;
+    if (!in.result.found()) {
+      std::cout << "interpfuzz minimize: " << path << " (raw input, " << raw_setup
+                << ") yields no finding: outcome " << in.result.outcome_summary()
+                << "; a libFuzzer crash file replays only with the target, profile and defects "
+                   "it was fuzzed with (--target, --profile/--defects or INTERPFUZZ_PROFILE/"
+                   "INTERPFUZZ_DEFECTS), and a sanitizer-only crash has no oracle finding\n";
+      return 0;
+    }
+    prog = in.program;
+    schedule = in.schedule;
+    signature = in.result.findings[0].signature();  // the finding the fuzz target reported
   }
   MinimizeOptions mo;
   mo.seconds = static_cast<double>(f.was_given("--time") ? f.time : 25);
-  const MinimizeResult r = minimize(prog, schedule, "", mo);
+  std::string note;
+  const MinimizeResult r = minimize_keeping(prog, schedule, signature, mo, &note);
   if (!r.ok) {
     std::cout << "interpfuzz minimize: " << r.error << "\n";
     return 0;
@@ -147,7 +212,7 @@ int cmd_minimize(const Flags& f) {
   std::error_code mkdir_error;
   if (!dir.empty()) fs::create_directories(dir, mkdir_error);
   std::string err;
-  const std::string text = header_comment(r) + print_program(r.program);
+  const std::string text = header_comment(r, note) + print_program(r.program);
   if (!write_file_atomic(stem + ".min.ifz", text, &err) ||
       !write_file_atomic(stem + ".min.trace.txt", trace_text(r), &err)) {
     return input_error("interpfuzz minimize: " + err);
@@ -160,13 +225,15 @@ int cmd_minimize(const Flags& f) {
     if (!write_file_atomic(regression, text, &err)) return input_error("interpfuzz minimize: " + err);
     write_repro_c(regression.substr(0, regression.size() - 4), r.program, r.schedule);
   }
-  std::cout << "minimised " << path << " in " << r.seconds << " s (" << r.executions
+  std::cout << "minimised " << path << (raw_setup.empty() ? "" : " (raw input, " + raw_setup + ")")
+            << " in " << r.seconds << " s (" << r.executions
             << " executions)" << (r.schedule_searched ? ", schedule found by search" : "") << "\n"
             << "  ops " << r.ops_before << " -> " << r.ops_after << " (removed "
             << r.ops_before - r.ops_after << "), threads " << r.threads_before << " -> "
             << r.threads_after << ", preemptions " << r.preemptions_before << " -> "
             << r.preemptions_after << "\n"
             << "  signature: " << r.finding.signature() << " (" << r.finding.classification << ")\n"
+            << (note.empty() ? "" : "  note: " + note + "\n")
             << "  wrote " << stem << ".min.ifz, " << stem << ".min.trace.txt"
             << (repro.empty() ? "" : ", " + repro)
             << (regression.empty() ? "" : ", " + regression) << "\n";

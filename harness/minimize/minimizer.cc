@@ -3,8 +3,11 @@
 // Failure-Inducing Input", TSE 2002) over a program's ops, then its schedule and arguments.
 #include "harness/minimize/minimizer.h"
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <cstdio>
+#include <cstdlib>
 
 #include "harness/exec/checked_run.h"
 #include "harness/program/text_format.h"
@@ -53,27 +56,88 @@ struct Minimizer {
     return false;
   }
 
-  // Does candidate `p` still fail? Tries the current schedule, sequential, then a few seeds.
+  // Does candidate `p` still fail? Tries the current schedule, sequential, then `tries` seeded
+  // schedules: PCT of depths 1-3 and random ones of three stickinesses, each one strategy
+  // object whose executions draw fresh streams (and whose PCT k adapts to the candidate's
+  // choice points, starting from the current schedule's length).
   bool reproduces(const Program& p, const Schedule& current, Schedule* found) {
     if (validate_program(p).has_value()) return false;
+    ++candidates;
     ReplayStrategy replay(current);
     if (run_with(p, replay, found)) return true;
     ReplayStrategy sequential(Schedule{});
     if (run_with(p, sequential, found)) return true;
-    for (int i = 0; i < opts.tries_per_candidate && !out_of_time(); ++i) {
-      if (i % 3 == 2) {
-        // Sticky random schedules rarely switch: they are the ones that leave a parked thread
-        // parked for a long stretch and then wake it (the daemon/finalize class).
-        const double stickiness = (i / 3) % 2 == 0 ? 0.5 : 0.9;
-        RandomStrategy random(0xd1ce + static_cast<uint64_t>(i), stickiness);
-        if (run_with(p, random, found)) return true;
-      } else {
-        PctStrategy pct(1 + i % 3, 0x5eed + static_cast<uint64_t>(i));
-        if (run_with(p, pct, found)) return true;
+    const int k = std::max<int>(8, static_cast<int>(current.picks.size()));
+    PctStrategy pct[3] = {PctStrategy(1, 0x5eed1, k), PctStrategy(2, 0x5eed2, k),
+                          PctStrategy(3, 0x5eed3, k)};
+    // Sticky random schedules rarely switch: they are the ones that leave a parked thread
+    // parked for a long stretch and then wake it (the daemon/finalize class).
+    RandomStrategy random[3] = {RandomStrategy(0xd1ce1, 0.5), RandomStrategy(0xd1ce2, 0.9),
+                                RandomStrategy(0xd1ce3, 0.98)};
+    // Half of the tries repair the current schedule (shortened runs), half draw new ones.
+    const std::vector<Schedule> repairs = shortened_runs(current, static_cast<size_t>(tries / 2));
+    for (int i = 0, drawn = 0; i < tries && !out_of_time(); ++i) {
+      if (i % 2 == 0 && static_cast<size_t>(i / 2) < repairs.size()) {
+        ReplayStrategy repaired(repairs[static_cast<size_t>(i / 2)]);
+        if (run_with(p, repaired, found)) return true;
+        continue;
       }
+      const int j = drawn++;
+      Strategy& st = j % 6 < 3 ? static_cast<Strategy&>(pct[j % 6])
+                               : static_cast<Strategy&>(random[j % 6 - 3]);
+      if (run_with(p, st, found)) return true;
     }
     return false;
   }
+
+  // A removed op took its choice points with it, so the current schedule is misaligned from
+  // where it was: the preemptions after it come too late. Variants of `s`: first without the
+  // picks of one thread (a removed thread), then with one run of identical picks shortened by
+  // d choices (a whole run removed when it is not longer), runs in order, d = 1, 2, 3, 4, 6,
+  // 8, 12, 16, 24, 32 — most `max` variants.
+  static std::vector<Schedule> shortened_runs(const Schedule& s, size_t max) {
+    std::vector<std::pair<size_t, size_t>> runs;  // [begin, end)
+    for (size_t i = 0; i < s.picks.size();) {
+      size_t j = i;
+      while (j < s.picks.size() && s.picks[j] == s.picks[i]) ++j;
+      runs.emplace_back(i, j);
+      i = j;
+    }
+    std::vector<Schedule> out;
+    // A thread gone (dropped, inlined): its picks removed, and the later threads' ids one lower
+    // (ids are given in creation order) or unchanged.
+    platform::ThreadId max_id = 0;
+    for (platform::ThreadId t : s.picks) max_id = std::max(max_id, t);
+    for (platform::ThreadId gone = max_id; gone >= 1; --gone) {
+      for (bool renumber : {true, false}) {
+        if (out.size() >= max) return out;
+        Schedule v;
+        for (platform::ThreadId t : s.picks) {
+          if (t != gone) v.picks.push_back(renumber && t > gone ? t - 1 : t);
+        }
+        if (!(v == s) && std::find(out.begin(), out.end(), v) == out.end()) out.push_back(std::move(v));
+      }
+    }
+    for (size_t d : {1, 2, 3, 4, 6, 8, 12, 16, 24, 32}) {
+      for (const auto& [b, e] : runs) {
+        if (out.size() >= max) return out;
+        if (e - b < d && d > 1 && e - b <= d / 2) continue;  // that run is gone at a smaller d
+        Schedule v = s;
+        const size_t cut = std::min(d, e - b);
+        v.picks.erase(v.picks.begin() + static_cast<std::ptrdiff_t>(e - cut),
+                      v.picks.begin() + static_cast<std::ptrdiff_t>(e));
+        out.push_back(std::move(v));
+      }
+    }
+    return out;
+  }
+
+  // Replaces (p, s) by candidate q (after dropping the threads it no longer uses) if q still
+  // yields the signature.
+  bool accept(Program* p, Schedule* s, const Program& q);
+
+  int tries = 48;       // seeded schedules per candidate (escalates, see minimize())
+  uint64_t candidates = 0;
 };
 
 // The ops of a program as a flat list of (thread, index), for ddmin.
@@ -124,29 +188,224 @@ Program compact_threads(const Program& p) {
   return q;
 }
 
-void ddmin_ops(Minimizer& m, Program* p, Schedule* s) {
+bool Minimizer::accept(Program* p, Schedule* s, const Program& q) {
+  const Program c = compact_threads(q);
+  Schedule found;
+  if (!reproduces(c, *s, &found)) return false;
+  if (std::getenv("IFZ_MINIMIZE_LOG")) {
+    std::fprintf(stderr, "[minimize] %zu -> %zu ops (tries %d, %llu executions, %llu candidates)\n",
+                 p->op_count(), c.op_count(), tries, static_cast<unsigned long long>(executions),
+                 static_cast<unsigned long long>(candidates));
+  }
+  *p = c;
+  *s = found;
+  return true;
+}
+
+// Delta debugging over the flat op list: remove chunks, halving their size down to single ops.
+bool ddmin_ops(Minimizer& m, Program* p, Schedule* s) {
+  bool any = false;
   size_t n = 2;
   while (!m.out_of_time()) {
     const std::vector<OpRef> refs = op_refs(*p);
-    if (refs.size() <= 1) return;
+    if (refs.size() <= 1) return any;
     n = std::min(n, refs.size());
     const size_t chunk = (refs.size() + n - 1) / n;
     bool reduced = false;
     for (size_t from = 0; from < refs.size() && !m.out_of_time(); from += chunk) {
-      Program q = compact_threads(without(*p, refs, from, std::min(refs.size(), from + chunk)));
-      Schedule found;
-      if (m.reproduces(q, *s, &found)) {
-        *p = q;
-        *s = found;
+      if (m.accept(p, s, without(*p, refs, from, std::min(refs.size(), from + chunk)))) {
         n = std::max<size_t>(n - 1, 2);
-        reduced = true;
+        reduced = any = true;
         break;
       }
     }
     if (reduced) continue;
-    if (n >= refs.size()) return;
+    if (n >= refs.size()) return any;
     n = std::min(refs.size(), n * 2);
   }
+  return any;
+}
+
+// Two ops at a time, anywhere in the program: ddmin's single-op step cannot remove a pair whose
+// ops are only useless together (a `start` and the op that joins it, two ops whose removal
+// keeps the interleaving only if both go). Quadratic, so only on short programs.
+bool remove_pairs(Minimizer& m, Program* p, Schedule* s, size_t max_ops) {
+  bool any = false;
+  for (bool again = true; again && !m.out_of_time();) {
+    again = false;
+    const std::vector<OpRef> refs = op_refs(*p);
+    if (refs.size() < 3 || refs.size() > max_ops) return any;
+    for (size_t i = 0; i < refs.size() && !again && !m.out_of_time(); ++i) {
+      for (size_t j = i + 1; j < refs.size() && !again && !m.out_of_time(); ++j) {
+        Program q = *p;
+        // Erase the later one first: both indices stay valid (same thread or not).
+        q.threads[refs[j].thread].ops.erase(q.threads[refs[j].thread].ops.begin() +
+                                            static_cast<std::ptrdiff_t>(refs[j].index));
+        q.threads[refs[i].thread].ops.erase(q.threads[refs[i].thread].ops.begin() +
+                                            static_cast<std::ptrdiff_t>(refs[i].index));
+        again = m.accept(p, s, q);
+      }
+    }
+    any |= again;
+  }
+  return any;
+}
+
+bool refers_to_thread(const Op& op) {
+  const ArgShape a = op_info(op.code).args;
+  return a == ArgShape::kStart || a == ArgShape::kThread || (a == ArgShape::kFork && op.thread >= 0);
+}
+
+// Script k removed: the ops naming it go too (a fork's child part falls back to continuing its
+// own script), later references are renumbered.
+Program drop_thread(const Program& p, int k) {
+  Program q = p;
+  q.threads.erase(q.threads.begin() + k);
+  for (Script& sc : q.threads) {
+    std::vector<Op> kept;
+    for (Op op : sc.ops) {
+      if (refers_to_thread(op) && op.thread == k) {
+        if (op_info(op.code).args != ArgShape::kFork) continue;
+        op.thread = -1;
+      } else if (refers_to_thread(op) && op.thread > k) {
+        --op.thread;
+      }
+      kept.push_back(op);
+    }
+    sc.ops = std::move(kept);
+  }
+  return q;
+}
+
+// Script k's ops in place of the (first) op that runs it: one op fewer, one thread fewer.
+std::optional<Program> inline_thread(const Program& p, int k) {
+  for (size_t t = 0; t < p.threads.size(); ++t) {
+    if (static_cast<int>(t) == k) continue;
+    const std::vector<Op>& ops = p.threads[t].ops;
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const bool runs = (ops[i].code == OpCode::kStart || ops[i].code == OpCode::kAtexit ||
+                         op_info(ops[i].code).args == ArgShape::kFork) &&
+                        refers_to_thread(ops[i]) && ops[i].thread == k;
+      if (!runs) continue;
+      Program q = p;
+      std::vector<Op>& into = q.threads[t].ops;
+      const auto at = into.begin() + static_cast<std::ptrdiff_t>(i);
+      if (ops[i].code == OpCode::kStart || ops[i].code == OpCode::kAtexit) {
+        into.erase(at);
+        into.insert(into.begin() + static_cast<std::ptrdiff_t>(i), p.threads[k].ops.begin(),
+                    p.threads[k].ops.end());
+      } else {  // fork child=Tk: the child continues with Tk's ops right after the fork
+        into[i].thread = -1;
+        into.insert(into.begin() + static_cast<std::ptrdiff_t>(i + 1), p.threads[k].ops.begin(),
+                    p.threads[k].ops.end());
+      }
+      q.threads[k].ops.clear();
+      q = drop_thread(q, k);
+      for (const Script& sc : q.threads) {
+        if (sc.ops.size() > static_cast<size_t>(kMaxOpsPerThread)) return std::nullopt;
+      }
+      return q;
+    }
+  }
+  return std::nullopt;
+}
+
+// Script k's ops moved into the thread that starts it, at the end of that thread or in place
+// of the op that joins k (`start` and `join` go), optionally after a `swap I<m>`: the helper
+// ran in the interpreter its starter was in when it started, which the starter may have left
+// since (a subinterpreter created after the start). Smallest candidates first.
+std::vector<Program> inline_later_variants(const Program& p, int k) {
+  std::vector<Program> out;
+  int interps = 0;
+  for (const Script& sc : p.threads) {
+    for (const Op& op : sc.ops) interps += op.code == OpCode::kNewInterp;
+  }
+  for (size_t t = 0; t < p.threads.size(); ++t) {
+    if (static_cast<int>(t) == k) continue;
+    const std::vector<Op>& ops = p.threads[t].ops;
+    size_t start = ops.size(), join = ops.size();
+    for (size_t i = 0; i < ops.size(); ++i) {
+      if (ops[i].code == OpCode::kStart && ops[i].thread == k && start == ops.size()) start = i;
+      if (ops[i].code == OpCode::kJoin && ops[i].thread == k && start < i && join == ops.size()) join = i;
+    }
+    if (start == ops.size()) continue;
+    for (int m = -1; m <= std::min(interps, kMaxInterp); ++m) {
+      std::vector<Op> body;
+      if (m >= 0) {
+        Op sw = make_op(OpCode::kSwap);
+        sw.interp = m;
+        body.push_back(sw);
+      }
+      body.insert(body.end(), p.threads[k].ops.begin(), p.threads[k].ops.end());
+      Program q = p;
+      std::vector<Op>& into = q.threads[t].ops;
+      // In place of the join (or at the end), then without the start.
+      if (join < ops.size()) {
+        into.erase(into.begin() + static_cast<std::ptrdiff_t>(join));
+        into.insert(into.begin() + static_cast<std::ptrdiff_t>(join), body.begin(), body.end());
+      } else {
+        into.insert(into.end(), body.begin(), body.end());
+      }
+      into.erase(into.begin() + static_cast<std::ptrdiff_t>(start));
+      q.threads[k].ops.clear();
+      q = drop_thread(q, k);
+      bool fits = true;
+      for (const Script& sc : q.threads) fits &= sc.ops.size() <= static_cast<size_t>(kMaxOpsPerThread);
+      if (fits) out.push_back(std::move(q));
+    }
+    break;
+  }
+  std::stable_sort(out.begin(), out.end(), [](const Program& a, const Program& b) {
+    return a.op_count() < b.op_count();
+  });
+  return out;
+}
+
+// (ops, threads) lexicographically: what every structural reduction must decrease.
+bool smaller(const Program& a, const Program& b) {
+  return a.op_count() < b.op_count() ||
+         (a.op_count() == b.op_count() && a.threads.size() < b.threads.size());
+}
+
+// Whole threads: inline a helper into the op that starts it (or later into its starter, see
+// inline_later_variants), or drop it with the ops naming it.
+bool thread_passes(Minimizer& m, Program* p, Schedule* s) {
+  bool any = false;
+  for (int k = static_cast<int>(p->threads.size()) - 1; k >= 1 && !m.out_of_time(); --k) {
+    if (k >= static_cast<int>(p->threads.size())) continue;
+    if (auto q = inline_thread(*p, k); q && smaller(*q, *p) && m.accept(p, s, *q)) {
+      any = true;
+      continue;
+    }
+    bool done = false;
+    for (const Program& q : inline_later_variants(*p, k)) {
+      if (m.out_of_time()) break;
+      if (smaller(q, *p) && m.accept(p, s, q)) {
+        done = any = true;
+        break;
+      }
+    }
+    if (done) continue;
+    const Program q = drop_thread(*p, k);
+    if (smaller(q, *p) && m.accept(p, s, q)) any = true;
+  }
+  return any;
+}
+
+// Ops replaced by a plain scheduling point (`yield`): keeps the interleaving's anchor where the
+// op was, so a later round may remove the yield under a schedule found for the simpler program.
+bool replace_by_yield(Minimizer& m, Program* p, Schedule* s) {
+  bool any = false;
+  for (size_t t = 0; t < p->threads.size(); ++t) {
+    for (size_t i = 0; i < p->threads[t].ops.size() && !m.out_of_time(); ++i) {
+      const Op orig = p->threads[t].ops[i];
+      if (orig.code == OpCode::kYield || refers_to_thread(orig)) continue;
+      Program q = *p;
+      q.threads[t].ops[i] = make_op(OpCode::kYield);
+      any |= m.accept(p, s, q);
+    }
+  }
+  return any;
 }
 
 void simplify_schedule(Minimizer& m, const Program& p, Schedule* s) {
@@ -185,39 +444,66 @@ void simplify_schedule(Minimizer& m, const Program& p, Schedule* s) {
   }
 }
 
-void simplify_args(Minimizer& m, Program* p, Schedule* s) {
+// Simpler arguments, each strictly closer to the op's defaults (so rounds terminate): counts
+// down to 1, variants (thread kind, callback, fork mode, lock, interpreter flags) to the first,
+// explicit targets and fork children dropped, interpreter ids lowered.
+std::vector<Op> simpler_args(const Op& orig) {
+  std::vector<Op> out;
+  const Op base = make_op(orig.code);
+  auto add = [&](const Op& o) {
+    if (!(o == orig) && std::find(out.begin(), out.end(), o) == out.end()) out.push_back(o);
+  };
+  const ArgShape a = op_info(orig.code).args;
+  if (orig.count > base.count) {
+    Op o = orig;
+    o.count = base.count;
+    add(o);
+    o.count = orig.count - 1;
+    add(o);
+  }
+  if (orig.variant != base.variant && a != ArgShape::kNone) {
+    Op o = orig;
+    o.variant = base.variant;
+    add(o);
+  }
+  if (a == ArgShape::kPending && orig.interp >= 0) {
+    Op o = orig;
+    o.interp = -1;
+    add(o);
+  }
+  if (a == ArgShape::kInterp && orig.interp > 0) {
+    Op o = orig;
+    o.interp = 0;
+    add(o);
+    o.interp = orig.interp - 1;
+    add(o);
+  }
+  if (a == ArgShape::kFork) {
+    Op o = orig;
+    o.thread = -1;
+    add(o);
+    o = orig;
+    o.follow_child = base.follow_child;
+    add(o);
+  }
+  return out;
+}
+
+bool simplify_args(Minimizer& m, Program* p, Schedule* s) {
+  bool any = false;
   for (size_t t = 0; t < p->threads.size(); ++t) {
     for (size_t i = 0; i < p->threads[t].ops.size() && !m.out_of_time(); ++i) {
-      const Op orig = p->threads[t].ops[i];
-      std::vector<Op> simpler;
-      if (orig.count > 1) {
-        Op o = orig;
-        o.count = 1;
-        simpler.push_back(o);
-      }
-      const ArgShape a = op_info(orig.code).args;
-      if (orig.variant != 0 && (a == ArgShape::kPending || a == ArgShape::kInterpCfg)) {
-        Op o = orig;
-        o.variant = 0;
-        simpler.push_back(o);
-      }
-      if (a == ArgShape::kPending && orig.interp >= 0) {
-        Op o = orig;
-        o.interp = -1;
-        simpler.push_back(o);
-      }
-      for (const Op& o : simpler) {
+      for (const Op& o : simpler_args(p->threads[t].ops[i])) {
         Program q = *p;
         q.threads[t].ops[i] = o;
-        Schedule found;
-        if (m.reproduces(q, *s, &found)) {
-          *p = q;
-          *s = found;
+        if (m.accept(p, s, q)) {
+          any = true;
           break;
         }
       }
     }
   }
+  return any;
 }
 
 size_t live_threads(const Program& p) {
@@ -249,14 +535,14 @@ bool find_schedule(const Program& p, const std::string& signature, int budget, u
   };
   ReplayStrategy seq(Schedule{});
   bool ok = matches(seq);
+  // One strategy object per kind, so that each execution draws a fresh stream and PCT's k
+  // adapts to the program's choice points (a fresh PctStrategy per try keeps k = 200 and, in a
+  // short program, rarely places a change point inside the execution).
+  PctStrategy pct[3] = {PctStrategy(1, 0xbeef1), PctStrategy(2, 0xbeef2), PctStrategy(3, 0xbeef3)};
+  RandomStrategy random[3] = {RandomStrategy(0xfeed1, 0.5), RandomStrategy(0xfeed2, 0.9),
+                              RandomStrategy(0xfeed3, 0.98)};
   for (int i = 0; !ok && i < budget; ++i) {
-    if (i % 4 == 3) {
-      RandomStrategy r(0xfeed + static_cast<uint64_t>(i));
-      ok = matches(r);
-    } else {
-      PctStrategy pct(1 + i % 3, 0xbeef + static_cast<uint64_t>(i));
-      ok = matches(pct);
-    }
+    ok = i % 6 < 3 ? matches(pct[i % 6]) : matches(random[i % 6 - 3]);
   }
   if (executions) *executions += m.executions;
   return ok;
@@ -300,10 +586,29 @@ MinimizeResult minimize(const Program& p, const Schedule& s, const std::string& 
       res.preemptions_before = current.preemptions();
     }
   }
+  // Rounds of reductions until none applies. A round that changes nothing is repeated with
+  // four times the schedules per candidate (a bigger budget when the budget allows): a
+  // candidate may need an interleaving the cheap search did not find.
   Program prog = p;
-  ddmin_ops(m, &prog, &current);
+  m.tries = opts.tries_per_candidate;
+  // A searched or fuzzer-driven schedule has preemptions nothing needs; the fewer it has, the
+  // better it survives the removals below.
   simplify_schedule(m, prog, &current);
-  simplify_args(m, &prog, &current);
+  while (!m.out_of_time()) {
+    bool changed = ddmin_ops(m, &prog, &current);
+    changed |= thread_passes(m, &prog, &current);
+    changed |= remove_pairs(m, &prog, &current, opts.pair_max_ops);
+    changed |= replace_by_yield(m, &prog, &current);
+    changed |= simplify_args(m, &prog, &current);
+    // Fewer preemptions make the schedule sturdier under the next round's removals.
+    if (changed) {
+      simplify_schedule(m, prog, &current);
+      continue;
+    }
+    if (m.tries >= opts.max_tries_per_candidate) break;
+    m.tries = std::min(opts.max_tries_per_candidate, m.tries * 4);
+  }
+  simplify_schedule(m, prog, &current);
   prog.schedule = current.picks.empty() ? "" : current.to_string();
   res.ok = true;
   res.program = prog;

@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 // minimizer.h — shrinks a failing (program, schedule) while keeping its finding's signature
-// (DESIGN D7): delta debugging over threads and ops, then schedule simplification (fewest
-// preemptions), then argument simplification.
+// (DESIGN D7): rounds of delta debugging over ops, whole-thread reductions (inline a helper
+// into the op that starts it, drop it with the ops naming it), removal of op pairs,
+// replacement of ops by plain scheduling points (`yield`) and argument simplification, until a
+// round removes nothing even with four times the schedule search per candidate; then schedule
+// simplification (fewest preemptions).
 // Defines MinimizeOptions, MinimizeResult, minimize and find_schedule.
 //
 // A candidate program no longer matches the old schedule choice by choice, so each candidate
 // is tried with the current schedule (replayed as far as it applies), the sequential schedule
 // and a few seeded PCT/random schedules; the schedule of the first run that reproduces the
-// signature becomes the current one. Everything runs on the simulated platform, so the result
-// replays exactly.
+// signature becomes the current one. Half of those seeded tries are repairs of the current
+// schedule instead: one run of identical picks shortened, since a removed op took its choice
+// points with it and the later preemptions now come too late. Everything runs on the simulated
+// platform, so the result replays exactly. IFZ_MINIMIZE_LOG=1 prints each accepted reduction
+// (ops, schedules per candidate, executions so far) on stderr.
 #pragma once
 
 #include <cstdint>
@@ -22,10 +28,12 @@ namespace ifz::harness {
 
 struct MinimizeOptions {
   double seconds = 25;         // wall-clock budget (the whole minimisation)
-  uint64_t max_executions = 20'000;  // execution budget: with a generous `seconds` the result
-                                     // depends on this alone, so tests are deterministic
-  int tries_per_candidate = 48; // seeded schedules tried when replay and sequential fail
-  int search_budget = 2000;    // executions to find a schedule for a schedule-less finding
+  uint64_t max_executions = 1'000'000;  // execution budget: with a generous `seconds` the result
+                                        // depends on this alone, so tests are deterministic
+  int tries_per_candidate = 48; // seeded schedules tried when replay and sequential fail...
+  int max_tries_per_candidate = 3072;  // ...raised 4x per round that removes nothing, up to this
+  size_t pair_max_ops = 24;    // remove op pairs (quadratic) only in programs this short
+  int search_budget = 20'000;  // executions to find a schedule for a schedule-less finding
   uint64_t max_steps = 50'000;
 };
 

@@ -12,6 +12,9 @@
 #include <random>
 #include <sstream>
 
+#include "harness/program/binary_codec.h"
+#include "harness/program/text_format.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -28,10 +31,12 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-CliRun run(const std::string& args) {
+// `env`: "NAME=value ..." put in front of the command (the shell's environment syntax).
+CliRun run(const std::string& args, const std::string& env = "") {
   static const std::string dir = fs::temp_directory_path() / ("ifz_cli_test_" + std::to_string(getpid()));
   fs::create_directories(dir);
-  const std::string cmd = std::string(IFZ_INTERPFUZZ) + " " + args + " >" + dir + "/out 2>" + dir + "/err";
+  const std::string cmd = env + (env.empty() ? "" : " ") + std::string(IFZ_INTERPFUZZ) + " " +
+                          args + " >" + dir + "/out 2>" + dir + "/err";
   const int rc = std::system(cmd.c_str());
   CliRun r;
   r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
@@ -116,6 +121,56 @@ TEST(Cli, RunExitsOneOnAKnownDefectAndZeroOnTheFixedTwin) {
             std::string::npos);
   const CliRun good = run("run " + seed + " --profile 3.10-fixed --strategy pct --depth 2 --iterations 5");
   EXPECT_EQ(good.status, 0) << good.out;
+}
+
+// A raw libFuzzer crash file (here: a known trigger encoded with the binary encoder, as the
+// fuzzer would have written it) is decoded as the fuzz target decoded it and minimised.
+TEST(Cli, MinimizeARawCrashFileDecodesItAsTheFuzzTargetDid) {
+  const fs::path dir = fs::temp_directory_path() / ("ifz_crash_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto parsed = ifz::harness::read_program_file(IFZ_SOURCE_DIR "/corpus/seeds/fork_with_live_subinterp.ifz");
+  ifz::harness::Program p = std::get<ifz::harness::Program>(std::move(parsed));
+  p.defects.clear();
+  const std::vector<uint8_t> bytes = ifz::harness::encode_program(p);
+  const std::string crash = (dir / "crash-0123abcd").string();
+  std::ofstream(crash, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                               static_cast<std::streamsize>(bytes.size()));
+  const std::string out = " --regressions '' --out " + (dir / "out").string();
+  const std::string sig = "deadlock/deadlock/lock HEAD_LOCK (self)";
+
+  // Profile and defects from the environment, as the fuzz target read them...
+  const CliRun env = run("minimize " + crash + out,
+                         "INTERPFUZZ_PROFILE=3.10-fixed INTERPFUZZ_DEFECTS=bpo39958_headlock_reentry");
+  ASSERT_EQ(env.status, 1) << env.out << env.err;
+  EXPECT_NE(env.out.find("raw input, fuzz_lifecycle, profile 3.10-fixed"), std::string::npos) << env.out;
+  EXPECT_NE(env.out.find("signature: " + sig), std::string::npos) << env.out;
+  const std::string minimal = slurp((dir / "out" / "crash-0123abcd.min.ifz").string());
+  EXPECT_NE(minimal.find("# expect: " + sig + "\n"), std::string::npos) << minimal;
+  EXPECT_NE(minimal.find("defect bpo39958_headlock_reentry"), std::string::npos) << minimal;
+  // ...or from the flags, which win over the environment.
+  const CliRun flags = run("minimize " + crash + out + " --target fuzz_fork --profile 3.10-fixed"
+                           " --defects bpo39958_headlock_reentry",
+                           "INTERPFUZZ_PROFILE=3.13-fixed INTERPFUZZ_DEFECTS=");
+  EXPECT_EQ(flags.status, 1) << flags.out << flags.err;
+  EXPECT_NE(flags.out.find("signature: " + sig), std::string::npos) << flags.out;
+  // Without the defect the input is harmless: nothing to minimise.
+  const CliRun none = run("minimize " + crash + out + " --profile 3.10-fixed");
+  EXPECT_EQ(none.status, 0) << none.out << none.err;
+  EXPECT_NE(none.out.find("yields no finding"), std::string::npos) << none.out;
+  // Bad target, profile or defect: one line, exit 2.
+  for (const auto& [args, env_vars] : std::vector<std::pair<std::string, std::string>>{
+           {" --target fuzz_program_text", ""},
+           {" --target fuzz_nothing", ""},
+           {" --profile 3.99", ""},
+           {" --defects no_such_defect", ""},
+           {"", "INTERPFUZZ_PROFILE=3.99"},
+           {"", "INTERPFUZZ_DEFECTS=no_such_defect"}}) {
+    const CliRun bad = run("minimize " + crash + out + args, env_vars);
+    EXPECT_EQ(bad.status, 2) << args << env_vars << ": " << bad.out << bad.err;
+    EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -4,8 +4,10 @@
 // (cpython-notes §3). Budgets are execution counts, so the results are deterministic.
 #include <gtest/gtest.h>
 
+#include "fuzzers/fuzz_input.h"
 #include "harness/exec/checked_run.h"
 #include "harness/minimize/minimizer.h"
+#include "harness/program/binary_codec.h"
 #include "harness/program/text_format.h"
 #include "runtime/defects.h"
 
@@ -21,7 +23,17 @@ struct Row {
 };
 
 // §3 counts init_runtime as an op, as our programs count `init`. Rows marked "(ours)" have no
-// §3 row; their count is the smallest program we know by construction.
+// §3 row; their count is the smallest program we know by construction. Two rows are one op
+// above §3 because §3's program is not expressible as written in the .ifz vocabulary:
+//  - bpo39984 (§3: 5): `init; start T1; T1: new_interp; release_gil; add_pending` is that row
+//    exactly, and yields no finding: the misrouted call never runs (T0's script ends, the
+//    process exits without finalising, so no oracle can see where it would run). §3 leaves
+//    the running implicit (CPython's main thread keeps evaluating bytecode); a program must
+//    say it: one more op (`finalize` or `run_bytecode` on T0) runs it in I0, the finding.
+//  - gh109793 (§3: 3, `_interpreters.create()` then finalize): `new_interp` is
+//    Py_NewInterpreter, which leaves the thread in the new interpreter, and `finalize` from a
+//    subinterpreter's thread state is skipped (Py_FinalizeEx needs the main interpreter); the
+//    Python-level create() is Py_NewInterpreter + swap back: `new_interp; swap I0`.
 const Row kRows[] = {
     {"bpo39958_headlock_reentry", "3.9", "fork_with_live_subinterp", 4, "fork with a live subinterp"},
     {"gh101437_clear_without_tstate", "3.13", "fork_with_live_subinterp", 4, "fork with a live subinterp (3.13)"},
@@ -80,6 +92,223 @@ TEST_P(MinimizeDefect, ShrinksToAtMostTheShortestKnownTriggerKeepingTheSignature
 
 INSTANTIATE_TEST_SUITE_P(Defects, MinimizeDefect, ::testing::ValuesIn(kRows),
                          [](const auto& info) { return std::string(info.param.defect); });
+
+// Local minima of the minimiser before it had whole-thread reductions, op-pair removal and an
+// escalating schedule search: what it made of libFuzzer crash files (bench/minimize_crash_files,
+// first run). No single-op removal keeps the signature under the replayed, sequential or 48
+// seeded schedules; each needs two ops removed together, a helper inlined into its starter
+// (with a swap back to the interpreter it ran in), or a longer schedule search.
+struct Stuck {
+  const char* name;
+  const char* text;
+  size_t trigger_ops;  // cpython-notes §3, as in kRows
+};
+const Stuck kStuck[] = {
+    {"gh110052_8_ops", R"(interpfuzz-program 1
+profile 3.11-fixed
+defect gh110052_interp_freed_before_daemon_check
+schedule IFZS1:0x12.1x4.0x5.1x2.0x2.1x6.0x2.1x2.0x3.1x11.0x34.1x2
+
+thread T0:
+  init
+  start T1 raw
+  hold_lock HEAD 1
+  atexit T2
+  finalize
+  hold_lock XID 7
+
+thread T1:
+  run_bytecode 4
+  hold_lock XID 7
+
+thread T2:
+)", 6},
+    {"reinit_with_stale_daemons_8_ops", R"(interpfuzz-program 1
+profile 3.10-fixed
+defect reinit_with_stale_daemons
+schedule IFZS1:0x3.1.0.1.0x62.1x5
+
+thread T0:
+  init
+  start T1 daemon
+  start T3 daemon
+  finalize
+  reinit
+  new_interp
+  start T2 threading
+  end_interp
+
+thread T1:
+
+thread T2:
+
+thread T3:
+)", 5},
+    {"bpo30395_6_ops", R"(interpfuzz-program 1
+profile 3.7-fixed
+defect bpo30395_headmutex_not_reinit
+schedule IFZS1:0x4.1.0.2x3.1x8.2x5.1x8
+
+thread T0:
+  init
+  start T1 threading
+  finalize
+
+thread T1:
+  start T2 daemon
+  fork fork follow=child child=T1
+
+thread T2:
+  hold_lock HEAD 1
+)", 4},
+    {"bpo39958_5_ops", R"(interpfuzz-program 1
+profile 3.10-fixed
+defect bpo39958_headlock_reentry
+schedule IFZS1:0x11
+
+thread T0:
+  init
+  start T1 raw
+  new_interp
+  join T1
+
+thread T1:
+  fork fork follow=child child=T2
+
+thread T2:
+)", 4},
+};
+
+class MinimizeStuck : public ::testing::TestWithParam<Stuck> {};
+
+TEST_P(MinimizeStuck, LeavesTheOldLocalMinimumForTheShortestTrigger) {
+  const Stuck& row = GetParam();
+  auto parsed = parse_program(row.text, row.name);
+  ASSERT_TRUE(std::holds_alternative<Program>(parsed));
+  const Program p = std::get<Program>(std::move(parsed));
+  std::string err;
+  const Schedule s = *Schedule::parse(p.schedule, &err);
+  std::string divergence;
+  const ExecResult before = replay_schedule(p, s, ExecOptions{}, &divergence);
+  ASSERT_TRUE(before.found());
+  const std::string signature = before.findings[0].signature();
+  MinimizeOptions mo;
+  mo.seconds = 1e9;  // the execution budget decides
+  mo.max_executions = 60000;
+  const MinimizeResult r = minimize(p, s, signature, mo);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.finding.signature(), signature);
+  EXPECT_FALSE(r.finding.triggered_defects.empty()) << "the defect's canary fired";
+  const ExecResult again = replay_schedule(r.program, r.schedule, ExecOptions{}, &divergence);
+  ASSERT_TRUE(again.found()) << print_program(r.program);
+  EXPECT_EQ(again.findings[0].signature(), signature);
+  EXPECT_LT(r.ops_after, p.op_count());
+  EXPECT_LE(r.ops_after, row.trigger_ops) << print_program(r.program);
+  std::printf("[stuck] %-34s ops %zu -> %zu (trigger %zu), %llu executions\n", row.name,
+              r.ops_before, r.ops_after, row.trigger_ops,
+              static_cast<unsigned long long>(r.executions));
+}
+
+INSTANTIATE_TEST_SUITE_P(OldMinima, MinimizeStuck, ::testing::ValuesIn(kStuck),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// Follows a recorded schedule and writes down, for each choice, the byte an input-driven
+// strategy needs to make the same choice (its index among the runnable threads): turns
+// (program, schedule) into the bytes libFuzzer would have written as the crash file.
+class ScheduleToBytes final : public platform::Chooser {
+ public:
+  explicit ScheduleToBytes(const Schedule& s) : replay_(s) { replay_.begin_execution(); }
+  size_t pick(std::span<const platform::ThreadId> runnable, platform::ThreadId current,
+              const platform::PointInfo& where) override {
+    const size_t i = replay_.pick(runnable, current, where) % runnable.size();
+    bytes.push_back(static_cast<uint8_t>(i));
+    return i;
+  }
+  std::vector<uint8_t> bytes;
+
+ private:
+  ReplayStrategy replay_;
+};
+
+// A libFuzzer crash file of fuzz_lifecycle for `row`, made deterministically: the row's seed
+// program with a schedule under which it hits the defect, encoded with the binary encoder.
+std::vector<uint8_t> crash_file_for(const Row& row, std::string* signature) {
+  auto parsed = read_program_file(std::string(IFZ_SOURCE_DIR "/corpus/seeds/") + row.seed + ".ifz");
+  Program p = std::get<Program>(std::move(parsed));
+  p.profile = std::string(row.version) + "-fixed";
+  p.defects = {row.defect};
+  p.schedule.clear();
+  Schedule s;
+  Finding f;
+  uint64_t execs = 0;
+  if (!find_schedule(p, "", 6000, 50'000, &s, &f, &execs)) return {};
+  *signature = f.signature();
+  ScheduleToBytes to_bytes(s);
+  ExecOptions eo;
+  eo.trace = false;
+  eo.chooser = &to_bytes;
+  execute(p, eo);
+  // The crash file's own header bytes are whatever the fuzzer had: the fuzz target ignores
+  // the defect bits and the profile is pinned by the environment (INTERPFUZZ_PROFILE).
+  p.defects.clear();
+  return encode_program(p, to_bytes.bytes);
+}
+
+class MinimizeCrashFile : public ::testing::TestWithParam<Row> {};
+
+// `interpfuzz minimize CRASH-FILE` (harness/cli/minimize_cmd.cc) is exactly this path: the
+// fuzz target's decoding (fuzzers/fuzz_input.h), then the minimiser with the target's finding.
+TEST_P(MinimizeCrashFile, DecodesAsTheFuzzTargetAndKeepsTheSignature) {
+  const Row& row = GetParam();
+  std::string expected;
+  const std::vector<uint8_t> bytes = crash_file_for(row, &expected);
+  ASSERT_FALSE(bytes.empty()) << row.defect << ": no schedule found for the seed";
+  std::string err;
+  const auto d = fuzz::decode_options_for(*fuzz::find_target("fuzz_lifecycle"),
+                                          std::string(row.version) + "-fixed", {row.defect}, &err);
+  ASSERT_TRUE(d.has_value()) << err;
+  EXPECT_TRUE(d->fixed_profiles_only);
+  const fuzz::ReplayedInput in = fuzz::replay_fuzzer_input(bytes, *d);
+  ASSERT_TRUE(in.result.found()) << row.defect << "\n" << print_program(in.program);
+  EXPECT_EQ(in.result.findings[0].signature(), expected);
+  // The recorded schedule replays the fuzz target's execution exactly.
+  std::string divergence;
+  const ExecResult again = replay_schedule(in.program, in.schedule, ExecOptions{}, &divergence);
+  EXPECT_EQ(divergence, "");
+  ASSERT_TRUE(again.found());
+  EXPECT_EQ(again.findings[0].signature(), expected);
+
+  MinimizeOptions mo;
+  mo.seconds = 1e9;
+  mo.max_executions = 12000;
+  const MinimizeResult r = minimize(in.program, in.schedule, expected, mo);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_FALSE(r.schedule_searched) << "the crash file's own schedule reproduces it";
+  EXPECT_EQ(r.finding.signature(), expected);
+  const ExecResult minimal = replay_schedule(r.program, r.schedule, ExecOptions{}, &divergence);
+  ASSERT_TRUE(minimal.found()) << print_program(r.program);
+  EXPECT_EQ(minimal.findings[0].signature(), expected);
+  EXPECT_LE(r.ops_after, row.trigger_ops) << print_program(r.program);
+}
+
+INSTANTIATE_TEST_SUITE_P(Defects, MinimizeCrashFile, ::testing::ValuesIn(kRows),
+                         [](const auto& info) { return std::string(info.param.defect); });
+
+TEST(MinimizeCrashFile, TextIsTheVersionedHeaderAndAnythingElseIsRaw) {
+  auto bytes = [](std::string_view s) {
+    return std::vector<uint8_t>(s.begin(), s.end());
+  };
+  EXPECT_TRUE(fuzz::looks_like_text_program("x.ifz", bytes("garbage")));
+  EXPECT_TRUE(fuzz::looks_like_text_program("crash-1", bytes("interpfuzz-program 1\n")));
+  EXPECT_TRUE(fuzz::looks_like_text_program("crash-1", bytes("# c\n\n  # d\r\n interpfuzz-program 2")));
+  EXPECT_FALSE(fuzz::looks_like_text_program("crash-1", bytes("")));
+  EXPECT_FALSE(fuzz::looks_like_text_program("crash-1", bytes("# only a comment\n")));
+  EXPECT_FALSE(fuzz::looks_like_text_program("crash-1", bytes("#\x01\x02\x03interpfuzz-program 1")));
+  EXPECT_FALSE(fuzz::looks_like_text_program("crash-1", bytes("interpfuzz-programX 1")));
+  // A fuzzer input that starts with the '#' byte (profile selector 35) is raw.
+  const std::vector<uint8_t> raw = {'#', 0, 0, 0, 0, 1, 2, 0, 0, 0x10, 0, 0, 0, 0x11, 0, 0};
+  EXPECT_FALSE(fuzz::looks_like_text_program("crash-2", raw));
+}
 
 TEST(Minimize, EveryDefectHasARow) {
   for (const rt::DefectInfo& d : rt::all_defects()) {
