@@ -204,6 +204,7 @@ def svg_times(path, defects, depth, cells, engines, budget):
         dec += 1
     xb = x_of(hi)
     o.append(f'<line x1="{xb:.1f}" y1="{top - 6}" x2="{xb:.1f}" y2="{height - 50}" stroke="#999" stroke-dasharray="4,3"/>')
+    o.append(f'<text x="{xb:.1f}" y="{height - 36}" text-anchor="middle">{budget:g}</text>')
     o.append(f'<text x="{cens_x}" y="{top - 10}" text-anchor="middle">censored</text>')
     o.append(f'<text x="{left + plot_w / 2}" y="{height - 20}" text-anchor="middle">seconds from the trial start</text>')
     for i, d in enumerate(defects):
@@ -266,6 +267,7 @@ def svg_km(path, defects, depth, cells, engines, budget):
         y = y_of(f)
         o.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" stroke="#ddd"/>')
         o.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{int(f * 100)}%</text>')
+    o.append(f'<text x="{x_of(hi):.1f}" y="{top + ph + 14}" text-anchor="middle">{budget:g}</text>')
     o.append(f'<text x="{left + pw / 2}" y="{top + ph + 32}" text-anchor="middle">seconds (log)</text>')
     ly = top + 10
     for e in engines:
