@@ -13,6 +13,7 @@
 
 #include "fuzzers/custom_mutator.h"
 #include "fuzzers/fuzz_input.h"
+#include "harness/exec/canary_log.h"
 #include "harness/exec/checked_run.h"
 #include "harness/program/text_format.h"
 #include "harness/program/validate.h"
@@ -206,9 +207,13 @@ ExecOptions ProgramTarget::exec_options(harness::Strategy* strategy) const {
 }
 
 int ProgramTarget::run(std::span<const uint8_t> input) {
+  // INTERPFUZZ_CANARY_LOG (canary_log.h): when each defect's canaries first fired, for the
+  // bug-finding benchmark; written before a finding aborts.
+  static const std::unique_ptr<harness::CanaryLog> canary_log = harness::CanaryLog::from_env();
   const harness::Decoded d = harness::decode_program(input, decode_);
   harness::InputDrivenStrategy strategy(d.schedule_bytes);
   const ExecResult r = run_input(d, strategy, exec_options(&strategy));
+  if (canary_log) canary_log->observe(r);
   if (summaries_) summary_ = summarize(r);
   if (r.found()) {
     const bool known = std::any_of(r.findings.begin(), r.findings.end(), [](const auto& f) {

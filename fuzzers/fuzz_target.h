@@ -14,6 +14,8 @@
 //                               defect (its canary fired) and `none` on nothing; the others
 //                               are reported once per signature (and written to
 //                               INTERPFUZZ_FINDINGS) and fuzzing goes on.
+//   INTERPFUZZ_CANARY_LOG=<file> append when each defect's canaries first fired and when a
+//                               finding was first attributed to it (harness/exec/canary_log.h)
 // So `fuzz_lifecycle` alone looks for new bugs on every version's -fixed profile, and
 // `INTERPFUZZ_PROFILE=3.9-fixed INTERPFUZZ_DEFECTS=gh96387_stale_drop_request fuzz_lifecycle`
 // measures how fast one historical defect is rediscovered.

@@ -116,6 +116,12 @@ PropertyConfig PropertyConfig::one_defect(const std::string& profile, const std:
   return cfg;
 }
 
+namespace {
+ExecutionObserver g_observer = nullptr;
+}  // namespace
+
+void set_execution_observer(ExecutionObserver observer) { g_observer = observer; }
+
 CaseOutcome run_case(const Contract& c, const harness::Program& p, const SchedSpec& spec) {
   CaseOutcome o;
   o.program = p;
@@ -128,6 +134,7 @@ CaseOutcome run_case(const Contract& c, const harness::Program& p, const SchedSp
     // from the sequential schedule, which is a schedule worth judging in its own right.
     PreemptionChooser sequential(std::vector<Preemption>{});
     const harness::CheckedRun first = harness::run_checked(p, sequential, opts);
+    if (g_observer) g_observer(first.result);
     if (judge(c, p, first, &o)) {
       note_failing_schedule(spec, {});
       return o;
@@ -136,7 +143,9 @@ CaseOutcome run_case(const Contract& c, const harness::Program& p, const SchedSp
   }
   std::unique_ptr<harness::Strategy> strategy = make_strategy(spec, choice_points);
   PreemptionLog log(*strategy);
-  if (judge(c, p, harness::run_checked(p, log, opts), &o)) {
+  const harness::CheckedRun run = harness::run_checked(p, log, opts);
+  if (g_observer) g_observer(run.result);
+  if (judge(c, p, run, &o)) {
     note_failing_schedule(spec, log.preemptions());
   }
   return o;

@@ -57,6 +57,11 @@ struct CaseOutcome {
 /// the sequential schedule (also judged) to learn the number of choice points k.
 CaseOutcome run_case(const Contract& c, const harness::Program& p, const SchedSpec& spec);
 
+/// Benchmarks only (properties/property_bench.cc): called with the result of every execution
+/// run_case makes, to timestamp the canaries. Null (the default) = nothing is called.
+using ExecutionObserver = void (*)(const harness::ExecResult&);
+void set_execution_observer(ExecutionObserver observer);
+
 /// The failure message: contract, verdict, the program as .ifz with its schedule, the schedule
 /// spec, where the program was saved and the `interpfuzz replay` line.
 std::string failure_report(const Contract& c, const CaseOutcome& o, const std::string& saved_as);

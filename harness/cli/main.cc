@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
     o.minimize = !flags->no_minimize;
     o.native_only_uniform = flags->baseline;
     o.quiet = flags->quiet;
+    if (flags->was_given("--strategy")) o.strategy = flags->strategy;
+    o.stop_on_known = flags->stop_on_known;
     if (o.seconds <= 0) return input_error("interpfuzz stress: --time must be positive");
     return run_stress(o);
   }

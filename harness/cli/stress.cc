@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "harness/cli/artifacts.h"
+#include "harness/exec/canary_log.h"
 #include "harness/exec/reach.h"
 #include "harness/exec/checked_run.h"
 #include "harness/cli/minimize_cmd.h"
@@ -32,6 +33,7 @@
 #include "harness/schedule/pct_strategy.h"
 #include "harness/schedule/random_strategy.h"
 #include "harness/schedule/rng.h"
+#include "runtime/defects.h"
 #include "runtime/profile.h"
 
 namespace ifz::harness::cli {
@@ -79,6 +81,7 @@ struct Worker {
   std::vector<std::string> extra_defects;
   std::set<std::string> seen;
   ReachCounters reach;
+  std::unique_ptr<CanaryLog> canary_log = CanaryLog::from_env();  // INTERPFUZZ_CANARY_LOG
 
   void send(const std::string& line) {
     const std::string l = line + "\n";
@@ -127,21 +130,25 @@ struct Worker {
     eo.trace = false;
     eo.max_steps = opts.max_steps;
     const uint64_t pick = rng.next_u64() % 10;
-    if (opts.native_only_uniform || (opts.native && pick == 0)) {
+    const bool mix = opts.strategy.empty();
+    if (opts.native_only_uniform || (mix && opts.native && pick == 0)) {
       eo.platform = ExecOptions::Platform::kNative;
       eo.native_watchdog_ms = 3000;
       const ExecResult r = execute(p, eo);
+      if (canary_log) canary_log->observe(r);
       reach.merge(r.reach);
       report(p, r, Schedule{}, "native");
       return;
     }
     std::unique_ptr<Strategy> st;
-    if (pick < 4) st = std::make_unique<RandomStrategy>(rng.next_u64());
+    const bool random = mix ? pick < 4 : opts.strategy == "random";
+    if (random) st = std::make_unique<RandomStrategy>(rng.next_u64());
     else st = std::make_unique<PctStrategy>(1 + static_cast<int>(rng.next_u64() % 3), rng.next_u64());
     const CheckedRun cr = run_checked(p, *st, eo);
+    if (canary_log) canary_log->observe(cr.result);
     reach.merge(cr.result.reach);
     if (!cr.reproducible) send("D\t" + cr.divergence);
-    report(p, cr.result, cr.schedule, pick < 4 ? "random" : "pct");
+    report(p, cr.result, cr.schedule, random ? "random" : "pct");
   }
 
   int run() {
@@ -178,6 +185,7 @@ struct Parent {
   ReachCounters reach;
   uint64_t execs = 0;
   int divergences = 0;
+  bool known_found = false;  // a finding attributed to an enabled defect (--stop-on-known)
 
   void on_line(const std::string& line) {
     std::vector<std::string> f;
@@ -197,6 +205,7 @@ struct Parent {
         d.classification = f[2];
         d.artifact = f[3];
         d.engine = f[4];
+        if (f[2].rfind("known:", 0) == 0) known_found = true;
         std::fprintf(stderr, "\n==ifz== FINDING (%s): %s\n    artifact: %s\n", f[2].c_str(),
                      f[1].c_str(), f[3].c_str());
       }
@@ -228,6 +237,22 @@ int worker_main(const StressOptions& opts, int index, int fd) {
 }  // namespace
 
 int run_stress(const StressOptions& opts) {
+  if (!opts.strategy.empty() && opts.strategy != "pct" && opts.strategy != "random") {
+    std::fprintf(stderr, "interpfuzz stress: unknown strategy '%s' (pct, random)\n",
+                 opts.strategy.c_str());
+    return 2;
+  }
+  {
+    std::stringstream ds(opts.defects);
+    std::string d;
+    while (std::getline(ds, d, ',')) {
+      if (!d.empty() && !rt::find_defect(d)) {
+        std::fprintf(stderr, "interpfuzz stress: unknown defect '%s' (see 'interpfuzz list defects')\n",
+                     d.c_str());
+        return 2;
+      }
+    }
+  }
   for (const std::string& p : stress_profiles(opts)) {
     if (!rt::find_profile(p)) {
       std::fprintf(stderr, "interpfuzz stress: unknown profile '%s'\n", p.c_str());
@@ -290,7 +315,13 @@ int run_stress(const StressOptions& opts) {
   const Clock::time_point hard_deadline =
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opts.seconds + 15));
   Clock::time_point stop_time = hard_deadline;
+  bool stopped_early = false;  // --stop-on-known: not an interruption, findings get minimised
   while (running > 0) {
+    if (opts.stop_on_known && parent.known_found && !stopped_early && !forwarded) {
+      for (pid_t p : pids) kill(p, SIGTERM);
+      stopped_early = true;
+      stop_time = std::min<Clock::time_point>(hard_deadline, Clock::now() + std::chrono::seconds(5));
+    }
     if (g_stop && !forwarded) {
       for (pid_t p : pids) kill(p, SIGTERM);
       forwarded = true;
@@ -324,6 +355,7 @@ int run_stress(const StressOptions& opts) {
 
   // Minimise each new finding (after the run: the artifacts are already safe on disk).
   int fresh = 0;
+  std::unique_ptr<CanaryLog> canary_log = CanaryLog::from_env();
   std::printf("interpfuzz stress: %llu executions in %.1f s (%.0f/s), %d worker(s), profiles: %s\n",
               static_cast<unsigned long long>(parent.execs), elapsed,
               elapsed > 0 ? parent.execs / elapsed : 0.0, jobs,
@@ -336,6 +368,11 @@ int run_stress(const StressOptions& opts) {
     std::string note;
     if (!minimized.empty()) {
       note = "\n    minimised: " + minimized;
+      auto parsed = read_program_file(minimized);
+      if (const auto* mp = std::get_if<Program>(&parsed)) {
+        note += " (" + std::to_string(mp->op_count()) + " ops)";
+        if (canary_log) canary_log->note("minimised", sig + "\t" + std::to_string(mp->op_count()));
+      }
     } else if (opts.minimize && !g_stop) {
       // Native findings have no schedule; the minimiser searched simulated ones first.
       note = "\n    no replayable simulated schedule found within the budget: the " + d.engine +

@@ -22,6 +22,10 @@ struct StressOptions {
   bool native = true;                   // include native-thread executions (a share of them)
   bool native_only_uniform = false;     // baseline: native threads + uniform random programs only
   bool minimize = true;                 // auto-minimise each new finding
+  std::string strategy;                 // --strategy: "" = the mix; "pct" / "random": simulated
+                                        // executions with that strategy only, no native share
+  bool stop_on_known = false;           // --stop-on-known: end at the first finding attributed
+                                        // to an enabled defect (benchmarks), then minimise it
   bool quiet = false;
 };
 

@@ -60,6 +60,12 @@ void Execution::end_of_main() {
   run.kind = platform::RunResult::Kind::kExited;
   EndContext end{run, runtime_->outcome(), /*process_ended_normally=*/true};
   for (auto& o : oracles_) o->on_end(end, *sink_);
+  if (remote_) {  // native: the reached canaries come back too (benchmarks, canary_log.h)
+    std::unique_lock<std::recursive_mutex> lock = native_lock();
+    for (const rt::DefectInfo& d : rt::all_defects()) {
+      if (runtime_->canaries().reached_of(d.id) > 0) plat_.report(std::string("reached\t") + d.name + "\n");
+    }
+  }
 }
 
 void Execution::count_reach(const rt::Event& e) {
@@ -247,6 +253,9 @@ void exec_internal::parse_native_report(const std::string& report, ExecResult* r
     if (f[0] == "trace" && f.size() >= 2) res->trace.push_back(f[1]);
     if (f[0] == "triggered" && f.size() >= 2) {
       if (auto d = rt::find_defect(f[1])) res->canaries.trigger(*d);
+    }
+    if (f[0] == "reached" && f.size() >= 2) {
+      if (auto d = rt::find_defect(f[1])) res->canaries.reach(*d);
     }
     if (f[0] == "finding" && f.size() >= 6) {
       Finding fd;

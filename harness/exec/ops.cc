@@ -490,6 +490,9 @@ void Execution::wait_native_child(int pid, int report_fd) {
   for (const rt::DefectInfo& d : rt::all_defects()) {  // the child's canaries are ours too
     const uint32_t n = child.canaries.triggered[static_cast<size_t>(d.id)];
     for (uint32_t k = 0; k < n; ++k) plat_.report(std::string("triggered\t") + d.name + "\n");
+    if (child.canaries.reached[static_cast<size_t>(d.id)] > 0) {
+      plat_.report(std::string("reached\t") + d.name + "\n");
+    }
   }
   for (Finding& f : child.findings) {
     f.phase = "fork-child: " + f.phase;
