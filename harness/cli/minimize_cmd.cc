@@ -82,19 +82,38 @@ std::string recorded_signature(const std::string& text) {
   return "";
 }
 
-// Minimises keeping `wanted` (the finding the file was reported with); if the simulated
-// platform cannot reproduce it (a native-only finding), the program's first simulated finding
-// instead, and `*note` says so.
-MinimizeResult minimize_keeping(const Program& p, const Schedule& s, const std::string& wanted,
-                                const MinimizeOptions& mo, std::string* note) {
-  MinimizeResult r = minimize(p, s, wanted, mo);
-  if (r.ok || wanted.empty()) return r;
-  r = minimize(p, s, "", mo);
-  if (r.ok) {
-    *note = "the recorded finding '" + wanted +
-            "' did not reproduce on the simulated platform; minimised its first simulated finding";
+// The classification recorded with that signature ("known: <issue>" or "new"): the comment
+// line the report or the minimiser's header wrote, "" if none.
+std::string recorded_classification(const std::string& text) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] != '#') continue;
+    const size_t b = line.find_first_not_of("# \t");
+    if (b == std::string::npos) continue;
+    std::string rest = line.substr(b);
+    if (!rest.empty() && rest.back() == '\r') rest.pop_back();
+    if (rest.rfind("known: ", 0) == 0) return rest;
   }
-  return r;
+  return "";
+}
+
+// Minimises keeping `wanted` (the finding the file was reported with). A native-only finding
+// (a native hang, a race the simulated search did not hit) may have no simulated schedule with
+// that exact signature: then the program's first simulated finding is minimised instead, but
+// only if it is attributed to the same known defect (`wanted_class`, from the canaries), and
+// `*note` says so; a finding that would drift into another bug is not minimised.
+MinimizeResult minimize_keeping(const Program& p, const Schedule& s, const std::string& wanted,
+                                const std::string& wanted_class, const MinimizeOptions& mo,
+                                std::string* note) {
+  MinimizeResult r = minimize(p, s, wanted, mo);
+  if (r.ok || wanted.empty() || wanted_class.empty()) return r;
+  MinimizeResult other = minimize(p, s, "", mo);
+  if (!other.ok || other.finding.classification != wanted_class) return r;
+  *note = "the recorded finding '" + wanted +
+          "' did not reproduce on the simulated platform; minimised the program's simulated "
+          "finding of the same defect";
+  return other;
 }
 
 std::string header_comment(const MinimizeResult& r, const std::string& note = "") {
@@ -150,7 +169,8 @@ std::string minimize_artifact(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   std::string note;
-  const MinimizeResult r = minimize_keeping(*p, s, recorded_signature(text.str()), mo, &note);
+  const MinimizeResult r = minimize_keeping(*p, s, recorded_signature(text.str()),
+                                            recorded_classification(text.str()), mo, &note);
   if (!r.ok) return "";
   const std::string stem = path.substr(0, path.size() - 4);
   write_file_atomic(stem + ".min.ifz", header_comment(r, note) + print_program(r.program), &err);
@@ -170,6 +190,7 @@ int cmd_minimize(const Flags& f) {
   Program prog;
   Schedule schedule;
   std::string signature;  // "" = the first finding of the program as given
+  std::string classification;  // recorded with it, "" if none
   std::string raw_setup;  // raw input: how it was decoded, for the report
   const std::span<const uint8_t> span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   if (fuzz::looks_like_text_program(path, span)) {
@@ -184,6 +205,7 @@ int cmd_minimize(const Flags& f) {
       schedule = *sp;
     }
     signature = recorded_signature(bytes);
+    classification = recorded_classification(bytes);
   } else {
     fuzz::ReplayedInput in;
     if (!from_fuzzer_input(f, bytes, &in, &raw_setup)) return 2;
@@ -202,7 +224,7 @@ int cmd_minimize(const Flags& f) {
   MinimizeOptions mo;
   mo.seconds = static_cast<double>(f.was_given("--time") ? f.time : 25);
   std::string note;
-  const MinimizeResult r = minimize_keeping(prog, schedule, signature, mo, &note);
+  const MinimizeResult r = minimize_keeping(prog, schedule, signature, classification, mo, &note);
   if (!r.ok) {
     std::cout << "interpfuzz minimize: " << r.error << "\n";
     return 0;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <optional>
+#include <tuple>
 #include <cstdio>
 #include <cstdlib>
 
@@ -137,6 +138,7 @@ struct Minimizer {
   bool accept(Program* p, Schedule* s, const Program& q);
 
   int tries = 48;       // seeded schedules per candidate (escalates, see minimize())
+  bool backward = false;  // the second descent scans ops from the end (see minimize())
   uint64_t candidates = 0;
 };
 
@@ -212,7 +214,9 @@ bool ddmin_ops(Minimizer& m, Program* p, Schedule* s) {
     n = std::min(n, refs.size());
     const size_t chunk = (refs.size() + n - 1) / n;
     bool reduced = false;
-    for (size_t from = 0; from < refs.size() && !m.out_of_time(); from += chunk) {
+    const size_t chunks = (refs.size() + chunk - 1) / chunk;
+    for (size_t c = 0; c < chunks && !m.out_of_time(); ++c) {
+      const size_t from = (m.backward ? chunks - 1 - c : c) * chunk;
       if (m.accept(p, s, without(*p, refs, from, std::min(refs.size(), from + chunk)))) {
         n = std::max<size_t>(n - 1, 2);
         reduced = any = true;
@@ -235,8 +239,10 @@ bool remove_pairs(Minimizer& m, Program* p, Schedule* s, size_t max_ops) {
     again = false;
     const std::vector<OpRef> refs = op_refs(*p);
     if (refs.size() < 3 || refs.size() > max_ops) return any;
-    for (size_t i = 0; i < refs.size() && !again && !m.out_of_time(); ++i) {
-      for (size_t j = i + 1; j < refs.size() && !again && !m.out_of_time(); ++j) {
+    for (size_t a = 0; a < refs.size() && !again && !m.out_of_time(); ++a) {
+      for (size_t b = a + 1; b < refs.size() && !again && !m.out_of_time(); ++b) {
+        const size_t i = m.backward ? refs.size() - 1 - b : a;
+        const size_t j = m.backward ? refs.size() - 1 - a : b;
         Program q = *p;
         // Erase the later one first: both indices stay valid (same thread or not).
         q.threads[refs[j].thread].ops.erase(q.threads[refs[j].thread].ops.begin() +
@@ -512,6 +518,29 @@ size_t live_threads(const Program& p) {
   return n;
 }
 
+// One descent: rounds of every reduction until a round changes nothing; such a round is
+// repeated with four times the schedules per candidate (a bigger budget when the budget
+// allows: a candidate may need an interleaving the cheap search did not find), up to
+// max_tries_per_candidate. Ends with the schedule simplified. m.last_finding is the result's.
+void descend(Minimizer& m, Program* prog, Schedule* current) {
+  m.tries = m.opts.tries_per_candidate;
+  while (!m.out_of_time()) {
+    bool changed = ddmin_ops(m, prog, current);
+    changed |= thread_passes(m, prog, current);
+    changed |= remove_pairs(m, prog, current, m.opts.pair_max_ops);
+    changed |= replace_by_yield(m, prog, current);
+    changed |= simplify_args(m, prog, current);
+    // Fewer preemptions make the schedule sturdier under the next round's removals.
+    if (changed) {
+      simplify_schedule(m, *prog, current);
+      continue;
+    }
+    if (m.tries >= m.opts.max_tries_per_candidate) break;
+    m.tries = std::min(m.opts.max_tries_per_candidate, m.tries * 4);
+  }
+  simplify_schedule(m, *prog, current);
+}
+
 }  // namespace
 
 bool find_schedule(const Program& p, const std::string& signature, int budget, uint64_t max_steps,
@@ -586,29 +615,34 @@ MinimizeResult minimize(const Program& p, const Schedule& s, const std::string& 
       res.preemptions_before = current.preemptions();
     }
   }
-  // Rounds of reductions until none applies. A round that changes nothing is repeated with
-  // four times the schedules per candidate (a bigger budget when the budget allows): a
-  // candidate may need an interleaving the cheap search did not find.
+  // Descents: rounds of reductions until none applies. The result depends on which removals
+  // succeed first, so when the first descent used less than half the budget a second one
+  // starts again from the input scanning ops from the end, and the smaller result is kept.
   Program prog = p;
-  m.tries = opts.tries_per_candidate;
   // A searched or fuzzer-driven schedule has preemptions nothing needs; the fewer it has, the
   // better it survives the removals below.
   simplify_schedule(m, prog, &current);
-  while (!m.out_of_time()) {
-    bool changed = ddmin_ops(m, &prog, &current);
-    changed |= thread_passes(m, &prog, &current);
-    changed |= remove_pairs(m, &prog, &current, opts.pair_max_ops);
-    changed |= replace_by_yield(m, &prog, &current);
-    changed |= simplify_args(m, &prog, &current);
-    // Fewer preemptions make the schedule sturdier under the next round's removals.
-    if (changed) {
-      simplify_schedule(m, prog, &current);
-      continue;
+  const Program start_prog = prog;
+  const Schedule start_schedule = current;
+  descend(m, &prog, &current);
+  Finding finding = m.last_finding;
+  const bool half_left = m.executions < opts.max_executions / 2 &&
+                         Clock::now() - start < std::chrono::duration<double>(opts.seconds / 2);
+  if (half_left && prog.op_count() > 1) {
+    Program other = start_prog;
+    Schedule other_schedule = start_schedule;
+    m.backward = true;
+    descend(m, &other, &other_schedule);
+    const auto key = [](const Program& q, const Schedule& sc) {
+      return std::make_tuple(q.op_count(), live_threads(q), sc.preemptions());
+    };
+    if (key(other, other_schedule) < key(prog, current)) {
+      prog = other;
+      current = other_schedule;
+      finding = m.last_finding;
     }
-    if (m.tries >= opts.max_tries_per_candidate) break;
-    m.tries = std::min(opts.max_tries_per_candidate, m.tries * 4);
   }
-  simplify_schedule(m, prog, &current);
+  m.last_finding = finding;
   prog.schedule = current.picks.empty() ? "" : current.to_string();
   res.ok = true;
   res.program = prog;
