@@ -273,7 +273,6 @@ void Runtime::initialize() {
   ++generation_;
   finalizing_thread_ = platform::kNoThread;
   finalizing_tstate_ = nullptr;
-  pending_closed_ = false;
   next_interp_id_ = 0;
   main_thread_ = self;
   set_phase(generation_ == 1 ? "init" : "reinit");
@@ -297,6 +296,9 @@ void Runtime::initialize() {
   per_thread(self).gilstate.store(t);
   take_gil(t);
   attach(t);
+  // The queues open last: a call accepted while the queues are being reset (a C thread
+  // racing the re-initialisation) would be dropped with the old contents.
+  pending_closed_ = false;
   initialized_ = true;
   if (generation_ > 1) emit(EventKind::kReinitialized, generation_);
   set_phase("running");
