@@ -143,7 +143,12 @@ void Runtime::finalize_subinterpreters(ThreadState* t) {
       continue;
     }
     if (victim == nullptr) break;
-    if (ThreadState* old = victim->tstate_head) {
+    // CPython 3.13.0 deletes the head tstate whoever owns it: a thread still starting or
+    // running in the interpreter (own GIL) then resumes on freed memory. The -fixed twins
+    // leave other threads' tstates to Py_EndInterpreter (below), which joins the non-daemon
+    // ones and, for the finalizing thread, deletes the rest as Py_FinalizeEx does its own.
+    ThreadState* const leftover = profile_.fixed ? nullptr : victim->tstate_head;
+    if (ThreadState* old = leftover) {
       // Attached first (_PyThreadState_Attach), which takes the interpreter's GIL: a thread
       // still running in an own-GIL interpreter gets to release it before its tstate goes
       // (and exits when it wants the GIL back: the runtime is finalizing).

@@ -70,6 +70,12 @@ void Runtime::end_interpreter(ThreadState* t) {
   // imported `threading` (conform: Debian 3.11.2 with no threading import runs nothing here).
   if (profile_.end_interp_runs_bytecode && interp->threading_imported) handle_eval_breaker(t);
   interp->shutdown = Interpreter::Shutdown::kAtexit;
+  if (profile_.fixed && finalizing_thread_ == platform_.current()) {
+    // -fixed: Py_FinalizeEx ending a leftover subinterpreter (3.13 finalize_subinterpreters):
+    // its daemon threads' tstates go as the main interpreter's do (_PyThreadState_DeleteExcept);
+    // those threads exit at their next GIL take (F2).
+    delete_threads_except(t);
+  }
   if (t != interp->tstate_head || t->next != nullptr) {
     fatal("Py_EndInterpreter", "not the last thread");
   }

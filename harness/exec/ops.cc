@@ -109,6 +109,12 @@ void Execution::cleanup_thread(ThreadCtx& c) {
       runtime_->current() != nullptr) {
     runtime_->swap(c.home);
   }
+  // A C thread that (re)initialized the runtime holds the GIL with the tstate Py_Initialize
+  // made. An embedder thread releases it before it ends (PyEval_SaveThread); otherwise every
+  // other thread waits for the GIL forever: a deadlock of the program, not of the runtime.
+  if (c.is_c_thread && c.home != nullptr && runtime_->current() == c.home) {
+    runtime_->save_thread();
+  }
 }
 
 OpContext Execution::op_context(const ThreadCtx& c, int slot, const Op& op) const {
