@@ -170,7 +170,9 @@ void Runtime::take_gil(ThreadState* t) {
     drop_gil(*g, nullptr);
     exit_for_finalization(t, nullptr, false);
   }
-  // RESET_GIL_DROP_REQUEST: whoever asked, a switch just happened.
+  // RESET_GIL_DROP_REQUEST: whoever asked, a switch just happened. A thread of an earlier
+  // lifetime that was not made to exit (F6) reaches here with a freed interpreter.
+  if (interp != nullptr) touch(interp, "take_gil: RESET_GIL_DROP_REQUEST(interp)");
   ceval().gil_drop_request = false;
   g->mutex.unlock();
   if (!check_early && must_exit_before_gil(t)) {
