@@ -182,10 +182,13 @@ std::string minimize_artifact(const std::string& path) {
 int cmd_minimize(const Flags& f) {
   if (f.positional.empty()) return input_error("interpfuzz minimize: missing FILE");
   const std::string path = f.positional[0];
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return input_error("interpfuzz minimize: " + path + " is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return input_error("interpfuzz minimize: cannot read " + path);
   std::stringstream buf;
   buf << in.rdbuf();
+  if (in.bad()) return input_error("interpfuzz minimize: cannot read " + path);
   const std::string bytes = buf.str();
   Program prog;
   Schedule schedule;

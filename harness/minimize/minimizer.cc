@@ -76,11 +76,11 @@ struct Minimizer {
     RandomStrategy random[3] = {RandomStrategy(0xd1ce1, 0.5), RandomStrategy(0xd1ce2, 0.9),
                                 RandomStrategy(0xd1ce3, 0.98)};
     // Half of the tries repair the current schedule (shortened runs), half draw new ones.
-    const std::vector<Schedule> repairs = shortened_runs(current, static_cast<size_t>(tries / 2));
+    const std::vector<Repair> repairs = schedule_repairs(current, static_cast<size_t>(tries / 2));
     for (int i = 0, drawn = 0; i < tries && !out_of_time(); ++i) {
       if (i % 2 == 0 && static_cast<size_t>(i / 2) < repairs.size()) {
-        ReplayStrategy repaired(repairs[static_cast<size_t>(i / 2)]);
-        if (run_with(p, repaired, found)) return true;
+        ReplayStrategy replay_repaired(repaired(current, repairs[static_cast<size_t>(i / 2)]));
+        if (run_with(p, replay_repaired, found)) return true;
         continue;
       }
       const int j = drawn++;
@@ -92,11 +92,25 @@ struct Minimizer {
   }
 
   // A removed op took its choice points with it, so the current schedule is misaligned from
-  // where it was: the preemptions after it come too late. Variants of `s`: first without the
-  // picks of one thread (a removed thread), then with one run of identical picks shortened by
-  // d choices (a whole run removed when it is not longer), runs in order, d = 1, 2, 3, 4, 6,
-  // 8, 12, 16, 24, 32 — most `max` variants.
-  static std::vector<Schedule> shortened_runs(const Schedule& s, size_t max) {
+  // where it was: the preemptions after it come too late. Repairs of `s`, described by an
+  // edit and made one at a time (a schedule may be long): first without the picks of one
+  // thread (a removed thread), later ids one lower (ids are given in creation order) or not;
+  // then one run of identical picks shortened by d choices (the whole run when it is not
+  // longer), runs in order, d = 1, 2, 3, 4, 6, 8, 12, 16, 24, 32. At most `max` edits.
+  struct Repair {
+    platform::ThreadId gone = 0;  // > 0: drop this thread's picks
+    bool renumber = false;
+    size_t run_end = 0, cut = 0;  // else: erase [run_end - cut, run_end)
+  };
+  static std::vector<Repair> schedule_repairs(const Schedule& s, size_t max) {
+    std::vector<Repair> out;
+    platform::ThreadId max_id = 0;
+    for (platform::ThreadId t : s.picks) max_id = std::max(max_id, t);
+    for (platform::ThreadId gone = max_id; gone >= 1 && out.size() < max; --gone) {
+      out.push_back({gone, true, 0, 0});
+      // Without renumbering it differs only when a later id exists.
+      if (gone < max_id && out.size() < max) out.push_back({gone, false, 0, 0});
+    }
     std::vector<std::pair<size_t, size_t>> runs;  // [begin, end)
     for (size_t i = 0; i < s.picks.size();) {
       size_t j = i;
@@ -104,33 +118,29 @@ struct Minimizer {
       runs.emplace_back(i, j);
       i = j;
     }
-    std::vector<Schedule> out;
-    // A thread gone (dropped, inlined): its picks removed, and the later threads' ids one lower
-    // (ids are given in creation order) or unchanged.
-    platform::ThreadId max_id = 0;
-    for (platform::ThreadId t : s.picks) max_id = std::max(max_id, t);
-    for (platform::ThreadId gone = max_id; gone >= 1; --gone) {
-      for (bool renumber : {true, false}) {
-        if (out.size() >= max) return out;
-        Schedule v;
-        for (platform::ThreadId t : s.picks) {
-          if (t != gone) v.picks.push_back(renumber && t > gone ? t - 1 : t);
-        }
-        if (!(v == s) && std::find(out.begin(), out.end(), v) == out.end()) out.push_back(std::move(v));
-      }
-    }
+    size_t prev_d = 0;
     for (size_t d : {1, 2, 3, 4, 6, 8, 12, 16, 24, 32}) {
       for (const auto& [b, e] : runs) {
         if (out.size() >= max) return out;
-        if (e - b < d && d > 1 && e - b <= d / 2) continue;  // that run is gone at a smaller d
-        Schedule v = s;
-        const size_t cut = std::min(d, e - b);
-        v.picks.erase(v.picks.begin() + static_cast<std::ptrdiff_t>(e - cut),
-                      v.picks.begin() + static_cast<std::ptrdiff_t>(e));
-        out.push_back(std::move(v));
+        if (e - b <= prev_d) continue;  // the whole run already went at a smaller d
+        out.push_back({0, false, e, std::min(d, e - b)});
       }
+      prev_d = d;
     }
     return out;
+  }
+  static Schedule repaired(const Schedule& s, const Repair& r) {
+    Schedule v;
+    if (r.gone > 0) {
+      for (platform::ThreadId t : s.picks) {
+        if (t != r.gone) v.picks.push_back(r.renumber && t > r.gone ? t - 1 : t);
+      }
+      return v;
+    }
+    v = s;
+    v.picks.erase(v.picks.begin() + static_cast<std::ptrdiff_t>(r.run_end - r.cut),
+                  v.picks.begin() + static_cast<std::ptrdiff_t>(r.run_end));
+    return v;
   }
 
   // Replaces (p, s) by candidate q (after dropping the threads it no longer uses) if q still

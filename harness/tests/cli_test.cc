@@ -170,6 +170,9 @@ TEST(Cli, MinimizeARawCrashFileDecodesItAsTheFuzzTargetDid) {
     EXPECT_EQ(bad.status, 2) << args << env_vars << ": " << bad.out << bad.err;
     EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
   }
+  const CliRun folder = run("minimize " + dir.string());
+  EXPECT_EQ(folder.status, 2) << folder.out;
+  EXPECT_EQ(std::count(folder.err.begin(), folder.err.end(), '\n'), 1) << folder.err;
   fs::remove_all(dir);
 }
 
