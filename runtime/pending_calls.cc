@@ -253,9 +253,9 @@ int Runtime::run_pending_queue(ThreadState* t, PendingQueue& q, int maxloop) {
       if (std::uncaught_exceptions() > 0) {
         // The thread is being made to exit (finalisation started): from its next scheduling
         // point on, the interpreter holding this queue may be freed, so no lock is waited
-        // for on the way out. The flag is cleared first; the notify is the one point after.
+        // for on the way out, and no scheduling point is made while unwinding.
         q.handling_thread = platform::kNoThread;
-        q.done.notify_all();
+        q.done.notify_all_while_exiting();
         return;
       }
       q.lock.lock();

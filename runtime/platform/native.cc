@@ -479,7 +479,7 @@ bool NativePlatform::cond_wait(CondVar& c, Mutex& m, int64_t micros) {
   return timed_out;
 }
 
-void NativePlatform::cond_notify(CondVar& c, bool all) {
+void NativePlatform::cond_notify(CondVar& c, bool all, bool /*point: no scheduler here*/) {
   // Whoever waited stored the Mutex before releasing it; a notifier that took that Mutex since
   // sees it. Null: nobody ever waited, so there is nobody to wake.
   Mutex* m = c.native_bound_.load(std::memory_order_acquire);

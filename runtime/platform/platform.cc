@@ -55,8 +55,11 @@ bool CondVar::wait_for(Mutex& m, int64_t micros) {
   // A negative timeout would turn into an untimed wait in the backend: clamp to "expire now".
   return platform_->cond_wait(*this, m, micros < 0 ? 0 : micros);
 }
-void CondVar::notify_one() { platform_->cond_notify(*this, /*all=*/false); }
-void CondVar::notify_all() { platform_->cond_notify(*this, /*all=*/true); }
+void CondVar::notify_one() { platform_->cond_notify(*this, /*all=*/false, /*point=*/true); }
+void CondVar::notify_all() { platform_->cond_notify(*this, /*all=*/true, /*point=*/true); }
+void CondVar::notify_all_while_exiting() {
+  platform_->cond_notify(*this, /*all=*/true, /*point=*/false);
+}
 void CondVar::reinit() { platform_->cond_reinit(*this); }
 
 }  // namespace ifz::platform

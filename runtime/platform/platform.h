@@ -124,6 +124,10 @@ class CondVar {
   bool wait_for(Mutex& m, int64_t micros);
   void notify_one();
   void notify_all();
+  /// notify_all without the scheduling point after it, for a thread unwinding to its exit
+  /// (ThreadExit): an execution ending at such a point would abandon the coroutine
+  /// mid-unwind and leak the exception object.
+  void notify_all_while_exiting();
   /// Fork child only: forget all waiters (they vanished).
   void reinit();
   const char* name() const { return name_; }
@@ -241,7 +245,8 @@ class Platform {
   virtual void cond_init(CondVar& c) = 0;
   virtual void cond_destroy(CondVar& c) = 0;
   virtual bool cond_wait(CondVar& c, Mutex& m, int64_t micros /* <0: untimed */) = 0;
-  virtual void cond_notify(CondVar& c, bool all) = 0;
+  /// `point`: the notify is a scheduling point (simulated) — false only while a thread unwinds.
+  virtual void cond_notify(CondVar& c, bool all, bool point) = 0;
   virtual void cond_reinit(CondVar& c) = 0;
 };
 

@@ -508,7 +508,7 @@ bool SimulatedPlatform::cond_wait(CondVar& c, Mutex& m, int64_t micros) {
   return timed_out;
 }
 
-void SimulatedPlatform::cond_notify(CondVar& c, bool all) {
+void SimulatedPlatform::cond_notify(CondVar& c, bool all, bool with_point) {
   while (!c.waiters_.empty()) {
     Thread& w = *threads_[c.waiters_.front()];
     c.waiters_.erase(c.waiters_.begin());
@@ -517,7 +517,7 @@ void SimulatedPlatform::cond_notify(CondVar& c, bool all) {
     w.state = State::kRunnable;
     if (!all) break;
   }
-  point({Point::kNotify, c.name(), &c});
+  if (with_point) point({Point::kNotify, c.name(), &c});
 }
 
 void SimulatedPlatform::cond_reinit(CondVar& c) { c.waiters_.clear(); }
