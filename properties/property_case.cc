@@ -3,7 +3,6 @@
 #include "properties/property_case.h"
 
 #include <algorithm>
-#include <set>
 
 #include "harness/program/text_format.h"
 
@@ -43,15 +42,15 @@ SchedSpec remove_thread_id(const SchedSpec& s, int id) {
 namespace {
 
 // The specs worth trying with a program that lost a thread: the same, and the same without
-// each thread id it names (which one the lost thread had is not known here).
+// each thread id up to the highest it names (which one the lost thread had is not known
+// here). The lost thread need not be one the spec names: an unnamed thread spawned before a
+// named one still moves that one's id down (`start T2 threading; start T1 raw` with a
+// preemption to T1's id 2: without T2, T1 is id 1).
 std::vector<SchedSpec> renumberings(const SchedSpec& s) {
-  std::set<int> ids;
-  for (const Preemption& p : s.preemptions) {
-    if (p.thread > 0) ids.insert(p.thread);
-  }
-  if (s.park_thread > 0) ids.insert(s.park_thread);
+  int highest = s.park_thread;
+  for (const Preemption& p : s.preemptions) highest = std::max(highest, p.thread);
   std::vector<SchedSpec> out{s};
-  for (int id : ids) {
+  for (int id = 1; id <= highest; ++id) {
     SchedSpec t = remove_thread_id(s, id);
     if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(t);
   }

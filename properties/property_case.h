@@ -10,7 +10,8 @@
 //
 // Shrinks, simplest first: the spec's own (sequential, the failing execution's preemptions,
 // ...), then each program shrink (program_shapes.h) under the unchanged spec and under the
-// spec with one of its thread ids removed (preemptions to it dropped, higher ids moved down).
+// spec with one thread id removed (preemptions to it dropped, higher ids moved down), for
+// every id up to the highest the spec names: the lost thread's id is not known.
 #pragma once
 
 #include <rapidcheck.h>

@@ -96,6 +96,37 @@ SchedSpec draw_spec(int threads, const ParkBias& bias) {
   return s;
 }
 
+// Earlier positions for preemption `p`, nearest first: fewer choices after its anchor, then
+// the same choice anchored at an earlier phase (window_phases() order, offset 0), at the
+// phase's previous occurrence, and at the execution's start. A preemption is anchored at the
+// latest phase before it, so one that is anchored at a phase only a removable op produces
+// (`reinit`'s) pins that op: a program without it never reaches the anchor and never
+// preempts. Moved to an earlier phase where the same switch still makes the execution fail,
+// it lets the op go. Every candidate is smaller in (anchor, occurrence, offset), so shrinking
+// terminates.
+std::vector<Preemption> earlier_positions(const Preemption& p) {
+  std::vector<Preemption> out;
+  auto add = [&](int anchor, int occurrence, int offset) {
+    Preemption q = p;
+    q.anchor = anchor;
+    q.occurrence = occurrence;
+    q.offset = offset;
+    if (!(q == p) && std::find(out.begin(), out.end(), q) == out.end()) out.push_back(q);
+  };
+  if (p.offset > 0) {
+    add(p.anchor, p.occurrence, p.offset - 1);
+    add(p.anchor, p.occurrence, p.offset / 2);
+    add(p.anchor, p.occurrence, 0);
+  }
+  if (p.anchor >= 0) {
+    for (int a = p.anchor - 1; a >= 0; --a) add(a, p.occurrence, 0);
+    if (p.occurrence > 1) add(p.anchor, p.occurrence - 1, 0);
+    add(-1, 1, p.offset);
+    add(-1, 1, 0);
+  }
+  return out;
+}
+
 struct FailingSchedule {
   SchedSpec spec;
   std::vector<Preemption> preemptions;
@@ -154,7 +185,6 @@ rc::Seq<SchedSpec> sched_shrinks(const SchedSpec& s) {
     t.stickiness_pct = s.stickiness_pct < 50 ? 50 : 80;
     out.push_back(t);
   }
-  std::vector<SchedSpec> lists;
   if (s.kind == SchedSpec::Kind::kPreempt) {
     // Fewer preemptions first (removeChunks), then earlier ones.
     rc::seq::forEach(rc::shrink::removeChunks(s.preemptions), [&](std::vector<Preemption> v) {
@@ -163,6 +193,13 @@ rc::Seq<SchedSpec> sched_shrinks(const SchedSpec& s) {
       t.preemptions = std::move(v);
       out.push_back(t);
     });
+    for (size_t i = 0; i < s.preemptions.size(); ++i) {
+      for (const Preemption& p : earlier_positions(s.preemptions[i])) {
+        SchedSpec t = s;
+        t.preemptions[i] = p;
+        out.push_back(t);
+      }
+    }
   }
   out.erase(std::remove(out.begin(), out.end(), s), out.end());
   return rc::seq::fromContainer(std::move(out));

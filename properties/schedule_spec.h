@@ -8,7 +8,9 @@
 // Shrinking goes towards fewer preemptions: first the sequential schedule (no preemption at
 // all), then the failing execution's own schedule as explicit preemptions, then without the
 // phase window, a lower PCT depth (d−1 change points), a stickier random strategy, fewer
-// explicit preemptions. The explicit form matters: a seed's schedule changes completely when
+// explicit preemptions, earlier ones (fewer choices after their anchor, or anchored at an
+// earlier phase, so that a program shrink can then remove the op whose phase anchored them).
+// The explicit form matters: a seed's schedule changes completely when
 // the program loses an op, so shrinking the program under a PCT or random seed gets stuck;
 // under explicit preemptions it goes on. A preemption is anchored at the latest lifecycle
 // phase ("3 choices after the 2nd `running`: switch to T1"), so removing ops before that phase

@@ -156,6 +156,9 @@ void Runtime::after_fork_child(ThreadState* t) {
   delete_threads_except(t);
   // _PyImport_ReInitLock: the import lock PyOS_BeforeFork held is free again.
   import_lock_.reinit();
+  // The model's Thread._started lock: a thread that vanished mid-start may have held it.
+  started_lock_.reinit();
+  started_cond_.reinit();
   if (wrong_order) reinit_runtime_locks();  // gh-112275: too late, HEAD_LOCK was used above
   if (profile_.fork_deletes_other_interps) {
     set_phase("fork-child:DeleteExceptMain");

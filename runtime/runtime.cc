@@ -28,6 +28,8 @@ Runtime::Runtime(platform::Platform& platform, const Profile& profile, DefectSet
       observer_(observer),
       head_lock_(platform, "HEAD_LOCK"),
       ending_done_(platform, "interp_ending_done"),
+      started_lock_(platform, "Thread._started.lock"),
+      started_cond_(platform, "Thread._started.cond"),
       xid_lock_(platform, "xidregistry.mutex"),
       unicode_ids_lock_(platform, "unicode_ids.lock"),
       import_lock_(platform, "import_lock") {

@@ -122,6 +122,9 @@ class Runtime {
     platform::ThreadId thread = platform::kNoThread;
   };
   Started start_thread(ThreadKind kind, bool daemon, std::function<void()> body);
+  /// threading.Thread.start()'s wait for the new thread's `_started` event (start_thread
+  /// alone is _thread.start_new_thread). Needs the GIL.
+  void wait_thread_started(platform::ThreadId tid);
   /// An OS thread with no thread state (C library thread, signal handler thread).
   platform::ThreadId start_c_thread(std::function<void()> body);
   /// threading.Thread.join from the current thread: the GIL is released while waiting.
@@ -284,6 +287,10 @@ class Runtime {
   // -fixed: signalled (with head_lock_) when an interpreter being ended by some thread is
   // unlinked or its ender exits; finalize_subinterpreters waits on it (Interpreter::ending_thread).
   platform::CondVar ending_done_;
+  // threading.Thread.start() waits on the new thread's `_started` Event (a lock and a
+  // condition in CPython): one pair for every thread, the flag is PerThread::started.
+  platform::Mutex started_lock_;
+  platform::CondVar started_cond_;
   platform::Mutex xid_lock_;
   platform::Mutex unicode_ids_lock_;
   platform::Mutex import_lock_;
@@ -295,6 +302,7 @@ class Runtime {
     std::atomic<ThreadState*> current{nullptr};   // _PyThreadState_GET
     std::atomic<ThreadState*> bound{nullptr};     // last tstate attached here (kept when detached)
     std::atomic<bool> ending_interp{false};       // -fixed: inside Py_EndInterpreter (a claim)
+    std::atomic<bool> started{false};             // threading.Thread._started was set (ids are never reused)
     std::atomic<ThreadState*> gilstate{nullptr};  // the autoTSS key (main-interpreter tstates only)
   };
   PerThread& per_thread(platform::ThreadId t);

@@ -70,6 +70,18 @@ Runtime::Started Runtime::start_thread(ThreadKind kind, bool daemon, std::functi
   return {ok, tid};
 }
 
+void Runtime::wait_thread_started(ThreadId tid) {
+  // Thread.start() ends with `self._started.wait()`, GIL released, until the new thread has
+  // taken the GIL and run its bootstrap (so it is past t_bootstrap's unlocked tstate write:
+  // gh-108987 needs the bare _thread.start_new_thread). A new thread made to exit before that
+  // leaves its starter waiting for good, as in CPython.
+  ThreadState* t = save_thread();
+  started_lock_.lock();
+  while (!per_thread(tid).started.load()) started_cond_.wait(started_lock_);
+  started_lock_.unlock();
+  restore_thread(t);
+}
+
 void Runtime::thread_bootstrap(ThreadState* t, const std::function<void()>& body) {
   const ThreadId self = platform_.current();
   if (defect(Defect::kGh108987ThreadRunAfterFinalize)) {
@@ -82,6 +94,13 @@ void Runtime::thread_bootstrap(ThreadState* t, const std::function<void()>& body
   restore_thread(t);  // PyEval_AcquireThread: the must-exit checks protect a freed t
   t->thread = self;
   ++t->frames;  // the thread's target function runs for the whole body
+  if (t->kind == ThreadKind::kThreading) {
+    // Thread._bootstrap_inner: self._started.set()
+    started_lock_.lock();
+    per_thread(self).started = true;
+    started_cond_.notify_all();
+    started_lock_.unlock();
+  }
   body();
   emit(EventKind::kThreadFinished, 0, 0, 0, {}, current(), nullptr);
   thread_state_delete_current();

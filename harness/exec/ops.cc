@@ -335,6 +335,9 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, std::string* wh
         if (opts_.trace) trace_line("   raised " + r.result.error);
       }
       script_tid_[s] = r.thread;
+      // threading.Thread.start() returns once the thread has started (a `raw` thread is
+      // _thread.start_new_thread: no wait).
+      if (r.result.ok && kind != StartKind::kRaw) rt.wait_thread_started(r.thread);
       return true;
     }
     case OpCode::kJoin:

@@ -105,9 +105,12 @@ TEST(EmitC, TheHandshakeFollowsTheModelsOrderOfOpBoundaries) {
               "  join T1\n  finalize\nthread T1:\n  run_bytecode 1\n"),
       Schedule{}, o);
   ASSERT_TRUE(e.ok) << e.error;
-  // join waits while T1 runs: it passes its turn as it starts and waits for its return turn.
-  EXPECT_NE(e.c.find("/* 2: join T1 -- turn 2, returns at turn 4 */"), std::string::npos) << e.c;
-  EXPECT_NE(e.c.find("/* 0: run_bytecode 1 -- turn 3 */"), std::string::npos);
+  // Thread.start() waits while T1 starts (and, scheduled so, runs): it passes its turn as it
+  // starts and waits for its return turn.
+  EXPECT_NE(e.c.find("/* 1: start T1 threading -- turn 1, returns at turn 3 */"), std::string::npos)
+      << e.c;
+  EXPECT_NE(e.c.find("/* 0: run_bytecode 1 -- turn 2 */"), std::string::npos);
+  EXPECT_NE(e.c.find("/* 2: join T1 -- turn 4 */"), std::string::npos);
   EXPECT_NE(e.c.find("#error \"emitted for CPython 3.11"), std::string::npos);
 }
 

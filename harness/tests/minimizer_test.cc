@@ -123,6 +123,10 @@ thread T1:
 
 thread T2:
 )", 6},
+    // The crash file had `start T1/T3 daemon`. With threading's start-wait an empty daemon
+    // holds the GIL from its `_started.set()` to its end, so it can never be left stale by
+    // finalize; `_thread.start_new_thread` threads are daemonic too (never joined) and keep
+    // the crash file's shape and schedule.
     {"reinit_with_stale_daemons_8_ops", R"(interpfuzz-program 1
 profile 3.10-fixed
 defect reinit_with_stale_daemons
@@ -130,8 +134,8 @@ schedule IFZS1:0x3.1.0.1.0x62.1x5
 
 thread T0:
   init
-  start T1 daemon
-  start T3 daemon
+  start T1 raw
+  start T3 raw
   finalize
   reinit
   new_interp
@@ -144,10 +148,12 @@ thread T2:
 
 thread T3:
 )", 5},
+    // The crash file's program; its schedule re-derived (PCT) for threading's start-wait:
+    // T1 forks, following the child, while T2 holds HEAD_LOCK.
     {"bpo30395_6_ops", R"(interpfuzz-program 1
 profile 3.7-fixed
 defect bpo30395_headmutex_not_reinit
-schedule IFZS1:0x4.1.0.2x3.1x8.2x5.1x8
+schedule IFZS1:1x20.0x14.1x2.2x5.1x9
 
 thread T0:
   init

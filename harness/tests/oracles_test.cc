@@ -70,7 +70,16 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(FatalOracle, DocumentedFatalErrorsAreExpectedOutcomesNotFindings) {
   for (const char* v : {"3.7", "3.10", "3.13"}) {
     const Program p = seed("daemon_thread_at_end_interp", v);
-    const ExecResult r = execute(p, ExecOptions{});
+    // execute() ignores Program::schedule (it runs the default scheduler, under which
+    // Thread.start() lets the daemon finish before end_interp); follow the seed's schedule,
+    // which keeps the daemon in its first `block` as in test_daemon_threads_fatal_error.
+    std::string err;
+    const auto schedule = Schedule::parse(p.schedule, &err);
+    ASSERT_TRUE(schedule.has_value()) << err;
+    ASSERT_FALSE(schedule->picks.empty()) << "the seed must carry its schedule";
+    std::string divergence;
+    const ExecResult r = replay_schedule(p, *schedule, ExecOptions{}, &divergence);
+    EXPECT_EQ(divergence, "") << v;
     EXPECT_EQ(r.outcome.kind, rt::Outcome::Kind::kFatal) << v;
     EXPECT_FALSE(r.found()) << v << ": " << r.findings[0].signature();
   }

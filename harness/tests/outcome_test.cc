@@ -89,7 +89,7 @@ TEST(Outcome, TheModelsResultUsesTheSameVocabulary) {
                 .to_string(),
             "ok [finalize_returned, interp_created id=0, pending_added rc=0, pending_ran interp=0]");
   EXPECT_EQ(model_of("interpfuzz-program 1\nprofile 3.11\nthread T0:\n  init\n  new_interp\n"
-                     "  start T1 daemon\n  end_interp\nthread T1:\n  block\n")
+                     "  start T1 raw\n  end_interp\nthread T1:\n  block\n")
                 .kind_text(),
             "fatal(Fatal Python error: Py_EndInterpreter: not the last thread)");
   EXPECT_EQ(model_of("interpfuzz-program 1\nprofile 3.11\nthread T0:\n  init\n  exit 3\n").kind_text(),
