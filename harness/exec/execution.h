@@ -107,6 +107,7 @@ class Execution {
   std::array<ThreadCtx, kMaxThreads> ctx_{};
   std::array<bool, kMaxThreads> started_{};
   std::array<int, kMaxThreads> start_order_{};  // 0 = main / never started; increasing
+  std::array<int64_t, kMaxThreads> start_generation_{};  // runtime lifetime it was started in
   int starts_ = 0;
   std::array<platform::ThreadId, kMaxThreads> script_tid_{};
   std::array<int, 1024> slot_of_tid_{};  // OS thread → ctx slot

@@ -318,6 +318,7 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, std::string* wh
       const auto kind = static_cast<StartKind>(op.variant);
       const int s = op.thread;
       start_order_[s] = ++starts_;
+      start_generation_[s] = rt.generation();
       if (kind == StartKind::kCThread) {
         started_[s] = true;
         script_tid_[s] = rt.start_c_thread([this, s] { run_thread(s, true, true); });
@@ -349,6 +350,10 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, std::string* wh
                       script_tid_[op.thread] != platform::kNoThread &&
                       start_order_[op.thread] > start_order_[slot],
                   "only a thread started after this one can be joined");
+      // A Thread object of an earlier runtime lifetime went with that lifetime's interpreter
+      // (threading is imported again after re-initialisation): nothing can join it.
+      IFZ_REQUIRE(start_generation_[op.thread] == rt.generation(),
+                  "the thread belongs to an earlier runtime lifetime");
       rt.join_thread(script_tid_[op.thread]);
       return true;
     case OpCode::kAtexit: {
