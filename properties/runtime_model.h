@@ -46,6 +46,7 @@ struct ModelInterp {
 
 struct Model {
   int minor = 12;
+  bool fixed = false;         // a -fixed twin (its shutdown design: docs/design-notes.md §7)
   bool ended = false;         // the process ended (fatal error, exit): nothing more runs
   int64_t generation = 0;     // runtime lifetimes started
   bool initialized = false;

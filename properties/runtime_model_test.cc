@@ -436,6 +436,7 @@ TEST(RuntimeModel, TheRuntimeBehavesAsTheModelPredicts) {
         const rt::Profile& profile = *rt::find_profile(name);
         Model m0;
         m0.minor = profile.minor;
+        m0.fixed = profile.fixed;
         const auto cmds = *rc::state::gen::commands(m0, &gen_command);
         check_sequence(profile, defects, m0, cmds);
       });
