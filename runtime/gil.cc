@@ -90,6 +90,12 @@ void Runtime::exit_for_finalization(ThreadState* t, Gil* g, bool holds_gil_mutex
     if (gave_up) ending_done_.notify_all();
     head_lock_.unlock();
   }
+  if (profile_.fixed && !per_thread(platform_.current()).started.load()) {
+    started_lock_.lock();
+    per_thread(platform_.current()).start_failed = true;
+    started_cond_.notify_all();
+    started_lock_.unlock();
+  }
   emit(EventKind::kThreadExitForced, 0, 0, 0, phase_.load());
   per_thread(platform_.current()).current.store(nullptr);
   platform_.exit_thread();  // PyThread_exit_thread: unwinds

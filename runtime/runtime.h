@@ -303,6 +303,7 @@ class Runtime {
     std::atomic<ThreadState*> bound{nullptr};     // last tstate attached here (kept when detached)
     std::atomic<bool> ending_interp{false};       // -fixed: inside Py_EndInterpreter (a claim)
     std::atomic<bool> started{false};             // threading.Thread._started was set (ids are never reused)
+    std::atomic<bool> start_failed{false};        // -fixed: made to exit before it started
     std::atomic<ThreadState*> gilstate{nullptr};  // the autoTSS key (main-interpreter tstates only)
   };
   PerThread& per_thread(platform::ThreadId t);

@@ -77,7 +77,13 @@ void Runtime::wait_thread_started(ThreadId tid) {
   // leaves its starter waiting for good, as in CPython.
   ThreadState* t = save_thread();
   started_lock_.lock();
-  while (!per_thread(tid).started.load()) started_cond_.wait(started_lock_);
+  // -fixed: a thread made to exit before it started wakes its starter (start() then returns
+  // as after a failed start); CPython's starter waits for good, and with 3.13's
+  // finalize_subinterpreters a non-daemon starter in a subinterpreter deadlocks shutdown.
+  while (!per_thread(tid).started.load() &&
+         !(profile_.fixed && per_thread(tid).start_failed.load())) {
+    started_cond_.wait(started_lock_);
+  }
   started_lock_.unlock();
   restore_thread(t);
 }
