@@ -12,6 +12,7 @@
 #include <random>
 #include <sstream>
 
+#include "harness/tests/ifz_files.h"
 #include "harness/program/binary_codec.h"
 #include "harness/program/text_format.h"
 
@@ -46,12 +47,7 @@ CliRun run(const std::string& args, const std::string& env = "") {
 }
 
 std::vector<std::string> seeds() {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(IFZ_SOURCE_DIR "/corpus/seeds")) {
-    if (e.path().extension() == ".ifz") out.push_back(e.path().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
+  return ifz::harness::testing::ifz_files(IFZ_SOURCE_DIR "/corpus/seeds");
 }
 
 TEST(Cli, ReplayOfAThousandRandomFilesExitsTwoWithOneClearLine) {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "harness/tests/ifz_files.h"
 #include "harness/conform/conform.h"
 #include "harness/conform/cpython_install.h"
 #include "harness/conform/real_runner.h"
@@ -21,12 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::vector<std::string> seeds() {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(IFZ_SOURCE_DIR "/corpus/seeds")) {
-    if (e.path().extension() == ".ifz") out.push_back(e.path().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
+  return ifz::harness::testing::ifz_files(IFZ_SOURCE_DIR "/corpus/seeds");
 }
 
 std::string work_dir() {

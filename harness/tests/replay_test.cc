@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "harness/tests/ifz_files.h"
 #include "harness/exec/checked_run.h"
 #include "harness/program/text_format.h"
 #include "harness/schedule/pct_strategy.h"
@@ -19,15 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> ifz_files(const std::string& dir) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.path().extension() == ".ifz") out.push_back(e.path().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
+using ifz::harness::testing::ifz_files;
 
 Program load(const std::string& path) {
   auto parsed = read_program_file(path);
