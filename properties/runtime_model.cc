@@ -188,9 +188,13 @@ void fork(Model& m, Expect& e, const Op& op) {
     }
     m.interps.erase(m.interps.begin() + 1, m.interps.end());
   } else {
-    // 3.7 keeps every interpreter; the vanished threads' tstates stay linked in them.
+    // 3.7 keeps every interpreter; the vanished threads' tstates stay linked in them. A daemon
+    // or C thread's tstate then makes Py_EndInterpreter fatal ("not the last thread"). A worker
+    // had maybe already finished (its tstate deleted) or not (threading._after_fork ran only
+    // in the forking interpreter, so threading._shutdown would wait for it forever): which one
+    // depends on the schedule before the fork, so that interpreter is no longer predicted.
     for (ModelInterp& i : m.interps) {
-      i.sleepers += i.workers;
+      if (i.workers > 0) i.vanished_workers = true;
       i.workers = 0;
     }
   }
@@ -254,7 +258,7 @@ bool model_allows(const Model& m, const Op& op) {
     case OpCode::kNewInterp:
       return m.attached() && m.interps.size() < 5;
     case OpCode::kEndInterp:
-      return m.attached() && m.current > 0;
+      return m.attached() && m.current > 0 && !m.find(m.current)->vanished_workers;
     case OpCode::kSwap:
       return m.attached() && op.interp != m.current && m.find(op.interp) != nullptr;
     case OpCode::kReleaseGil:
@@ -278,7 +282,7 @@ bool model_allows(const Model& m, const Op& op) {
       return !(static_cast<ForkMode>(op.variant) == ForkMode::kExec && isolated && m.minor <= 11);
     }
     case OpCode::kFinalize: {
-      if (!m.attached() || m.current != 0) return false;
+      if (!m.attached() || m.current != 0 || m.find(0)->vanished_workers) return false;
       // 3.13 ends subinterpreters by freeing their newest tstate first, which may be a live
       // non-daemon thread's (gh-128639 territory, not specified by the notes): not modelled.
       if (m.minor >= 13) {

@@ -38,6 +38,9 @@ struct ModelInterp {
   int64_t prev = 0;       // where end_interp returns the main thread
   int workers = 0;        // live non-daemon threading threads started here
   int sleepers = 0;       // daemon threads and C-thread tstates: never end on their own
+  bool vanished_workers = false;  // 3.7 fork child: workers vanished from this (not the forking)
+                                  // interpreter, finished or not (unknowable): ending it may
+                                  // hang joining one or pass, so the model stops predicting it
   bool threading_imported = false;  // a threading thread was started here: threading._shutdown
                                     // runs Python code (the eval loop) at Py_EndInterpreter /
                                     // Py_FinalizeEx, after the joins

@@ -30,6 +30,8 @@ Runtime::Runtime(platform::Platform& platform, const Profile& profile, DefectSet
       ending_done_(platform, "interp_ending_done"),
       started_lock_(platform, "Thread._started.lock"),
       started_cond_(platform, "Thread._started.cond"),
+      orphan_join_lock_(platform, "Thread._tstate_lock(vanished)"),
+      orphan_join_cond_(platform, "Thread._tstate_lock(vanished).cond"),
       xid_lock_(platform, "xidregistry.mutex"),
       unicode_ids_lock_(platform, "unicode_ids.lock"),
       import_lock_(platform, "import_lock") {

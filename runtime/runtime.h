@@ -291,6 +291,8 @@ class Runtime {
   // condition in CPython): one pair for every thread, the flag is PerThread::started.
   platform::Mutex started_lock_;
   platform::CondVar started_cond_;
+  platform::Mutex orphan_join_lock_;  // waited on by a join that can never return (3.7 fork)
+  platform::CondVar orphan_join_cond_;
   platform::Mutex xid_lock_;
   platform::Mutex unicode_ids_lock_;
   platform::Mutex import_lock_;
@@ -316,6 +318,10 @@ class Runtime {
     int64_t interp_id;
     int64_t generation;
     bool daemon;
+    bool alive_at_fork = false;  // its thread was running when this process last forked
+    // 3.7 fork child: it vanished from an interpreter other than the forking one, whose
+    // threading._after_fork never ran, so its _tstate_lock stays held: a join waits forever.
+    bool orphaned = false;
   };
   std::vector<ThreadRecord> threading_threads_;
 };

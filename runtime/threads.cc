@@ -146,6 +146,13 @@ void Runtime::wait_for_thread_shutdown(ThreadState* t) {
     if (r.daemon || r.interp_id != interp_id || r.generation != generation_ || r.thread == self) {
       continue;
     }
+    if (r.orphaned) {
+      // Thread.join() on a lock nobody will release (3.7 fork child): with the GIL released,
+      // for good.
+      save_thread();
+      orphan_join_lock_.lock();
+      for (;;) orphan_join_cond_.wait(orphan_join_lock_);
+    }
     if (!platform_.alive(r.thread)) continue;
     join_thread(r.thread);
   }

@@ -482,8 +482,11 @@ bool Execution::op_fork(ThreadCtx& c, const Op& op, std::string* why) {
     return true;
   }
   if (opts_.op_log != nullptr) ++opts_.op_log->fork_child_returns;
-  // K3: in the child only the main interpreter is left; this thread keeps its tstate there.
-  for (int i = 1; i < kInterpSlots; ++i) c.own[i] = c.own[i] == rt.current() ? c.own[i] : nullptr;
+  // K3: in a 3.8+ child only the main interpreter is left; this thread keeps its tstate there.
+  // A 3.7 child keeps every interpreter and this thread's tstates in them.
+  if (rt.profile().fork_deletes_other_interps) {
+    for (int i = 1; i < kInterpSlots; ++i) c.own[i] = c.own[i] == rt.current() ? c.own[i] : nullptr;
+  }
   if (child >= 0) {
     started_[child] = true;
     run_script(c, child);
