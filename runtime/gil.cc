@@ -74,9 +74,19 @@ bool Runtime::must_exit_before_gil(ThreadState* t) {
 
 void Runtime::exit_for_finalization(ThreadState* t, Gil* g, bool holds_gil_mutex) {
   if (holds_gil_mutex && g) g->mutex.unlock();
-  if (profile_.fixed && per_thread(platform_.current()).ending_interp.load() &&
-      head_lock_.owner() != platform_.current()) {
-    per_thread(platform_.current()).ending_interp = false;
+  if (profile_.fixed) release_claims_of_exiting_thread();
+  emit(EventKind::kThreadExitForced, 0, 0, 0, phase_.load());
+  per_thread(platform_.current()).current.store(nullptr);
+  platform_.exit_thread();  // PyThread_exit_thread: unwinds
+}
+
+void Runtime::release_claims_of_exiting_thread() {
+  // The -fixed shutdown design (docs/design-notes.md §7): a thread made to exit must not leave
+  // others waiting on what it promised. Invariant kept: after this, no Interpreter's
+  // ending_thread names this thread, and its Thread.start() starter is awake.
+  PerThread& pt = per_thread(platform_.current());
+  if (pt.ending_interp.load() && head_lock_.owner() != platform_.current()) {
+    pt.ending_interp = false;
     // An interpreter this thread was ending is left half-ended: the finalizing thread takes it
     // over (Interpreter::ending_thread).
     head_lock_.lock();
@@ -90,15 +100,14 @@ void Runtime::exit_for_finalization(ThreadState* t, Gil* g, bool holds_gil_mutex
     if (gave_up) ending_done_.notify_all();
     head_lock_.unlock();
   }
-  if (profile_.fixed && !per_thread(platform_.current()).started.load()) {
+  if (!pt.started.load()) {
+    // Made to exit before Thread._bootstrap_inner set _started: wake the starter, which
+    // CPython leaves waiting for good.
     started_lock_.lock();
-    per_thread(platform_.current()).start_failed = true;
+    pt.start_failed = true;
     started_cond_.notify_all();
     started_lock_.unlock();
   }
-  emit(EventKind::kThreadExitForced, 0, 0, 0, phase_.load());
-  per_thread(platform_.current()).current.store(nullptr);
-  platform_.exit_thread();  // PyThread_exit_thread: unwinds
 }
 
 void Runtime::take_gil(ThreadState* t) {

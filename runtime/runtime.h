@@ -214,6 +214,7 @@ class Runtime {
   Ceval* ceval_of_attached(ThreadState* t);
   bool must_exit_before_gil(ThreadState* t);
   [[noreturn]] void exit_for_finalization(ThreadState* t, Gil* g, bool holds_gil_mutex);
+  void release_claims_of_exiting_thread();  // -fixed only: before exit_for_finalization exits
   void attach(ThreadState* t);
 
   // eval.cc

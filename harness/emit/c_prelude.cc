@@ -496,6 +496,39 @@ IFZ_FN int ifz_count_tstates(void) {
   return n;
 }
 
+/* ---- "a thread is inside HEAD_LOCK" (hold_lock HEAD) ------------------------------------
+ * No public API holds the runtime's HEAD_LOCK from outside, but creating and deleting a thread
+ * state takes it (new_threadstate, tstate_delete_common). So a held HEAD_LOCK becomes a C
+ * thread that does that in a loop, and a fork that interpfuzz ran inside the critical section
+ * becomes a race the reproducer repeats until it is won (ifz_os_fork_in_window). */
+static volatile int ifz_churn_on;
+static pthread_t ifz_churn_thread;
+
+static void *ifz_churn_main(void *arg) {
+  PyInterpreterState *interp = (PyInterpreterState *)arg;
+  while (ifz_churn_on) {
+    PyThreadState *t = PyThreadState_New(interp);  /* HEAD_LOCK */
+    PyThreadState_Clear(t);
+    PyThreadState_Delete(t);                       /* HEAD_LOCK */
+  }
+  return NULL;
+}
+
+/* hold_lock HEAD: from now until ifz_head_lock_churn_end, HEAD_LOCK is taken again and again
+ * (in the main interpreter: the oldest, last in the list). */
+IFZ_FN void ifz_head_lock_churn_begin(void) {
+  PyInterpreterState *main_interp = PyInterpreterState_Head();
+  while (PyInterpreterState_Next(main_interp)) main_interp = PyInterpreterState_Next(main_interp);
+  ifz_churn_on = 1;
+  pthread_create(&ifz_churn_thread, NULL, ifz_churn_main, main_interp);
+}
+
+IFZ_FN void ifz_head_lock_churn_end(void) {
+  if (!ifz_churn_on) return;
+  ifz_churn_on = 0;
+  pthread_join(ifz_churn_thread, NULL);
+}
+
 /* os.fork(): the child's pid, 0 in the child, -1 if it raised (observable). */
 IFZ_FN long ifz_os_fork(void) {
   PyObject *os = PyImport_ImportModule("os");
@@ -505,6 +538,32 @@ IFZ_FN long ifz_os_fork(void) {
   long pid = PyLong_AsLong(r);
   Py_DECREF(r);
   return pid;
+}
+
+/* os.fork() that interpfuzz ran while another thread was inside HEAD_LOCK (whose child then
+ * did not get out of PyOS_AfterFork_Child). A child that does come out of os.fork() forked
+ * outside the window: it leaves with IFZ_MISSED_WINDOW and the parent forks again, up to
+ * IFZ_WINDOW_ATTEMPTS times; the last attempt's child goes on with the program whatever
+ * happened. A child that stays inside makes the process hang, as interpfuzz's did. */
+#define IFZ_MISSED_WINDOW 125
+#define IFZ_WINDOW_ATTEMPTS 1000
+IFZ_FN long ifz_os_fork_in_window(void) {
+  for (int attempt = 1;; ++attempt) {
+    long pid = ifz_os_fork();
+    if (attempt == IFZ_WINDOW_ATTEMPTS || pid < 0) return pid;
+    if (pid == 0) {
+      if (ifz_churn_on) _exit(IFZ_MISSED_WINDOW);  /* the churn thread is gone: no race left */
+      return pid;
+    }
+    int st = 0;
+    Py_BEGIN_ALLOW_THREADS
+    while (waitpid((pid_t)pid, &st, 0) < 0 && errno == EINTR) {}
+    Py_END_ALLOW_THREADS
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == IFZ_MISSED_WINDOW)) {
+      ifz_obs("fork_window_attempts=%d", attempt);  /* not compared: informative */
+      ifz_exit_like(st);
+    }
+  }
 }
 
 /* interpfuzz followed the child: the parent only waits for it and ends as it ended, so the

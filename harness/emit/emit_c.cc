@@ -51,6 +51,10 @@ struct ScriptEmitter {
   // The op's body between its turns; false with *error set if it has no counterpart.
   bool op_body(int k, int i, const OpTurns& t, std::string* body) {
     const Op& op = p.threads[k].ops[i];
+    if (op.code == OpCode::kHoldLock && op.variant == 0) {
+      *body = "ifz_head_lock_churn_begin();  /* HEAD_LOCK taken again and again until released */";
+      return true;
+    }
     if (op.code == OpCode::kHoldLock && op.variant == 3 && minor <= 11 && t.current_interp >= 0) {
       // The import lock: held across the turns the model ran while the thread held it.
       *body = "_PyImport_AcquireLock();  /* PyOS_BeforeFork takes it too */";
@@ -87,10 +91,13 @@ struct ScriptEmitter {
     }
     std::string body;
     if (!op_body(k, i, *t, &body)) return false;
+    // A held lock: `body` takes it at the op's start turn, `release` gives it back at its end.
     const bool import_lock = op.code == OpCode::kHoldLock;
+    const std::string release =
+        op.variant == 0 ? "ifz_head_lock_churn_end();" : "_PyImport_ReleaseLock();";
     if (t->returned && t->end < 0) {
       os << "  ifz_wait(" << s << ");\n  " << body << "\n";
-      if (import_lock) os << "  sched_yield();\n  _PyImport_ReleaseLock();\n";
+      if (import_lock) os << "  sched_yield();\n  " << release << "\n";
       os << "  ifz_pass(" << s << ");\n";
       return true;
     }
@@ -99,10 +106,10 @@ struct ScriptEmitter {
     if (t->end >= 0) {
       const std::string e = std::to_string(t->end);
       os << "  ifz_wait(" << e << ");\n";
-      if (import_lock) os << "  _PyImport_ReleaseLock();\n";
+      if (import_lock) os << "  " << release << "\n";
       os << "  ifz_pass(" << e << ");\n";
     } else if (t->returned) {
-      if (import_lock) os << "  _PyImport_ReleaseLock();\n";
+      if (import_lock) os << "  " << release << "\n";
     } else {
       os << "  /* interpfuzz's execution never saw this op return */\n";
     }
