@@ -338,10 +338,13 @@ void Runtime::finish_pending_calls(ThreadState* t) {
       q.lock.unlock();
     }
     if (q.empty()) return;
-    const int rc = run_pending_queue(t, q, 0);
-    // gh-118297: one pass that stops at the first failing call (3.8–3.12).
+    run_pending_queue(t, q, 0);
+    // gh-118297: one pass (3.8–3.12), which stops at the first failing call. Whatever is
+    // still queued after it is stranded: behind a failing call, queued by a call of the pass
+    // (a rearm), or left because another thread was handling the queue. The bug condition is
+    // "calls remain after the single pass", whichever way they got there.
     if (defect(Defect::kGh118297FinishPendingSinglePass)) {
-      if (rc < 0 && !q.empty()) trigger(Defect::kGh118297FinishPendingSinglePass);
+      if (!q.empty()) trigger(Defect::kGh118297FinishPendingSinglePass);
       return;
     }
     drain_until_empty(t, q);  // 3.13
