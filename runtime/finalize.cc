@@ -203,7 +203,7 @@ void Runtime::interpreter_delete(Interpreter* i) {
 void Runtime::runtime_fini() {
   // _PyRuntime_Finalize: the GILState key goes away; the static GIL storage stays, still
   // "held" by the finalizing thread (3.7/3.8 daemons stay parked on it, F2).
-  for (int i = 0; i < kMaxThreads; ++i) threads_[i].gilstate.store(nullptr);
+  for (int i = 0, n = threads_used_.load(); i < n; ++i) threads_[i].gilstate.store(nullptr);
 }
 
 void Runtime::delete_threads_except(ThreadState* keep) {

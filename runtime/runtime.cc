@@ -49,6 +49,9 @@ Runtime::~Runtime() {
 
 Runtime::PerThread& Runtime::per_thread(ThreadId t) {
   IFZ_CHECK(t >= 0 && t < kMaxThreads, "thread id out of range (raise Runtime::kMaxThreads)");
+  int used = threads_used_.load(std::memory_order_relaxed);
+  while (used <= t && !threads_used_.compare_exchange_weak(used, static_cast<int>(t) + 1)) {
+  }
   return threads_[t];
 }
 const Runtime::PerThread& Runtime::per_thread(ThreadId t) const {

@@ -312,6 +312,9 @@ class Runtime {
   PerThread& per_thread(platform::ThreadId t);
   const PerThread& per_thread(platform::ThreadId t) const;
   std::unique_ptr<PerThread[]> threads_ = std::make_unique<PerThread[]>(kMaxThreads);
+  // One past the highest thread id per_thread() was asked for: entries above it were never
+  // touched, so whole-table sweeps (runtime_fini) stop here. Only grows.
+  std::atomic<int> threads_used_{0};
   std::atomic<bool> pending_closed_{false};  // finalisation's last drain ran: Add must refuse (P6)
   std::vector<std::function<void()>> atexit_;
   struct ThreadRecord {  // a threading.Thread, for joins at shutdown (never dereferenced)
