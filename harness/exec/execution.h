@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <mutex>
 
 #include <unistd.h>
@@ -121,8 +122,9 @@ class Execution {
   std::recursive_mutex native_mutex_;
   int lock_pid_ = 0;  // the process native_mutex_ belongs to
   std::unique_lock<std::recursive_mutex> native_lock();
-  uint64_t ops_executed_ = 0;
-  uint64_t ops_skipped_ = 0;
+  // Counted by every program thread as its ops end: concurrently on the native platform.
+  std::atomic<uint64_t> ops_executed_{0};
+  std::atomic<uint64_t> ops_skipped_{0};
   ReachCounters reach_;
   std::string phase_ = "pre-init";
   void count_reach(const rt::Event& e);
