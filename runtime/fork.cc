@@ -72,7 +72,9 @@ ForkOutcome Runtime::fork(ForkKind kind, platform::ForkFollow follow) {
   // Native: the block table must not be mid-update by another thread in the child. (Simulated
   // threads never hold it across a scheduling point, and fork() is one: no lock there.)
   const bool native = !platform_.deterministic();
-  for (ThreadRecord& rec : threading_threads_) rec.alive_at_fork = platform_.alive(rec.thread);
+  if (fork_orphans_threads()) {
+    for (ThreadRecord& rec : threading_threads_) rec.alive_at_fork = platform_.alive(rec.thread);
+  }
   if (native) heap_.lock_for_fork();
   const platform::ForkResult r = platform_.fork(follow);
   if (native) heap_.unlock_after_fork();
@@ -164,7 +166,7 @@ void Runtime::after_fork_child(ThreadState* t) {
   if (profile_.fork_deletes_other_interps) {
     set_phase("fork-child:DeleteExceptMain");
     delete_interps_except_main(t);
-  } else if (!profile_.fixed) {
+  } else if (fork_orphans_threads()) {
     // 3.7 keeps the other interpreters, and PyEval_ReInitThreads runs threading._after_fork
     // in the forking one only: elsewhere a vanished non-daemon thread still looks alive to
     // threading._shutdown. The -fixed twin treats it as the forking interpreter's own.

@@ -328,6 +328,9 @@ class Runtime {
     bool orphaned = false;
   };
   std::vector<ThreadRecord> threading_threads_;
+  // 3.7 (release) keeps the other interpreters in a fork child without running their
+  // threading._after_fork: their vanished threads become ThreadRecord::orphaned.
+  bool fork_orphans_threads() const { return !profile_.fork_deletes_other_interps && !profile_.fixed; }
 };
 
 }  // namespace ifz::rt

@@ -75,7 +75,6 @@ std::string signal_op(const Op& op, const OpEmitContext& x, std::string* error) 
 }
 
 std::string hold_lock(const Op& op, const OpEmitContext& x, std::string* error) {
-  if (op.variant == 0) return "";  // HEAD: emitted as a churn around the op's turns (emit_c.cc)
   if (op.variant != 3) {
     return refuse(op, x.minor, "CPython has no API that holds this runtime lock from outside "
                                "(it is taken only inside pystate.c / the xid and unicode "
@@ -102,11 +101,14 @@ std::string fork_op(const Op& op, const OpEmitContext& x) {
     }
     return s + "  }";
   }
-  std::string s = "{\n    long pid = ifz_os_fork();\n";
+  // Followed into the child while a hold_lock HEAD churn runs, interpfuzz's fork fell inside
+  // the critical section: the reproducer repeats it until a child stays inside
+  // (ifz_os_fork_in_window).
+  std::string s = std::string("{\n    long pid = ") +
+                  (op.follow_child ? "ifz_churn_on ? ifz_os_fork_in_window() : ifz_os_fork()"
+                                   : "ifz_os_fork()") +
+                  ";\n";
   if (op.follow_child) {
-    // While a hold_lock HEAD churn runs, interpfuzz's fork fell inside the critical section:
-    // the reproducer repeats the fork until a child stays inside (ifz_os_fork_in_window).
-    s = "{\n    long pid = ifz_churn_on ? ifz_os_fork_in_window() : ifz_os_fork();\n";
     s += "    if (pid == 0) {\n"
          "      ifz_obs(\"fork_child threads=%d\", ifz_count_tstates());\n";
     if (x.child_script_runs) {

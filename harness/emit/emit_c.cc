@@ -91,25 +91,27 @@ struct ScriptEmitter {
     }
     std::string body;
     if (!op_body(k, i, *t, &body)) return false;
-    // A held lock: `body` takes it at the op's start turn, `release` gives it back at its end.
-    const bool import_lock = op.code == OpCode::kHoldLock;
-    const std::string release =
-        op.variant == 0 ? "ifz_head_lock_churn_end();" : "_PyImport_ReleaseLock();";
+    // A held lock (HEAD's churn or the import lock): `body` takes it at the op's start turn,
+    // `release` gives it back at its end.
+    const bool held_lock = op.code == OpCode::kHoldLock;
+    const char* release = !held_lock        ? ""
+                          : op.variant == 0 ? "ifz_head_lock_churn_end();"
+                                            : "_PyImport_ReleaseLock();";
     if (t->returned && t->end < 0) {
       os << "  ifz_wait(" << s << ");\n  " << body << "\n";
-      if (import_lock) os << "  sched_yield();\n  " << release << "\n";
+      if (held_lock) os << "  sched_yield();\n  " << release << "\n";
       os << "  ifz_pass(" << s << ");\n";
       return true;
     }
-    if (import_lock) os << "  ifz_wait(" << s << ");\n  " << body << "\n  ifz_pass(" << s << ");\n";
+    if (held_lock) os << "  ifz_wait(" << s << ");\n  " << body << "\n  ifz_pass(" << s << ");\n";
     else os << "  ifz_wait(" << s << ");\n  ifz_pass(" << s << ");\n  " << body << "\n";
     if (t->end >= 0) {
       const std::string e = std::to_string(t->end);
       os << "  ifz_wait(" << e << ");\n";
-      if (import_lock) os << "  " << release << "\n";
+      if (held_lock) os << "  " << release << "\n";
       os << "  ifz_pass(" << e << ");\n";
     } else if (t->returned) {
-      if (import_lock) os << "  " << release << "\n";
+      if (held_lock) os << "  " << release << "\n";
     } else {
       os << "  /* interpfuzz's execution never saw this op return */\n";
     }
