@@ -65,12 +65,16 @@ struct Canaries {
   // struct stays copyable for reports.
   void reach(Defect d) { bump(reached[static_cast<size_t>(d)]); }
   void trigger(Defect d) { bump(triggered[static_cast<size_t>(d)]); }
-  uint32_t reached_of(Defect d) const { return reached[static_cast<size_t>(d)]; }
-  uint32_t triggered_of(Defect d) const { return triggered[static_cast<size_t>(d)]; }
+  // Reads are atomic too: the main thread reports the counters while daemons still count.
+  uint32_t reached_of(Defect d) const { return load(reached[static_cast<size_t>(d)]); }
+  uint32_t triggered_of(Defect d) const { return load(triggered[static_cast<size_t>(d)]); }
 
  private:
   static void bump(uint32_t& c) {
     std::atomic_ref<uint32_t>(c).fetch_add(1, std::memory_order_relaxed);
+  }
+  static uint32_t load(const uint32_t& c) {
+    return std::atomic_ref<uint32_t>(const_cast<uint32_t&>(c)).load(std::memory_order_relaxed);
   }
 };
 

@@ -73,11 +73,18 @@ ForkOutcome Runtime::fork(ForkKind kind, platform::ForkFollow follow) {
   // threads never hold it across a scheduling point, and fork() is one: no lock there.)
   const bool native = !platform_.deterministic();
   if (fork_orphans_threads()) {
-    for (ThreadRecord& rec : threading_threads_) rec.alive_at_fork = platform_.alive(rec.thread);
+    threading_threads_.update_all(
+        [this](ThreadRecord& rec) { rec.alive_at_fork = platform_.alive(rec.thread); });
   }
-  if (native) heap_.lock_for_fork();
+  if (native) {
+    heap_.lock_for_fork();
+    threading_threads_.lock_for_fork();
+  }
   const platform::ForkResult r = platform_.fork(follow);
-  if (native) heap_.unlock_after_fork();
+  if (native) {
+    threading_threads_.unlock_after_fork();
+    heap_.unlock_after_fork();
+  }
   if (!r.in_child) {
     if (kind != ForkKind::kForkExec) after_fork_parent(t);
     out.child_pid = r.child_pid;
@@ -170,10 +177,13 @@ void Runtime::after_fork_child(ThreadState* t) {
     // 3.7 keeps the other interpreters, and PyEval_ReInitThreads runs threading._after_fork
     // in the forking one only: elsewhere a vanished non-daemon thread still looks alive to
     // threading._shutdown. The -fixed twin treats it as the forking interpreter's own.
-    for (ThreadRecord& rec : threading_threads_) {
-      rec.orphaned |= rec.alive_at_fork && !rec.daemon && rec.generation == generation_ &&
-                     rec.interp_id != t->interp->id && rec.thread != platform_.current();
-    }
+    const int64_t gen = generation_;
+    const int64_t forking_interp = t->interp->id;
+    const platform::ThreadId self = platform_.current();
+    threading_threads_.update_all([&](ThreadRecord& rec) {
+      rec.orphaned |= rec.alive_at_fork && !rec.daemon && rec.generation == gen &&
+                     rec.interp_id != forking_interp && rec.thread != self;
+    });
   }
   set_phase("fork-child:running");
 }

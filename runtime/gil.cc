@@ -304,7 +304,7 @@ ThreadState* Runtime::swap(ThreadState* t) {
   return old;
 }
 
-std::string Runtime::check_gil_holder_unique() const {
+std::string Runtime::check_gil_holder_unique(bool main_gil_only) const {
   // G1: a Gil has one holder field, so "two holders" shows as a holder that is not attached
   // or as two threads whose current tstate claims the same GIL.
   std::string out;
@@ -315,6 +315,7 @@ std::string Runtime::check_gil_holder_unique() const {
     }
   };
   check(*main_gil_);
+  if (main_gil_only) return out;
   for (Interpreter* i = head_; i != nullptr; i = i->next) {
     if (i->own_gil) check(*i->own_gil);
   }

@@ -28,6 +28,7 @@
 
 #include "runtime/defects.h"
 #include "runtime/events.h"
+#include "runtime/thread_records.h"
 #include "runtime/gil.h"
 #include "runtime/heap.h"
 #include "runtime/interpreter.h"
@@ -159,6 +160,7 @@ class Runtime {
   std::vector<Interpreter*> interpreters() const;
   std::vector<ThreadState*> thread_states(const Interpreter* i) const;
   Gil& main_gil() { return *main_gil_; }
+  int64_t main_gil_id() const { return main_gil_->id; }
   platform::ThreadId main_thread() const { return main_thread_.load(); }
   bool finalizing() const { return finalizing_thread_ != platform::kNoThread; }
   platform::ThreadId finalizing_thread() const { return finalizing_thread_; }
@@ -167,7 +169,10 @@ class Runtime {
   std::vector<const platform::Mutex*> runtime_locks() const;
   const platform::Mutex& lock(RuntimeLock l) const;
   /// G1: no two threads hold one GIL. Returns "" or a description of the violation.
-  std::string check_gil_holder_unique() const;
+  /// G1 over every GIL, or over the main GIL only (main_gil_only: the only one a native
+  /// caller can read consistently, holding that GIL's mutex, without walking the
+  /// interpreter list that other threads change).
+  std::string check_gil_holder_unique(bool main_gil_only = false) const;
 
  private:
   friend class RuntimeTestPeer;
@@ -317,17 +322,7 @@ class Runtime {
   std::atomic<int> threads_used_{0};
   std::atomic<bool> pending_closed_{false};  // finalisation's last drain ran: Add must refuse (P6)
   std::vector<std::function<void()>> atexit_;
-  struct ThreadRecord {  // a threading.Thread, for joins at shutdown (never dereferenced)
-    platform::ThreadId thread;
-    int64_t interp_id;
-    int64_t generation;
-    bool daemon;
-    bool alive_at_fork = false;  // its thread was running when this process last forked
-    // 3.7 fork child: it vanished from an interpreter other than the forking one, whose
-    // threading._after_fork never ran, so its _tstate_lock stays held: a join waits forever.
-    bool orphaned = false;
-  };
-  std::vector<ThreadRecord> threading_threads_;
+  ThreadRecords threading_threads_;
   // 3.7 (release) keeps the other interpreters in a fork child without running their
   // threading._after_fork: their vanished threads become ThreadRecord::orphaned.
   bool fork_orphans_threads() const { return !profile_.fork_deletes_other_interps && !profile_.fixed; }

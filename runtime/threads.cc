@@ -64,7 +64,7 @@ Runtime::Started Runtime::start_thread(ThreadKind kind, bool daemon, std::functi
   });
   if (kind == ThreadKind::kThreading) {
     caller->interp->threading_imported = true;
-    threading_threads_.push_back({tid, interp_id, gen, is_daemon});
+    threading_threads_.add({tid, interp_id, gen, is_daemon});
   }
   emit(EventKind::kThreadStarted, tid, 0, 0, {}, caller, caller->interp);
   return {ok, tid};
@@ -141,8 +141,8 @@ void Runtime::wait_for_thread_shutdown(ThreadState* t) {
   const ThreadId self = platform_.current();
   // By index, copying each record: the list may grow while we wait, and no heap-owning
   // local may live across a scheduling point (an abandoned coroutine would leak it).
-  for (size_t n = 0; n < threading_threads_.size(); ++n) {
-    const ThreadRecord r = threading_threads_[n];
+  ThreadRecord r;
+  for (size_t n = 0; threading_threads_.get(n, &r); ++n) {
     if (r.daemon || r.interp_id != interp_id || r.generation != generation_ || r.thread == self) {
       continue;
     }

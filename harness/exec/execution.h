@@ -41,6 +41,10 @@ struct ThreadCtx {
   std::array<rt::ThreadState*, kInterpSlots> own{};   // this thread's tstate per interpreter id
   std::array<rt::ThreadState*, kInterpSlots> prev{};  // where end_interp of interp i returns
   int64_t bound_interp = -1;  // interpreter it last ran in
+  // The runtime lifetime (Execution::lifetime_) its tstates belong to. Only the owning thread
+  // touches its context, so a re-initialisation by another thread does not clear it there
+  // (that would race with the owner, natively); the owner forgets them before its next use.
+  int lifetime = 0;
   void forget_tstates();
 };
 
@@ -88,6 +92,7 @@ class Execution {
   int64_t interp_of(const rt::ThreadState* t) const;
   OpContext op_context(const ThreadCtx& c, int slot, const Op& op) const;
   ThreadCtx& ctx_of_current();
+  void sync_lifetime(ThreadCtx& c);
 
   // executor.cc
   void trace_line(std::string line);
@@ -114,9 +119,16 @@ class Execution {
   std::array<int, 1024> slot_of_tid_{};  // OS thread → ctx slot
   // Py_Initialize / Py_FinalizeEx in progress on some thread: the embedder serialises these
   // (they are not thread-safe), so no second lifecycle call starts meanwhile.
-  bool in_lifecycle_ = false;
-  platform::ThreadId init_thread_ = platform::kNoThread;  // who called Py_Initialize last
-  int interps_this_lifetime_ = 0;
+  // Atomic: natively, program threads check and claim it concurrently (claim_lifecycle).
+  std::atomic<bool> in_lifecycle_{false};
+  std::atomic<platform::ThreadId> init_thread_{platform::kNoThread};  // who called Py_Initialize last
+  std::atomic<int> interps_this_lifetime_{0};
+  bool claim_lifecycle() {
+    bool expected = false;
+    return in_lifecycle_.compare_exchange_strong(expected, true, std::memory_order_acq_rel);
+  }
+  // Bumped by every Py_Initialize; a ThreadCtx from an older lifetime is stale (sync_lifetime).
+  std::atomic<int> lifetime_{0};
   bool remote_ = false;
   // Native threads report events concurrently; oracles and the trace are not thread-safe.
   std::recursive_mutex native_mutex_;

@@ -37,6 +37,19 @@ int64_t Execution::interp_of(const rt::ThreadState* t) const {
 
 ThreadCtx& Execution::ctx_of_current() { return ctx_[slot_of_tid_[plat_.current()]]; }
 
+// Invariant kept: before a thread reads its own tstates, they belong to the current runtime
+// lifetime. Those of an older one were freed by Py_FinalizeEx (or leaked with it) and are
+// forgotten. A released one is kept: the thread will try to re-attach it, and what happens
+// then is the runtime's business (F6).
+void Execution::sync_lifetime(ThreadCtx& c) {
+  const int now = lifetime_.load(std::memory_order_acquire);
+  if (c.lifetime == now) return;
+  rt::ThreadState* saved = c.saved;
+  c.forget_tstates();
+  c.saved = saved;
+  c.lifetime = now;
+}
+
 void Execution::run_script(ThreadCtx& c, int script) {
   const int slot = slot_of_tid_[plat_.current()];
   const Script& s = program_.threads[script];
@@ -54,6 +67,7 @@ void Execution::run_script(ThreadCtx& c, int script) {
                                        false, "", oc.current_interp});
     }
     std::string why;
+    sync_lifetime(c);
     const bool done = do_op(c, slot, op, &why);
     if (done) {
       ++ops_executed_;
@@ -73,6 +87,7 @@ void Execution::run_script(ThreadCtx& c, int script) {
 void Execution::run_thread(int slot, bool c_thread, bool daemon) {
   ThreadCtx& c = ctx_[slot];
   c.tid = plat_.current();
+  c.lifetime = lifetime_.load(std::memory_order_acquire);
   c.is_c_thread = c_thread;
   c.is_daemon = daemon || c_thread;
   slot_of_tid_[c.tid] = slot;
@@ -89,6 +104,7 @@ void Execution::run_thread(int slot, bool c_thread, bool daemon) {
 // A thread's script ended: give back what it holds so that its end is the runtime's normal
 // thread end (threading: the bootstrap deletes `home`), not an abandoned GIL.
 void Execution::cleanup_thread(ThreadCtx& c) {
+  sync_lifetime(c);
   if (c.saved != nullptr) {
     runtime_->restore_thread(c.saved);
     c.saved = nullptr;
@@ -176,53 +192,50 @@ bool Execution::do_op(ThreadCtx& c, int slot, const Op& op, std::string* why) {
 
 bool Execution::op_lifecycle(ThreadCtx& c, const Op& op, std::string* why) {
   rt::Runtime& rt = *runtime_;
+  if (op.code == OpCode::kExit) {
+    end_of_main();
+    rt.exit_process(op.count);
+  }
+  // Py_Initialize and Py_FinalizeEx are not thread-safe: the embedder serialises them. The
+  // claim is taken before the preconditions are read, so natively two threads cannot both
+  // pass them; it is given back when this op ends, whether it ran or was skipped.
+  IFZ_REQUIRE(claim_lifecycle(), "another thread is initializing or finalizing the runtime");
+  struct Release {
+    std::atomic<bool>& flag;
+    ~Release() { flag.store(false, std::memory_order_release); }
+  } release{in_lifecycle_};
   switch (op.code) {
     case OpCode::kInit:
-      IFZ_REQUIRE(!in_lifecycle_, "another thread is initializing or finalizing the runtime");
       IFZ_REQUIRE(!rt.initialized() && rt.generation() == 0, "the runtime was initialized before");
       break;
     case OpCode::kReinit:
-      IFZ_REQUIRE(!in_lifecycle_, "another thread is initializing or finalizing the runtime");
       IFZ_REQUIRE(!rt.initialized() && rt.generation() > 0,
                   "re-initialisation needs a finalized runtime");
       IFZ_REQUIRE(rt.current() == nullptr && c.saved == nullptr, "this thread has a thread state");
       break;
     case OpCode::kFinalize: {
-      IFZ_REQUIRE(!in_lifecycle_, "another thread is initializing or finalizing the runtime");
       IFZ_REQUIRE(rt.initialized(), "the runtime is not initialized");
       // Python code cannot call Py_FinalizeEx; an embedder calls it from the thread that
       // initialized the runtime (Py_FinalizeEx from a threading thread would return into a
       // thread bootstrap whose tstate it freed: API misuse, not a runtime bug).
-      IFZ_REQUIRE(plat_.current() == init_thread_, "Py_FinalizeEx from a thread that did not initialize");
+      IFZ_REQUIRE(plat_.current() == init_thread_.load(),
+                  "Py_FinalizeEx from a thread that did not initialize");
       IFZ_REQUIRE(attached(c) && rt.current()->interp == rt.main_interp(),
                   "Py_FinalizeEx needs a thread attached to the main interpreter");
-      in_lifecycle_ = true;
       rt.finalize();
-      in_lifecycle_ = false;
       c.forget_tstates();
       return true;
     }
-    case OpCode::kExit:
-      end_of_main();
-      rt.exit_process(op.count);
     default:
       return false;
   }
-  // init / reinit
-  for (ThreadCtx& other : ctx_) {
-    if (&other == &c) continue;
-    // Their tstates belong to the old lifetime. A released one is kept: the thread will try
-    // to re-attach it, and what happens then is the runtime's business (F6).
-    rt::ThreadState* saved = other.saved;
-    other.forget_tstates();
-    other.saved = saved;
-  }
+  // init / reinit: every other thread's tstates belong to the old lifetime now; each thread
+  // forgets them itself before its next op (sync_lifetime).
   c.forget_tstates();
+  c.lifetime = lifetime_.fetch_add(1, std::memory_order_acq_rel) + 1;
   interps_this_lifetime_ = 1;
   init_thread_ = plat_.current();
-  in_lifecycle_ = true;
   rt.initialize();
-  in_lifecycle_ = false;
   c.home = rt.current();
   c.own[0] = c.home;
   return true;
