@@ -9,7 +9,9 @@
 // timing dependence is written down, never silently skipped.
 #include "harness/conform/conform.h"
 
+#include <algorithm>
 #include <fstream>
+#include <regex>
 
 #include "harness/conform/real_runner.h"
 #include "harness/emit/emit_c.h"
@@ -51,6 +53,60 @@ std::vector<std::string> read_flaky_marks(const std::string& program_file) {
   return out;
 }
 
+std::vector<std::string> read_flaky_kinds(const std::string& program_file, const std::string& key) {
+  std::vector<std::string> out;
+  std::ifstream in(program_file);
+  std::string line;
+  const std::string prefix = "# real ";
+  const std::string flaky = ": flaky ";
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    const size_t colon = line.find(flaky);
+    if (colon == std::string::npos) continue;
+    if (key.rfind(line.substr(prefix.size(), colon - prefix.size()), 0) != 0) continue;
+    // "ok 3/5, fatal(Fatal Python error: a, b) 2/5": each entry ends with " <n>/<m>".
+    static const std::regex entry(R"((.+?) \d+/\d+(, |$))");
+    const std::string list = line.substr(colon + flaky.size());
+    for (std::sregex_iterator it(list.begin(), list.end(), entry), end; it != end; ++it) {
+      out.push_back((*it)[1].str());
+    }
+  }
+  return out;
+}
+
+void judge(Cell* c) {
+  using V = Cell::Verdict;
+  bool seen = false;
+  for (const auto& [k, real] : c->real_examples) seen |= outcome::agrees(c->model, real);
+  if (c->real_counts.size() == 1 && seen) {
+    c->verdict = V::kAgree;
+    return;
+  }
+  if (!c->marked_flaky) {
+    c->verdict = V::kDisagree;
+    if (c->real_counts.size() > 1) {
+      c->why = "the real runs differ and the program is not marked flaky for this version";
+    }
+    return;
+  }
+  if (seen) {
+    c->verdict = V::kRealFlaky;
+    return;
+  }
+  auto listed = [&](const std::string& kind) {
+    return std::find(c->marked_kinds.begin(), c->marked_kinds.end(), kind) != c->marked_kinds.end();
+  };
+  bool all_listed = listed(c->model.kind_text());
+  for (const auto& [k, real] : c->real_examples) all_listed &= listed(real.kind_text());
+  if (all_listed) {
+    c->verdict = V::kRealFlaky;
+    c->why = "the model's outcome did not come up in these runs, but every outcome is one the mark lists";
+  } else {
+    c->verdict = V::kDisagree;
+    c->why = "no real run had the model's outcome";
+  }
+}
+
 std::string version_key(const CPythonInstall& in) { return in.label.substr(0, in.label.find(' ')); }
 
 namespace {
@@ -60,26 +116,6 @@ bool is_marked(const std::vector<std::string>& marks, const std::string& key) {
     if (key.rfind(m, 0) == 0) return true;
   }
   return false;
-}
-
-void judge(Cell* c) {
-  using V = Cell::Verdict;
-  if (c->real_counts.size() == 1) {
-    const outcome::Outcome& real = c->real_examples.begin()->second;
-    c->verdict = outcome::agrees(c->model, real) ? V::kAgree : V::kDisagree;
-    return;
-  }
-  bool seen = false;
-  for (const auto& [k, real] : c->real_examples) seen |= outcome::agrees(c->model, real);
-  if (!c->marked_flaky) {
-    c->verdict = V::kDisagree;
-    c->why = "the real runs differ and the program is not marked flaky for this version";
-  } else if (!seen) {
-    c->verdict = V::kDisagree;
-    c->why = "no real run had the model's outcome";
-  } else {
-    c->verdict = V::kRealFlaky;
-  }
 }
 
 }  // namespace
@@ -135,6 +171,7 @@ Cell conform_cell(const std::string& program_file, const CPythonInstall& in,
     c.real_examples.emplace(key, real);
   }
   c.marked_flaky = is_marked(read_flaky_marks(program_file), version_key(in));
+  c.marked_kinds = read_flaky_kinds(program_file, version_key(in));
   judge(&c);
   return c;
 }

@@ -27,6 +27,7 @@ struct Cell {
   std::map<std::string, int> real_counts;   // real outcome text -> runs
   std::map<std::string, outcome::Outcome> real_examples;
   bool marked_flaky = false;                // the program file says so for this install
+  std::vector<std::string> marked_kinds;    // the outcome kinds its marks list ("ok", "signal(11)")
   /// "agree", "DISAGREE", "real-flaky 3/5 + 2/5", "n/a", "ERROR".
   std::string short_text() const;
   bool passes() const { return verdict != Verdict::kDisagree && verdict != Verdict::kError; }
@@ -36,6 +37,15 @@ struct Cell {
 /// versions ("3.11.2", "3.11.2-dbg", or a prefix such as "3.11") its real behaviour is
 /// timing-dependent on.
 std::vector<std::string> read_flaky_marks(const std::string& program_file);
+
+/// The outcome kinds ("ok", "signal(11)", "fatal(...)") the marks of `program_file` that
+/// apply to version `key` list.
+std::vector<std::string> read_flaky_kinds(const std::string& program_file, const std::string& key);
+
+/// Sets c->verdict (and c->why) from its model outcome, real counts and marks. A marked cell
+/// is real-flaky when the model's outcome is among the real ones, or when every real run and
+/// the model had outcome kinds the mark lists (a short streak of one marked outcome).
+void judge(Cell* c);
 
 /// The version key of an install label ("3.11.2-dbg (Debian)" -> "3.11.2-dbg").
 std::string version_key(const CPythonInstall& in);

@@ -15,6 +15,18 @@ const char* const kPrelude = R"IFZC(
 
 /* ---- observables: "IFZ <fact>" lines on stdout, written with one write(2) each so that
  * lines of threads and of a fork child never mix ------------------------------------------ */
+/* Observables of an op interpfuzz never saw return (another thread's finding ended the modelled
+ * process inside it) are held back. State 1: the op runs; a crash now is a crash inside the op,
+ * and what it printed so far comes out (ifz_crash_flush). State 2: the op returned and its
+ * thread gives the GIL away for a grace period (ifz_grace); a crash now is the crash the model
+ * saw inside the op, which never got to print what the op prints on return, so the held lines
+ * die with the process. State 0 again, printed, when the grace period ends. One holder: the
+ * model's process ended inside one op. */
+static volatile sig_atomic_t ifz_hold_state;
+static pthread_t ifz_hold_thread;
+static char ifz_held[4096];
+static size_t ifz_held_len;
+
 IFZ_FN void ifz_obs(const char *fmt, ...) {
   char buf[256];
   va_list ap;
@@ -24,8 +36,43 @@ IFZ_FN void ifz_obs(const char *fmt, ...) {
   va_end(ap);
   if (n > (int)sizeof buf - 2) n = (int)sizeof buf - 2;
   buf[n++] = '\n';
+  if (ifz_hold_state != 0 && pthread_equal(pthread_self(), ifz_hold_thread) &&
+      ifz_held_len + (size_t)n <= sizeof ifz_held) {
+    memcpy(ifz_held + ifz_held_len, buf, (size_t)n);
+    ifz_held_len += (size_t)n;
+    return;
+  }
   ssize_t w = write(1, buf, (size_t)n);
   (void)w;
+}
+
+IFZ_FN void ifz_hold_observables(void) {
+  ifz_hold_thread = pthread_self();
+  ifz_hold_state = 1;
+}
+
+/* SIGSEGV, SIGBUS, SIGABRT: async-signal-safe (write, signal, raise). */
+static void ifz_crash_flush(int sig) {
+  if (ifz_hold_state == 1) {
+    ssize_t w = write(1, ifz_held, ifz_held_len);
+    (void)w;
+  }
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+IFZ_FN void ifz_install_crash_flush(void) {
+  signal(SIGSEGV, ifz_crash_flush);
+  signal(SIGBUS, ifz_crash_flush);
+  signal(SIGABRT, ifz_crash_flush);
+}
+
+IFZ_FN void ifz_flush_held(void) {
+  if (ifz_hold_state == 0) return;
+  ifz_hold_state = 0;
+  ssize_t w = write(1, ifz_held, ifz_held_len);
+  (void)w;
+  ifz_held_len = 0;
 }
 
 /* The pending exception, as the observable "raised <type>", then cleared. */
@@ -101,6 +148,21 @@ IFZ_FN int ifz_reached(int k) {
   return r;
 }
 
+/* A thread interpfuzz had waiting for the GIL while other threads ran their ops (see
+ * ifz_pass_into_gil_wait): 1 = it passed its turn and waits for another thread to hold the
+ * GIL, 2 = that thread holds it, 3 = the waiter is on its way into take_gil. */
+static volatile int ifz_gil_waiter;
+
+/* Polls `*flag` for `want` for at most 100 ms: a handshake that cannot hang the program when
+ * the other side never comes (then the interleaving is CPython's, as without it). */
+IFZ_FN int ifz_await_flag(volatile int *flag, int want) {
+  for (int i = 0; i < 1000; ++i) {
+    if (__atomic_load_n(flag, __ATOMIC_ACQUIRE) == want) return 1;
+    usleep(100);
+  }
+  return 0;
+}
+
 IFZ_FN void ifz_wait(int k) {
   if (ifz_reached(k)) return;
   PyThreadState *ts = ifz_self->ts;
@@ -110,6 +172,13 @@ IFZ_FN void ifz_wait(int k) {
   pthread_mutex_unlock(&ifz_mu);
   /* During finalisation CPython may end this thread right here (PyThread_exit_thread). */
   if (ts) PyEval_RestoreThread(ts);
+  if (ts && __atomic_load_n(&ifz_gil_waiter, __ATOMIC_ACQUIRE) == 1) {
+    /* We hold the GIL: let the waiter block in take_gil before our op runs. The short sleep
+     * (GIL held) covers its way from the flag into the condition wait. */
+    __atomic_store_n(&ifz_gil_waiter, 2, __ATOMIC_RELEASE);
+    if (ifz_await_flag(&ifz_gil_waiter, 3)) usleep(1000);
+    __atomic_store_n(&ifz_gil_waiter, 0, __ATOMIC_RELEASE);
+  }
 }
 
 IFZ_FN void ifz_pass(int k) {
@@ -117,6 +186,37 @@ IFZ_FN void ifz_pass(int k) {
   if (ifz_turn == k) ifz_turn = k + 1;
   pthread_cond_broadcast(&ifz_cv);
   pthread_mutex_unlock(&ifz_mu);
+}
+
+/* The op that follows needs the GIL, and interpfuzz ran other threads' ops while this thread
+ * waited for it (in take_gil). Give the GIL up, pass the turn, and take the GIL again only
+ * once the next thread holds it: this thread then waits inside take_gil (timed waits, drop
+ * requests) while the other thread's ops run, as in the model. Where the model had this
+ * thread wake (which step of a Py_FinalizeEx, say) stays CPython's. */
+IFZ_FN void ifz_pass_into_gil_wait(int k) {
+  PyThreadState *ts = ifz_self->ts;
+  if (!ts) {
+    ifz_pass(k);
+    return;
+  }
+  PyEval_SaveThread();
+  __atomic_store_n(&ifz_gil_waiter, 1, __ATOMIC_RELEASE);
+  ifz_pass(k);
+  ifz_await_flag(&ifz_gil_waiter, 2);
+  __atomic_store_n(&ifz_gil_waiter, 3, __ATOMIC_RELEASE);
+  PyEval_RestoreThread(ts);
+}
+
+/* interpfuzz's execution ended inside the op just made (another thread's finding ended the
+ * modelled process, typically a thread waking in take_gil). Here the op returned: release the
+ * GIL for 300 ms so that such a waiting thread gets it, where the model had it run. */
+IFZ_FN void ifz_grace(void) {
+  if (ifz_hold_state == 1) ifz_hold_state = 2;
+  PyThreadState *ts = ifz_self->ts;
+  if (ts) PyEval_SaveThread();
+  usleep(300000);
+  if (ts) PyEval_RestoreThread(ts);
+  ifz_flush_held();
 }
 
 /* An op interpfuzz's execution never reached (its thread was ended, or the process was):
@@ -136,6 +236,7 @@ static void ifz_atfork_child(void) {
 }
 
 IFZ_FN void ifz_exit_process(int status) {
+  ifz_flush_held();
   fflush(stdout);
   fflush(stderr);
   _exit(status);

@@ -97,13 +97,23 @@ struct ScriptEmitter {
     const char* release = !held_lock        ? ""
                           : op.variant == 0 ? "ifz_head_lock_churn_end();"
                                             : "_PyImport_ReleaseLock();";
+    // The model's process ended inside this op, on another thread's finding: the op's thread
+    // gives that thread a grace period, and the op's observables wait for its end. (The
+    // finding's own thread goes on: the crash the model saw there comes where CPython has it.)
+    const bool interrupted = !t->returned && t->end < 0 && seq.died_on_slot >= 0 &&
+                             t->thread_slot != seq.died_on_slot;
+    if (interrupted) body = "ifz_hold_observables();\n  " + body;
     if (t->returned && t->end < 0) {
       os << "  ifz_wait(" << s << ");\n  " << body << "\n";
       if (held_lock) os << "  sched_yield();\n  " << release << "\n";
       os << "  ifz_pass(" << s << ");\n";
       return true;
     }
+    // Other threads ran while this op was inside. Python-level work needs the GIL, so the
+    // model had this thread waiting for it meanwhile: the emitted thread waits in take_gil.
+    const bool waits_for_gil = op.code == OpCode::kRunBytecode;
     if (held_lock) os << "  ifz_wait(" << s << ");\n  " << body << "\n  ifz_pass(" << s << ");\n";
+    else if (waits_for_gil) os << "  ifz_wait(" << s << ");\n  ifz_pass_into_gil_wait(" << s << ");\n  " << body << "\n";
     else os << "  ifz_wait(" << s << ");\n  ifz_pass(" << s << ");\n  " << body << "\n";
     if (t->end >= 0) {
       const std::string e = std::to_string(t->end);
@@ -114,6 +124,7 @@ struct ScriptEmitter {
       if (held_lock) os << "  " << release << "\n";
     } else {
       os << "  /* interpfuzz's execution never saw this op return */\n";
+      if (interrupted) os << "  ifz_grace();  /* the model's process ended in it, on T" << seq.died_on_slot << " */\n";
     }
     return true;
   }
@@ -146,6 +157,10 @@ std::string header(const Program& p, const Emitted& e, const EmitOptions& o, con
      << " * a global turn counter sequences every op boundary interpfuzz recorded (ifz_wait /\n"
      << " * ifz_pass): a thread waits for its turn with the GIL released and passes it on when\n"
      << " * its op returned, or as the op starts when other threads ran while it was inside.\n"
+     << " * Where interpfuzz had a thread waiting for the GIL while others ran, the thread enters\n"
+     << " * take_gil once the next thread holds the GIL (ifz_pass_into_gil_wait). Where the\n"
+     << " * model's process ended inside an op, the op's thread then releases the GIL for 300 ms\n"
+     << " * (ifz_grace) so that a waiting thread runs there, and the op's observables print after.\n"
      << " * What this cannot force: where *inside* CPython a thread resumes (e.g. which step of\n"
      << " * Py_FinalizeEx a daemon thread wakes in, or how long a thread waits in take_gil);\n"
      << " * those interleavings are CPython's, so a timing-dependent outcome may vary run to run.\n"
@@ -186,6 +201,7 @@ std::string main_function(const Program& p) {
     os << "  ifz_scripts[" << k << "] = ifz_script_T" << k << ";\n";
   }
   os << "  pthread_atfork(NULL, NULL, ifz_atfork_child);\n"
+     << "  ifz_install_crash_flush();\n"
      << "  ifz_self = &ifz_threads[0];\n";
   for (const Script& s : p.threads) {
     for (const Op& op : s.ops) {

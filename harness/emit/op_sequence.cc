@@ -11,12 +11,14 @@ const OpTurns* OpSequence::find(int script, int index) const {
 
 OpSequence sequence_ops(const OpLog& log) {
   OpSequence seq;
+  seq.died_on_slot = log.died_on_slot;
   const OpLogEntry* previous = nullptr;
   for (const OpLogEntry& e : log.entries) {
     OpTurns& t = seq.ops[{e.script, e.index}];
     if (e.kind == OpLogEntry::Kind::kStart) {
       t.start = seq.turns++;
       t.current_interp = e.current_interp;
+      t.thread_slot = e.thread_slot;
     } else {
       t.returned = true;
       t.skipped = e.skipped;

@@ -25,11 +25,13 @@ struct OpTurns {
   bool skipped = false;    // its precondition did not hold (see harness/exec/ops.cc)
   std::string why;         // why it was skipped
   int64_t current_interp = -1;  // the thread's current interpreter when it started
+  int thread_slot = 0;     // the program thread that ran it
 };
 
 struct OpSequence {
   std::map<std::pair<int, int>, OpTurns> ops;  // (script, op index) -> turns
   int turns = 0;
+  int died_on_slot = -1;  // OpLog::died_on_slot: the thread the modelled process died on
   /// nullptr if the op was never reached.
   const OpTurns* find(int script, int index) const;
 };

@@ -186,6 +186,12 @@ std::string Execution::thread_states_line() const {
 void Execution::finish(const platform::RunResult& run, ExecResult* out) {
   out->run = run;
   out->outcome = runtime_->outcome();
+  const bool died = out->outcome.kind == rt::Outcome::Kind::kCrash ||
+                    out->outcome.kind == rt::Outcome::Kind::kFatal;
+  if (opts_.op_log != nullptr && died && out->outcome.thread != platform::kNoThread &&
+      static_cast<size_t>(out->outcome.thread) < slot_of_tid_.size()) {
+    opts_.op_log->died_on_slot = slot_of_tid_[out->outcome.thread];
+  }
   const bool normal = run.kind == platform::RunResult::Kind::kExited &&
                       out->outcome.kind != rt::Outcome::Kind::kFatal &&
                       out->outcome.kind != rt::Outcome::Kind::kCrash;

@@ -29,6 +29,9 @@ struct OpLog {
   std::vector<OpLogEntry> entries;  // in execution order
   std::vector<rt::Event> events;    // every runtime event, in order
   int fork_child_returns = 0;        // times a followed fork child got back into the program
+  // The program thread the modelled process died on, by a crash or a fatal error (-1: it did
+  // not die so).
+  int died_on_slot = -1;
 };
 
 }  // namespace ifz::harness

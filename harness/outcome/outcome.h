@@ -9,7 +9,8 @@
 //   exit(N)     it exited with status N != 0 (os._exit(N), Py_ExitStatusException, ...)
 //   fatal(M)    CPython's "Fatal Python error: <func>: <msg>" M, whatever the status (abort or
 //               exit 1 depending on the path and the version)
-//   signal(N)   killed by signal N (a crash: SIGSEGV for a use-after-free, ...)
+//   signal(N)   killed by signal N (a crash: SIGSEGV for a use-after-free, ...; a debug
+//               build's abort on assert(!_PyMem_IsPtrFreed(...)) counts as signal(11) too)
 //   hang        did not end (real: timeout; model: deadlock or step limit)
 // plus observables: one line per observable fact, a multiset compared in sorted order, e.g.
 //   interp_created id=1     pending_added rc=0     pending_ran interp=0

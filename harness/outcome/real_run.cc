@@ -19,6 +19,20 @@ std::string first_fatal_line(const std::string& err) {
   return "";
 }
 
+bool freed_memory_assert(const std::string& err) {
+  // A debug build's assert(!_PyMem_IsPtrFreed(...)) (is_tstate_valid and friends): the
+  // debug allocator filled the memory with its "dead byte" pattern when it was freed.
+  std::istringstream in(err);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find("Assertion") != std::string::npos &&
+        line.find("_PyMem_IsPtrFreed") != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
 Outcome classify_real_run(const RealRun& r) {
   Outcome o;
   std::istringstream in(r.out);
@@ -39,7 +53,9 @@ Outcome classify_real_run(const RealRun& r) {
   if (WIFSIGNALED(r.wait_status)) {
     o.kind = Outcome::Kind::kSignal;
     o.code = WTERMSIG(r.wait_status);
-    if (o.code == SIGABRT && !fatal.empty()) {
+    if (o.code == SIGABRT && freed_memory_assert(r.err)) {
+      o.code = SIGSEGV;  // the debug build caught the use-after-free a release build dies of
+    } else if (o.code == SIGABRT && !fatal.empty()) {
       o.kind = Outcome::Kind::kFatal;
       o.code = 0;  // abort or exit 1 depends on the path and the version: not compared
       o.message = fatal;

@@ -20,8 +20,12 @@ struct RealRun {
 /// The first "Fatal Python error: ..." line of `err`, or "".
 std::string first_fatal_line(const std::string& err);
 
+/// Whether `err` has a debug build's failed assert(!_PyMem_IsPtrFreed(...)).
+bool freed_memory_assert(const std::string& err);
+
 /// Kind from the wait status; a CPython fatal message turns abort (SIGABRT) or status 1 into
-/// fatal(message); observables are the stdout lines starting with kObservablePrefix. Lines the
+/// fatal(message); an abort on a debug build's freed-memory assertion is the use-after-free a
+/// release build dies of, signal(SIGSEGV), as the model reports every use-after-free; observables are the stdout lines starting with kObservablePrefix. Lines the
 /// program prints about itself ("IFZ note ...") are not observables.
 Outcome classify_real_run(const RealRun& r);
 

@@ -45,6 +45,19 @@ TEST(Outcome, AbortWithACPythonFatalMessageIsFatalAndAnyOtherSignalIsASignal) {
   EXPECT_EQ(classify_real_run(signaled(SIGSEGV, err)).kind_text(), "signal(11)");
 }
 
+TEST(Outcome, ADebugBuildsFreedMemoryAssertionIsTheCrashOfAUseAfterFree) {
+  // What Debian's python3.11-dbg prints when take_gil meets a freed thread state.
+  const std::string err =
+      "repro: ../Python/ceval.c:228: is_tstate_valid: Assertion "
+      "`!_PyMem_IsPtrFreed(tstate->interp)' failed.\n";
+  EXPECT_TRUE(freed_memory_assert(err));
+  EXPECT_EQ(classify_real_run(signaled(SIGABRT, err)).kind_text(), "signal(11)");
+  // Any other assertion stays an abort.
+  const std::string other = "repro: ../Python/pystate.c:1: f: Assertion `x != NULL' failed.\n";
+  EXPECT_FALSE(freed_memory_assert(other));
+  EXPECT_EQ(classify_real_run(signaled(SIGABRT, other)).kind_text(), "signal(6)");
+}
+
 TEST(Outcome, ExitOneWithAFatalMessageIsFatalOtherStatusesAreExits) {
   // 3.10+: the fork child's "not main interpreter" goes through Py_ExitStatusException.
   const std::string err = "Fatal Python error: _PyInterpreterState_DeleteExceptMain: not main interpreter\n";
