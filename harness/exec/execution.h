@@ -138,7 +138,10 @@ class Execution {
   std::atomic<uint64_t> ops_executed_{0};
   std::atomic<uint64_t> ops_skipped_{0};
   ReachCounters reach_;
-  std::string phase_ = "pre-init";
+  // Where the lifecycle is, from the last kPhase event (count_reach's wording only): kept as
+  // two flags so that no event pays for a string copy or comparison.
+  bool shutting_down_ = false;  // a phase starting with "finalize" ("finalized" included)
+  bool finalized_ = false;      // the "finalized" phase
   void count_reach(const rt::Event& e);
 };
 

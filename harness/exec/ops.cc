@@ -79,7 +79,7 @@ void Execution::run_script(ThreadCtx& c, int script) {
       opts_.op_log->entries.push_back({OpLogEntry::Kind::kEnd, script, static_cast<int>(n), slot,
                                        !done, why, -1});
     }
-    if (runtime_->current() != nullptr) c.bound_interp = interp_of(runtime_->current());
+    if (rt::ThreadState* cur = runtime_->current()) c.bound_interp = interp_of(cur);
     if (opts_.trace_thread_states) trace_line("   " + thread_states_line());
   }
 }
@@ -138,9 +138,10 @@ OpContext Execution::op_context(const ThreadCtx& c, int slot, const Op& op) cons
   oc.thread = plat_.current();
   oc.script = slot;
   oc.op = op;
-  oc.current_interp = interp_of(runtime_->current());
+  const rt::ThreadState* cur = runtime_->current();  // no scheduling point until the op runs
+  oc.current_interp = interp_of(cur);
   oc.bound_interp = c.bound_interp;
-  oc.attached = runtime_->current() != nullptr;
+  oc.attached = cur != nullptr;
   oc.is_daemon = c.is_daemon;
   return oc;
 }
