@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "runtime/check.h"
+#include "runtime/platform/not_feedback.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -57,6 +58,7 @@ void* Heap::allocate(size_t size, const char* what, Destroy destroy) {
   IFZ_CHECK(mem != nullptr, "out of memory");
   blocks_.insert(first_after(blocks_.begin(), blocks_.end(), mem),
                  Block{mem, size, what, destroy, /*freed=*/false});
+  recent_.fill(kNoBlock);  // indices after the insertion point moved
   ++live_count_;
   return mem;
 }
@@ -74,14 +76,37 @@ void Heap::retire(void* p) {
   ++freed_count_;
 }
 
-const Heap::Block* Heap::find(const void* p, const void** start) const {
-  auto it = first_after(blocks_.begin(), blocks_.end(), p);
-  if (it == blocks_.begin()) return nullptr;
-  --it;
-  auto base = static_cast<const char*>(it->start);
-  if (static_cast<const char*>(p) >= base + it->size) return nullptr;
-  if (start) *start = it->start;
-  return &*it;
+namespace {
+bool contains(const void* start, size_t size, const void* p) {
+  const auto* base = static_cast<const char*>(start);
+  const auto* q = static_cast<const char*>(p);
+  return !std::less<const char*>()(q, base) && std::less<const char*>()(q, base + size);
+}
+}  // namespace
+
+// Not coverage feedback (not_feedback.h): the search's path follows malloc's address order;
+// whether the block is known, live or freed is branched on by the (instrumented) callers.
+// Never inlined, so that it stays out of the instrumented functions that call it.
+IFZ_NOT_FEEDBACK __attribute__((noinline)) const Heap::Block* Heap::find(
+    const void* p, const void** start) const {
+  const Block* b = nullptr;
+  for (size_t i : recent_) {
+    if (i != kNoBlock && contains(blocks_[i].start, blocks_[i].size, p)) {
+      b = &blocks_[i];
+      break;
+    }
+  }
+  if (b == nullptr) {
+    auto it = first_after(blocks_.begin(), blocks_.end(), p);
+    if (it == blocks_.begin()) return nullptr;
+    --it;
+    if (!contains(it->start, it->size, p)) return nullptr;
+    b = &*it;
+  }
+  const size_t i = static_cast<size_t>(b - blocks_.data());
+  if (recent_[0] != i) recent_ = {i, recent_[0]};
+  if (start) *start = b->start;
+  return b;
 }
 
 Heap::State Heap::state(const void* p) const {
@@ -110,6 +135,7 @@ void Heap::release_all() {
     std::free(p);
   }
   blocks_.clear();
+  recent_.fill(kNoBlock);
   live_count_ = 0;
 }
 

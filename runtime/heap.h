@@ -15,6 +15,7 @@
 // process ended, is released by release_all() and counted (leaked_by_fork()).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -121,6 +122,10 @@ class Heap {
   // almost every runtime access (touch), so a binary search over contiguous entries beats
   // walking tree nodes, and adding a block allocates no node (under ASan, a costly malloc).
   std::vector<Block> blocks_;
+  // The blocks find() answered last, most recent first (indices into blocks_; cleared when an
+  // insertion shifts them): most lookups are the thread state and interpreter just touched.
+  mutable std::array<size_t, 2> recent_{kNoBlock, kNoBlock};
+  static constexpr size_t kNoBlock = ~size_t{0};
   size_t live_count_ = 0;
   size_t freed_count_ = 0;
   size_t leaked_at_end_ = 0;
