@@ -316,7 +316,15 @@ class Runtime {
   };
   PerThread& per_thread(platform::ThreadId t);
   const PerThread& per_thread(platform::ThreadId t) const;
-  std::unique_ptr<PerThread[]> threads_ = std::make_unique<PerThread[]>(kMaxThreads);
+  // A table in its initial state: recycled from a runtime this OS thread destroyed earlier, or
+  // new. A fuzzer makes a runtime per execution, and initialising 1024 slots (32 KiB) each
+  // time showed in its profile; a destroyed runtime re-initialises only the slots below its
+  // threads_used_ (the others were never touched) and hands its table back.
+  using ThreadTable = std::unique_ptr<PerThread[]>;
+  static ThreadTable take_thread_table();
+  static void recycle_thread_table(ThreadTable table, int used);
+  static std::vector<ThreadTable>& spare_thread_tables();  // this OS thread's: no lock
+  ThreadTable threads_ = take_thread_table();
   // One past the highest thread id per_thread() was asked for: entries above it were never
   // touched, so whole-table sweeps (runtime_fini) stop here. Only grows.
   std::atomic<int> threads_used_{0};
