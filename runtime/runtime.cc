@@ -103,16 +103,25 @@ void Runtime::set_phase(const char* phase) {
   platform_.point({platform::Point::kPhase, phase, nullptr});
 }
 
-void Runtime::emit(EventKind k, int64_t a, int64_t b, int64_t c, std::string text,
+void Runtime::emit(EventKind k, int64_t a, int64_t b, int64_t c, std::string_view text,
                    const ThreadState* t, const Interpreter* i) {
   if (observer_ == nullptr) return;
-  emit_ids(k, a, b, c, std::move(text), t ? t->id : -1, i ? i->id : -1);
+  emit_ids(k, a, b, c, text, t ? t->id : -1, i ? i->id : -1);
 }
 
-void Runtime::emit_ids(EventKind k, int64_t a, int64_t b, int64_t c, std::string text,
+void Runtime::emit_ids(EventKind k, int64_t a, int64_t b, int64_t c, std::string_view text,
                        int64_t tstate_id, int64_t interp_id) {
   if (observer_ == nullptr) return;
-  Event e;
+  // The Event is reused, per OS thread: its text keeps its capacity, so an event allocates
+  // nothing (phase names are longer than std::string's inline buffer, and the fuzzers emit a
+  // dozen phases per execution). An observer cannot emit (it sees a const Runtime), and no
+  // scheduling point runs inside on_event; `in_use` keeps a nested emit correct regardless.
+  thread_local Event reused;
+  thread_local bool in_use = false;
+  Event fresh;
+  Event& e = in_use ? fresh : reused;
+  const bool outer = !in_use;
+  in_use = true;
   e.kind = k;
   e.thread = platform_.current();
   e.tstate = tstate_id;
@@ -120,8 +129,9 @@ void Runtime::emit_ids(EventKind k, int64_t a, int64_t b, int64_t c, std::string
   e.a = a;
   e.b = b;
   e.c = c;
-  e.text = std::move(text);
+  e.text.assign(text);
   observer_->on_event(e);
+  if (outer) in_use = false;
 }
 
 void Runtime::touch(const void* p, const char* what) {

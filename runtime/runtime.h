@@ -178,10 +178,10 @@ class Runtime {
   friend class RuntimeTestPeer;
   // runtime.cc
   void set_phase(const char* phase);
-  void emit(EventKind k, int64_t a = 0, int64_t b = 0, int64_t c = 0, std::string text = {},
+  void emit(EventKind k, int64_t a = 0, int64_t b = 0, int64_t c = 0, std::string_view text = {},
             const ThreadState* t = nullptr, const Interpreter* i = nullptr);
   /// Same, with ids read earlier (for objects another thread may free meanwhile).
-  void emit_ids(EventKind k, int64_t a, int64_t b, int64_t c, std::string text,
+  void emit_ids(EventKind k, int64_t a, int64_t b, int64_t c, std::string_view text,
                 int64_t tstate_id, int64_t interp_id);
   ThreadState* current_of(platform::ThreadId t) const;
   ThreadState* new_tstate(Interpreter* interp, ThreadKind kind, bool daemon);
