@@ -68,6 +68,7 @@ std::optional<harness::DecodeOptions> env_decode_options(const TargetSpec& t, st
 harness::ExecOptions input_exec_options(platform::Chooser* chooser) {
   harness::ExecOptions eo;
   eo.trace = false;
+  eo.count_reach = false;  // nobody here reads ExecResult::reach
   eo.chooser = chooser;
   return eo;
 }

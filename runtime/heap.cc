@@ -4,10 +4,13 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <cstring>
 
 #include "runtime/check.h"
+#include "runtime/platform/not_feedback.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -39,35 +42,71 @@ Heap::Guard::Guard(const Heap& h) : h_(h) {
 }
 Heap::Guard::~Guard() { h_.busy_.clear(std::memory_order_release); }
 
+namespace {
+// The first block starting after `p` (blocks sorted by start).
+template <typename It>
+It first_after(It begin, It end, const void* p) {
+  return std::upper_bound(begin, end, p, [](const void* q, const auto& b) {
+    return std::less<const void*>()(q, b.start);
+  });
+}
+}  // namespace
+
 void* Heap::allocate(size_t size, const char* what, Destroy destroy) {
   Guard g(*this);
   void* mem = std::malloc(size == 0 ? 1 : size);
   IFZ_CHECK(mem != nullptr, "out of memory");
-  blocks_.emplace(mem, Block{size, what, destroy, /*freed=*/false});
+  blocks_.insert(first_after(blocks_.begin(), blocks_.end(), mem),
+                 Block{mem, size, what, destroy, /*freed=*/false});
+  recent_.fill(kNoBlock);  // indices after the insertion point moved
   ++live_count_;
   return mem;
 }
 
 void Heap::retire(void* p) {
   Guard g(*this);
-  auto it = blocks_.find(p);
-  IFZ_CHECK(it != blocks_.end(), "Heap::destroy of a pointer that is not a block start");
-  IFZ_CHECK(!it->second.freed, "Heap::destroy of an already freed block (double free)");
-  std::memset(p, kDeadByte, it->second.size);
-  IFZ_POISON(p, it->second.size);
-  it->second.freed = true;
+  auto it = first_after(blocks_.begin(), blocks_.end(), p);
+  IFZ_CHECK(it != blocks_.begin() && (--it)->start == p,
+            "Heap::destroy of a pointer that is not a block start");
+  IFZ_CHECK(!it->freed, "Heap::destroy of an already freed block (double free)");
+  std::memset(p, kDeadByte, it->size);
+  IFZ_POISON(p, it->size);
+  it->freed = true;
   --live_count_;
   ++freed_count_;
 }
 
-const Heap::Block* Heap::find(const void* p, const void** start) const {
-  auto it = blocks_.upper_bound(p);
-  if (it == blocks_.begin()) return nullptr;
-  --it;
-  auto base = static_cast<const char*>(it->first);
-  if (static_cast<const char*>(p) >= base + it->second.size) return nullptr;
-  if (start) *start = it->first;
-  return &it->second;
+namespace {
+bool contains(const void* start, size_t size, const void* p) {
+  const auto* base = static_cast<const char*>(start);
+  const auto* q = static_cast<const char*>(p);
+  return !std::less<const char*>()(q, base) && std::less<const char*>()(q, base + size);
+}
+}  // namespace
+
+// Not coverage feedback (not_feedback.h): the search's path follows malloc's address order;
+// whether the block is known, live or freed is branched on by the (instrumented) callers.
+// Never inlined, so that it stays out of the instrumented functions that call it.
+IFZ_NOT_FEEDBACK __attribute__((noinline)) const Heap::Block* Heap::find(
+    const void* p, const void** start) const {
+  const Block* b = nullptr;
+  for (size_t i : recent_) {
+    if (i != kNoBlock && contains(blocks_[i].start, blocks_[i].size, p)) {
+      b = &blocks_[i];
+      break;
+    }
+  }
+  if (b == nullptr) {
+    auto it = first_after(blocks_.begin(), blocks_.end(), p);
+    if (it == blocks_.begin()) return nullptr;
+    --it;
+    if (!contains(it->start, it->size, p)) return nullptr;
+    b = &*it;
+  }
+  const size_t i = static_cast<size_t>(b - blocks_.data());
+  if (recent_[0] != i) recent_ = {i, recent_[0]};
+  if (start) *start = b->start;
+  return b;
 }
 
 Heap::State Heap::state(const void* p) const {
@@ -85,8 +124,8 @@ const char* Heap::label(const void* p) const {
 
 void Heap::release_all() {
   Guard g(*this);
-  for (auto& [addr, block] : blocks_) {
-    void* p = const_cast<void*>(addr);
+  for (Block& block : blocks_) {
+    void* p = const_cast<void*>(block.start);
     if (block.freed) {
       IFZ_UNPOISON(p, block.size);
     } else {
@@ -96,6 +135,7 @@ void Heap::release_all() {
     std::free(p);
   }
   blocks_.clear();
+  recent_.fill(kNoBlock);
   live_count_ = 0;
 }
 

@@ -15,19 +15,20 @@
 // process ended, is released by release_all() and counted (leaked_by_fork()).
 #pragma once
 
-#include <atomic>
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <new>
 #include <utility>
+#include <vector>
 
 namespace ifz::rt {
 
 class Heap {
  public:
-  Heap() = default;
+  // Room for a typical execution's blocks (a few dozen): one allocation, not a growth series.
+  Heap() { blocks_.reserve(64); }
   ~Heap() { release_all(); }
   Heap(const Heap&) = delete;
   Heap& operator=(const Heap&) = delete;
@@ -95,6 +96,7 @@ class Heap {
   static void destroy_as(void* p) { static_cast<T*>(p)->~T(); }
 
   struct Block {
+    const void* start;
     size_t size;
     const char* what;
     Destroy destroy;
@@ -114,9 +116,16 @@ class Heap {
   void retire(void* p);
   const Block* find(const void* p, const void** start) const;
 
-  // invariant: keys are block start addresses; blocks never overlap; a freed block stays
-  // here (poisoned) until release_all(), so its address cannot be handed out again.
-  std::map<const void*, Block> blocks_;
+  // invariant: sorted by start address; blocks never overlap; a freed block stays here
+  // (poisoned) until release_all(), so its address cannot be handed out again.
+  // A sorted vector, not a map: an execution has a few dozen blocks and looks one up at
+  // almost every runtime access (touch), so a binary search over contiguous entries beats
+  // walking tree nodes, and adding a block allocates no node (under ASan, a costly malloc).
+  std::vector<Block> blocks_;
+  // The blocks find() answered last, most recent first (indices into blocks_; cleared when an
+  // insertion shifts them): most lookups are the thread state and interpreter just touched.
+  mutable std::array<size_t, 2> recent_{kNoBlock, kNoBlock};
+  static constexpr size_t kNoBlock = ~size_t{0};
   size_t live_count_ = 0;
   size_t freed_count_ = 0;
   size_t leaked_at_end_ = 0;

@@ -21,11 +21,11 @@ bool PendingQueue::push(const PendingCall& c) {
     // NPENDINGCALLS ring: "i == first" means full, so one slot always stays empty (31 of 32).
     const int next = (last_ + 1) % kRingSize;
     if (next == first_) return false;
-    calls_[last_] = c;
+    calls_[last_] = {c.id, c.kind};
     last_ = next;
   } else {
     if (npending_ >= max_) return false;  // 3.13: npending < max
-    calls_[last_] = c;
+    calls_[last_] = {c.id, c.kind};
     last_ = (last_ + 1) % kMaxStorage;
   }
   ++npending_;
@@ -34,7 +34,8 @@ bool PendingQueue::push(const PendingCall& c) {
 
 bool PendingQueue::pop(PendingCall* out) {
   if (npending_ == 0) return false;
-  *out = calls_[first_];
+  out->id = calls_[first_].id;
+  out->kind = calls_[first_].kind;
   first_ = (first_ + 1) % (ring_ ? kRingSize : kMaxStorage);
   --npending_;
   return true;

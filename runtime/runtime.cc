@@ -4,6 +4,7 @@
 #include "runtime/runtime.h"
 
 #include <csignal>
+#include <new>
 
 #include "runtime/check.h"
 
@@ -42,20 +43,47 @@ Runtime::~Runtime() {
   // Objects the model never freed (process exit, fork) are released here; the Mutexes inside
   // them need the platform, which outlives the runtime.
   heap_.release_all();
+  recycle_thread_table(std::move(threads_), threads_used_.load());
+}
+
+// Tables of destroyed runtimes, each back in its initial state. Per OS thread, so no lock: a
+// runtime destroyed on another thread than it was made on just feeds that thread's pool.
+std::vector<Runtime::ThreadTable>& Runtime::spare_thread_tables() {
+  thread_local std::vector<ThreadTable> spare;
+  return spare;
+}
+
+Runtime::ThreadTable Runtime::take_thread_table() {
+  std::vector<ThreadTable>& spare = spare_thread_tables();
+  if (spare.empty()) return std::make_unique<PerThread[]>(kMaxThreads);
+  ThreadTable table = std::move(spare.back());
+  spare.pop_back();
+  return table;
+}
+
+void Runtime::recycle_thread_table(ThreadTable table, int used) {
+  constexpr size_t kKept = 4;
+  std::vector<ThreadTable>& spare = spare_thread_tables();
+  if (table == nullptr || spare.size() >= kKept) return;
+  // invariant (per_thread): slots at or above `used` were never written.
+  for (int i = 0; i < used; ++i) new (&table[i]) PerThread();
+  spare.push_back(std::move(table));
 }
 
 // ---------------------------------------------------------------------------------------------
 // helpers
 
 Runtime::PerThread& Runtime::per_thread(ThreadId t) {
-  IFZ_CHECK(t >= 0 && t < kMaxThreads, "thread id out of range (raise Runtime::kMaxThreads)");
+  IFZ_CHECK(static_cast<unsigned>(t) < kMaxThreads,  // also rejects t < 0: one comparison
+            "thread id out of range (raise Runtime::kMaxThreads)");
   int used = threads_used_.load(std::memory_order_relaxed);
   while (used <= t && !threads_used_.compare_exchange_weak(used, static_cast<int>(t) + 1)) {
   }
   return threads_[t];
 }
 const Runtime::PerThread& Runtime::per_thread(ThreadId t) const {
-  IFZ_CHECK(t >= 0 && t < kMaxThreads, "thread id out of range (raise Runtime::kMaxThreads)");
+  IFZ_CHECK(static_cast<unsigned>(t) < kMaxThreads,  // also rejects t < 0: one comparison
+            "thread id out of range (raise Runtime::kMaxThreads)");
   return threads_[t];
 }
 
@@ -75,16 +103,25 @@ void Runtime::set_phase(const char* phase) {
   platform_.point({platform::Point::kPhase, phase, nullptr});
 }
 
-void Runtime::emit(EventKind k, int64_t a, int64_t b, int64_t c, std::string text,
+void Runtime::emit(EventKind k, int64_t a, int64_t b, int64_t c, std::string_view text,
                    const ThreadState* t, const Interpreter* i) {
   if (observer_ == nullptr) return;
-  emit_ids(k, a, b, c, std::move(text), t ? t->id : -1, i ? i->id : -1);
+  emit_ids(k, a, b, c, text, t ? t->id : -1, i ? i->id : -1);
 }
 
-void Runtime::emit_ids(EventKind k, int64_t a, int64_t b, int64_t c, std::string text,
+void Runtime::emit_ids(EventKind k, int64_t a, int64_t b, int64_t c, std::string_view text,
                        int64_t tstate_id, int64_t interp_id) {
   if (observer_ == nullptr) return;
-  Event e;
+  // The Event is reused, per OS thread: its text keeps its capacity, so an event allocates
+  // nothing (phase names are longer than std::string's inline buffer, and the fuzzers emit a
+  // dozen phases per execution). An observer cannot emit (it sees a const Runtime), and no
+  // scheduling point runs inside on_event; `in_use` keeps a nested emit correct regardless.
+  thread_local Event reused;
+  thread_local bool in_use = false;
+  Event fresh;
+  Event& e = in_use ? fresh : reused;
+  const bool outer = !in_use;
+  in_use = true;
   e.kind = k;
   e.thread = platform_.current();
   e.tstate = tstate_id;
@@ -92,8 +129,9 @@ void Runtime::emit_ids(EventKind k, int64_t a, int64_t b, int64_t c, std::string
   e.a = a;
   e.b = b;
   e.c = c;
-  e.text = std::move(text);
+  e.text.assign(text);
   observer_->on_event(e);
+  if (outer) in_use = false;
 }
 
 void Runtime::touch(const void* p, const char* what) {

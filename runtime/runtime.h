@@ -178,10 +178,10 @@ class Runtime {
   friend class RuntimeTestPeer;
   // runtime.cc
   void set_phase(const char* phase);
-  void emit(EventKind k, int64_t a = 0, int64_t b = 0, int64_t c = 0, std::string text = {},
+  void emit(EventKind k, int64_t a = 0, int64_t b = 0, int64_t c = 0, std::string_view text = {},
             const ThreadState* t = nullptr, const Interpreter* i = nullptr);
   /// Same, with ids read earlier (for objects another thread may free meanwhile).
-  void emit_ids(EventKind k, int64_t a, int64_t b, int64_t c, std::string text,
+  void emit_ids(EventKind k, int64_t a, int64_t b, int64_t c, std::string_view text,
                 int64_t tstate_id, int64_t interp_id);
   ThreadState* current_of(platform::ThreadId t) const;
   ThreadState* new_tstate(Interpreter* interp, ThreadKind kind, bool daemon);
@@ -316,7 +316,15 @@ class Runtime {
   };
   PerThread& per_thread(platform::ThreadId t);
   const PerThread& per_thread(platform::ThreadId t) const;
-  std::unique_ptr<PerThread[]> threads_ = std::make_unique<PerThread[]>(kMaxThreads);
+  // A table in its initial state: recycled from a runtime this OS thread destroyed earlier, or
+  // new. A fuzzer makes a runtime per execution, and initialising 1024 slots (32 KiB) each
+  // time showed in its profile; a destroyed runtime re-initialises only the slots below its
+  // threads_used_ (the others were never touched) and hands its table back.
+  using ThreadTable = std::unique_ptr<PerThread[]>;
+  static ThreadTable take_thread_table();
+  static void recycle_thread_table(ThreadTable table, int used);
+  static std::vector<ThreadTable>& spare_thread_tables();  // this OS thread's: no lock
+  ThreadTable threads_ = take_thread_table();
   // One past the highest thread id per_thread() was asked for: entries above it were never
   // touched, so whole-table sweeps (runtime_fini) stop here. Only grows.
   std::atomic<int> threads_used_{0};

@@ -4,7 +4,7 @@
 //
 // Everything here is owned by the Execution object, never by a coroutine stack: a thread that
 // vanishes in a fork or is abandoned at process exit must not leak (DESIGN D2), so the
-// per-thread contexts are fixed arrays of plain pointers.
+// per-thread contexts are a fixed array here (their members are plain pointers, or owned here).
 #pragma once
 
 #include <array>
@@ -45,6 +45,9 @@ struct ThreadCtx {
   // touches its context, so a re-initialisation by another thread does not clear it there
   // (that would race with the owner, natively); the owner forgets them before its next use.
   int lifetime = 0;
+  // The runtime's refusal text of this thread's last failed op: the skip reason points into
+  // it until the thread's next op (every other reason is a string literal).
+  std::string refusal;
   void forget_tstates();
 };
 
@@ -80,13 +83,13 @@ class Execution {
   void run_script(ThreadCtx& c, int script);
   void run_thread(int slot, bool c_thread, bool daemon);
   void cleanup_thread(ThreadCtx& c);
-  bool do_op(ThreadCtx& c, int slot, const Op& op, std::string* why_skipped);
-  bool op_lifecycle(ThreadCtx& c, const Op& op, std::string* why);
-  bool op_interp(ThreadCtx& c, const Op& op, std::string* why);
-  bool op_threads(ThreadCtx& c, int slot, const Op& op, std::string* why);
-  bool op_gil(ThreadCtx& c, const Op& op, std::string* why);
-  bool op_pending(ThreadCtx& c, const Op& op, std::string* why);
-  bool op_fork(ThreadCtx& c, const Op& op, std::string* why);
+  bool do_op(ThreadCtx& c, int slot, const Op& op, const char** why_skipped);
+  bool op_lifecycle(ThreadCtx& c, const Op& op, const char** why);
+  bool op_interp(ThreadCtx& c, const Op& op, const char** why);
+  bool op_threads(ThreadCtx& c, int slot, const Op& op, const char** why);
+  bool op_gil(ThreadCtx& c, const Op& op, const char** why);
+  bool op_pending(ThreadCtx& c, const Op& op, const char** why);
+  bool op_fork(ThreadCtx& c, const Op& op, const char** why);
   void wait_native_child(int pid, int report_fd);
   bool attached(const ThreadCtx& c) const;
   int64_t interp_of(const rt::ThreadState* t) const;
@@ -138,7 +141,10 @@ class Execution {
   std::atomic<uint64_t> ops_executed_{0};
   std::atomic<uint64_t> ops_skipped_{0};
   ReachCounters reach_;
-  std::string phase_ = "pre-init";
+  // Where the lifecycle is, from the last kPhase event (count_reach's wording only): kept as
+  // two flags so that no event pays for a string copy or comparison.
+  bool shutting_down_ = false;  // a phase starting with "finalize" ("finalized" included)
+  bool finalized_ = false;      // the "finalized" phase
   void count_reach(const rt::Event& e);
 };
 

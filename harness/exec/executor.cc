@@ -4,6 +4,7 @@
 #include "harness/exec/executor.h"
 
 #include <sstream>
+#include <string_view>
 
 #include <unistd.h>
 
@@ -70,11 +71,15 @@ void Execution::end_of_main() {
 
 void Execution::count_reach(const rt::Event& e) {
   using K = rt::EventKind;
-  const bool shutting_down = phase_.rfind("finalize", 0) == 0;
+  const bool shutting_down = shutting_down_;
   switch (e.kind) {
-    case K::kPhase:
-      phase_ = e.text;
+    case K::kPhase: {
+      const std::string_view phase = e.text;
+      // A prefix match, as the counters' wording always had it: "finalized" counts too.
+      shutting_down_ = phase.substr(0, 8) == std::string_view("finalize");
+      finalized_ = phase == "finalized";
       break;
+    }
     case K::kForkChild: {
       reach_.bump("fork child entered");
       for (const platform::Mutex* m : runtime_->runtime_locks()) {
@@ -90,8 +95,8 @@ void Execution::count_reach(const rt::Event& e) {
       reach_.bump("thread forced to exit in " + e.text);
       break;
     case K::kPendingAdded:
-      if (e.c != 0) reach_.bump(std::string("pending call refused") + (shutting_down ? " during finalisation" : phase_ == "finalized" ? " after finalisation" : " (queue full)"));
-      else if (shutting_down || phase_ == "finalized") reach_.bump("pending call accepted during or after finalisation");
+      if (e.c != 0) reach_.bump(std::string("pending call refused") + (shutting_down ? " during finalisation" : finalized_ ? " after finalisation" : " (queue full)"));
+      else if (shutting_down || finalized_) reach_.bump("pending call accepted during or after finalisation");
       break;
     case K::kPendingRun:
       reach_.bump("pending call ran");
@@ -133,7 +138,7 @@ void Execution::on_event(const rt::Event& e) {
     if (remote_) plat_.report("triggered\t" + e.text + "\n");
     return;  // a canary, not an observation: no oracle sees it
   }
-  count_reach(e);
+  if (opts_.count_reach) count_reach(e);
   if (opts_.op_log != nullptr) opts_.op_log->events.push_back(e);
   for (auto& o : oracles_) o->on_event(e, *sink_);
   if (!opts_.trace) return;

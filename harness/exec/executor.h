@@ -38,6 +38,9 @@ struct ExecOptions {
   /// Simulated only: when set, op starts/ends and runtime events are recorded here (emit-c,
   /// conform). Not owned.
   OpLog* op_log = nullptr;
+  /// Count reachability (ExecResult::reach) for stress summaries. Off in the fuzz targets,
+  /// which never read it: a figure about the run, not an oracle, so nothing is judged less.
+  bool count_reach = true;
 };
 
 struct ExecResult {

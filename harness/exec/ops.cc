@@ -66,20 +66,21 @@ void Execution::run_script(ThreadCtx& c, int script) {
       opts_.op_log->entries.push_back({OpLogEntry::Kind::kStart, script, static_cast<int>(n), slot,
                                        false, "", oc.current_interp});
     }
-    std::string why;
+    // Always a string literal: a skipped op (frequent in fuzzing) allocates nothing.
+    const char* why = "";
     sync_lifetime(c);
     const bool done = do_op(c, slot, op, &why);
     if (done) {
       ++ops_executed_;
     } else {
       ++ops_skipped_;
-      if (opts_.trace) trace_line("   skipped: " + why);
+      if (opts_.trace) trace_line(std::string("   skipped: ") + why);
     }
     if (opts_.op_log != nullptr) {
       opts_.op_log->entries.push_back({OpLogEntry::Kind::kEnd, script, static_cast<int>(n), slot,
                                        !done, why, -1});
     }
-    if (runtime_->current() != nullptr) c.bound_interp = interp_of(runtime_->current());
+    if (rt::ThreadState* cur = runtime_->current()) c.bound_interp = interp_of(cur);
     if (opts_.trace_thread_states) trace_line("   " + thread_states_line());
   }
 }
@@ -138,14 +139,15 @@ OpContext Execution::op_context(const ThreadCtx& c, int slot, const Op& op) cons
   oc.thread = plat_.current();
   oc.script = slot;
   oc.op = op;
-  oc.current_interp = interp_of(runtime_->current());
+  const rt::ThreadState* cur = runtime_->current();  // no scheduling point until the op runs
+  oc.current_interp = interp_of(cur);
   oc.bound_interp = c.bound_interp;
-  oc.attached = runtime_->current() != nullptr;
+  oc.attached = cur != nullptr;
   oc.is_daemon = c.is_daemon;
   return oc;
 }
 
-bool Execution::do_op(ThreadCtx& c, int slot, const Op& op, std::string* why) {
+bool Execution::do_op(ThreadCtx& c, int slot, const Op& op, const char** why) {
   switch (op.code) {
     case OpCode::kInit:
     case OpCode::kReinit:
@@ -190,7 +192,7 @@ bool Execution::do_op(ThreadCtx& c, int slot, const Op& op, std::string* why) {
     }                             \
   } while (0)
 
-bool Execution::op_lifecycle(ThreadCtx& c, const Op& op, std::string* why) {
+bool Execution::op_lifecycle(ThreadCtx& c, const Op& op, const char** why) {
   rt::Runtime& rt = *runtime_;
   if (op.code == OpCode::kExit) {
     end_of_main();
@@ -241,7 +243,7 @@ bool Execution::op_lifecycle(ThreadCtx& c, const Op& op, std::string* why) {
   return true;
 }
 
-bool Execution::op_interp(ThreadCtx& c, const Op& op, std::string* why) {
+bool Execution::op_interp(ThreadCtx& c, const Op& op, const char** why) {
   rt::Runtime& rt = *runtime_;
   IFZ_REQUIRE(rt.initialized(), "the runtime is not initialized");
   switch (op.code) {
@@ -256,9 +258,8 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, std::string* why) {
         cfg.allow_fork = cfg.allow_exec = cfg.allow_daemon_threads = false;
       }
       rt::ThreadState* before = rt.current();
-      std::string err;
-      rt::ThreadState* t = rt.new_interpreter(cfg, &err);
-      IFZ_REQUIRE(t != nullptr, err);
+      rt::ThreadState* t = rt.new_interpreter(cfg, &c.refusal);
+      IFZ_REQUIRE(t != nullptr, c.refusal.c_str());
       ++interps_this_lifetime_;
       const int64_t id = interp_of(t);
       // Ids beyond the tracked range (other threads also create interpreters) stay untracked:
@@ -320,7 +321,7 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, std::string* why) {
   }
 }
 
-bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, std::string* why) {
+bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** why) {
   rt::Runtime& rt = *runtime_;
   const int n = static_cast<int>(program_.threads.size());
   switch (op.code) {
@@ -407,7 +408,7 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, std::string* wh
   }
 }
 
-bool Execution::op_gil(ThreadCtx& c, const Op& op, std::string* why) {
+bool Execution::op_gil(ThreadCtx& c, const Op& op, const char** why) {
   rt::Runtime& rt = *runtime_;
   switch (op.code) {
     case OpCode::kReleaseGil:
@@ -453,7 +454,7 @@ bool Execution::op_gil(ThreadCtx& c, const Op& op, std::string* why) {
   }
 }
 
-bool Execution::op_pending(ThreadCtx& c, const Op& op, std::string* why) {
+bool Execution::op_pending(ThreadCtx& c, const Op& op, const char** why) {
   rt::Runtime& rt = *runtime_;
   IFZ_REQUIRE(rt.generation() > 0, "the runtime was never initialized");
   switch (op.code) {
@@ -479,7 +480,7 @@ bool Execution::op_pending(ThreadCtx& c, const Op& op, std::string* why) {
   }
 }
 
-bool Execution::op_fork(ThreadCtx& c, const Op& op, std::string* why) {
+bool Execution::op_fork(ThreadCtx& c, const Op& op, const char** why) {
   rt::Runtime& rt = *runtime_;
   IFZ_REQUIRE(rt.initialized() && attached(c), "needs an attached thread state");
   const int n = static_cast<int>(program_.threads.size());

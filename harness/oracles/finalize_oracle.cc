@@ -28,9 +28,9 @@ class FinalizeOracle final : public Oracle {
       case rt::EventKind::kPhase:
         phase_ = e.text;
         // A new runtime lifetime: its Py_FinalizeEx answers for its own threads only.
-        if (phase_ == "reinit") nondaemon_.clear();
+        if (text_is(e, "reinit")) nondaemon_.clear();
         // Py_FinalizeEx really started (an op may be skipped by its precondition).
-        if (phase_ == "finalize:wait_for_thread_shutdown") {
+        if (text_is(e, "finalize:wait_for_thread_shutdown")) {
           finalizer_ = e.thread;
           must_have_ended_ = nondaemon_;
         }

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness/exec/finding.h"
@@ -56,6 +57,11 @@ class Oracle {
   virtual void on_event(const rt::Event& e, OracleSink& sink) {}
   virtual void on_end(const EndContext& end, OracleSink& sink) {}
 };
+
+/// e.text == s, lengths first. (std::string == const char* always calls memcmp, which
+/// libFuzzer intercepts and, on a mismatch, records for its comparison table: on every phase
+/// event, for nothing.)
+inline bool text_is(const rt::Event& e, std::string_view s) { return std::string_view(e.text) == s; }
 
 /// A fresh set of every oracle for one execution on `profile`.
 std::vector<std::unique_ptr<Oracle>> make_oracles(const rt::Profile& profile);

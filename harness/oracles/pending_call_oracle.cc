@@ -35,7 +35,7 @@ class PendingCallOracle final : public Oracle {
     switch (e.kind) {
       case rt::EventKind::kPhase:
         phase_ = e.text;
-        if (phase_ == "reinit") finalized_ = false;  // a new lifetime: judged at its own end
+        if (text_is(e, "reinit")) finalized_ = false;  // a new lifetime: judged at its own end
         break;
       case rt::EventKind::kPendingAdded: if (e.c == 0) accepted(e, sink); break;
       case rt::EventKind::kPendingRun: ran(e, sink); break;
@@ -56,7 +56,7 @@ class PendingCallOracle final : public Oracle {
     c.queue = e.b;
     c.accepted_phase = phase_;
     auto it = last_add_.find(e.thread);
-    const bool from_op = it != last_add_.end() && e.text != "rearm";
+    const bool from_op = it != last_add_.end() && !text_is(e, "rearm");
     const bool targeted = from_op && it->second.op.interp >= 0 && profile_.minor >= 9;
     if (!from_op) {
       c.expected_interp = e.b;  // re-armed from inside a call: same queue

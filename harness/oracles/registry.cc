@@ -7,6 +7,7 @@ namespace ifz::harness {
 
 std::vector<std::unique_ptr<Oracle>> make_oracles(const rt::Profile& profile) {
   std::vector<std::unique_ptr<Oracle>> out;
+  out.reserve(8);  // every execution makes this set: one allocation for the vector
   out.push_back(oracles::make_lifetime_oracle());
   out.push_back(oracles::make_deadlock_oracle());
   out.push_back(oracles::make_fatal_oracle(profile));

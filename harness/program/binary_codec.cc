@@ -193,6 +193,13 @@ Decoded decode_program(std::span<const uint8_t> data, const DecodeOptions& opts)
   const size_t wanted = header[kCountByte] | size_t{header[kCountByte + 1]} << 8;
   const size_t records = std::min({wanted, kMaxRecords, present});
   const OpcodeTable& opcodes = opcode_table(threads, opts.ops);
+  // Each script's length first, so that each gets one allocation (this runs on every input).
+  std::array<size_t, kMaxThreads> lengths{};
+  for (size_t i = 0; i < records; ++i) {
+    size_t& n = lengths[data[kCodecHeaderSize + i * kCodecRecordSize] % threads];
+    n = std::min(n + 1, static_cast<size_t>(kMaxOpsPerThread));
+  }
+  for (int t = 0; t < threads; ++t) p.threads[t].ops.reserve(lengths[t]);
   for (size_t i = 0; i < records; ++i) {
     const uint8_t* r = data.data() + kCodecHeaderSize + i * kCodecRecordSize;
     std::vector<Op>& ops = p.threads[r[0] % threads].ops;

@@ -15,6 +15,7 @@
 
 #include "runtime/check.h"
 #include "runtime/platform/fiber_stack_pool.h"
+#include "runtime/platform/not_feedback.h"
 
 #if IFZ_ASAN
 #include <sanitizer/common_interface_defs.h>
@@ -228,12 +229,7 @@ SimulatedPlatform::Thread& SimulatedPlatform::self() {
 // the fuzz presets it is left out of coverage, as the harness is (cmake/sancov_ignorelist.txt).
 // Its comparison tracing was a quarter of fuzz_lifecycle's (perf, session 3). The lock and
 // condition primitives below stay instrumented: whether an acquire found its lock held is
-// interleaving feedback.
-#if defined(__clang__)
-#define IFZ_NOT_FEEDBACK __attribute__((no_sanitize("coverage")))
-#else
-#define IFZ_NOT_FEEDBACK
-#endif
+// interleaving feedback. (IFZ_NOT_FEEDBACK: runtime/platform/not_feedback.h.)
 
 IFZ_NOT_FEEDBACK void SimulatedPlatform::schedule(const PointInfo& where) {
   ThreadId next = decide(where);
