@@ -2,8 +2,6 @@
 // heap.cc — tracking allocator with poisoned quarantine (see heap.h for why).
 #include "runtime/heap.h"
 
-#include <sched.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
@@ -37,11 +35,6 @@ namespace {
 constexpr unsigned char kDeadByte = 0xDD;
 }  // namespace
 
-Heap::Guard::Guard(const Heap& h) : h_(h) {
-  while (h_.busy_.test_and_set(std::memory_order_acquire)) sched_yield();
-}
-Heap::Guard::~Guard() { h_.busy_.clear(std::memory_order_release); }
-
 namespace {
 // The first block starting after `p` (blocks sorted by start).
 template <typename It>
@@ -53,7 +46,7 @@ It first_after(It begin, It end, const void* p) {
 }  // namespace
 
 void* Heap::allocate(size_t size, const char* what, Destroy destroy) {
-  Guard g(*this);
+  Guard g(busy_);
   void* mem = std::malloc(size == 0 ? 1 : size);
   IFZ_CHECK(mem != nullptr, "out of memory");
   blocks_.insert(first_after(blocks_.begin(), blocks_.end(), mem),
@@ -64,7 +57,7 @@ void* Heap::allocate(size_t size, const char* what, Destroy destroy) {
 }
 
 void Heap::retire(void* p) {
-  Guard g(*this);
+  Guard g(busy_);
   auto it = first_after(blocks_.begin(), blocks_.end(), p);
   IFZ_CHECK(it != blocks_.begin() && (--it)->start == p,
             "Heap::destroy of a pointer that is not a block start");
@@ -110,20 +103,20 @@ IFZ_NOT_FEEDBACK __attribute__((noinline)) const Heap::Block* Heap::find(
 }
 
 Heap::State Heap::state(const void* p) const {
-  Guard g(*this);
+  Guard g(busy_);
   const Block* b = find(p, nullptr);
   if (b == nullptr) return State::kUnknown;
   return b->freed ? State::kFreed : State::kLive;
 }
 
 const char* Heap::label(const void* p) const {
-  Guard g(*this);
+  Guard g(busy_);
   const Block* b = find(p, nullptr);
   return b ? b->what : "";
 }
 
 void Heap::release_all() {
-  Guard g(*this);
+  Guard g(busy_);
   for (Block& block : blocks_) {
     void* p = const_cast<void*>(block.start);
     if (block.freed) {

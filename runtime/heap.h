@@ -16,12 +16,14 @@
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <new>
 #include <utility>
 #include <vector>
+
+#include "runtime/spin_lock.h"
 
 namespace ifz::rt {
 
@@ -58,7 +60,7 @@ class Heap {
   /// scheduling point).
   template <typename F>
   bool read_if_live(const void* p, F&& read) const {
-    Guard g(*this);
+    Guard g(busy_);
     const Block* b = find(p, nullptr);
     if (b == nullptr || b->freed) return false;
     read();
@@ -84,11 +86,8 @@ class Heap {
 
   /// fork(2) on the native platform: the forking thread holds the heap's lock across the fork
   /// so that the block table is consistent (and unlocked) in the child.
-  void lock_for_fork() {
-    while (busy_.test_and_set(std::memory_order_acquire)) {
-    }
-  }
-  void unlock_after_fork() { busy_.clear(std::memory_order_release); }
+  void lock_for_fork() { busy_.lock(); }
+  void unlock_after_fork() { busy_.unlock(); }
 
  private:
   using Destroy = void (*)(void*);
@@ -102,16 +101,7 @@ class Heap {
     Destroy destroy;
     bool freed;
   };
-  class Guard {  // spin lock over blocks_ and the counters
-   public:
-    explicit Guard(const Heap& h);
-    ~Guard();
-    Guard(const Guard&) = delete;
-    Guard& operator=(const Guard&) = delete;
-
-   private:
-    const Heap& h_;
-  };
+  using Guard = std::lock_guard<SpinLock>;  // over blocks_, recent_ and the counters
   void* allocate(size_t size, const char* what, Destroy destroy);
   void retire(void* p);
   const Block* find(const void* p, const void** start) const;
@@ -129,7 +119,7 @@ class Heap {
   size_t live_count_ = 0;
   size_t freed_count_ = 0;
   size_t leaked_at_end_ = 0;
-  mutable std::atomic_flag busy_ = ATOMIC_FLAG_INIT;
+  mutable SpinLock busy_;
 };
 
 }  // namespace ifz::rt
