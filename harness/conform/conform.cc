@@ -40,36 +40,25 @@ std::string Cell::short_text() const {
   return "?";
 }
 
-std::vector<std::string> read_flaky_marks(const std::string& program_file) {
-  std::vector<std::string> out;
+std::vector<FlakyMark> read_flaky_marks(const std::string& program_file) {
+  std::vector<FlakyMark> out;
   std::ifstream in(program_file);
   std::string line;
   const std::string prefix = "# real ";
-  while (std::getline(in, line)) {
-    if (line.rfind(prefix, 0) != 0) continue;
-    const size_t colon = line.find(": flaky");
-    if (colon != std::string::npos) out.push_back(line.substr(prefix.size(), colon - prefix.size()));
-  }
-  return out;
-}
-
-std::vector<std::string> read_flaky_kinds(const std::string& program_file, const std::string& key) {
-  std::vector<std::string> out;
-  std::ifstream in(program_file);
-  std::string line;
-  const std::string prefix = "# real ";
-  const std::string flaky = ": flaky ";
+  const std::string flaky = ": flaky";
+  // "ok 3/5, fatal(Fatal Python error: a, b) 2/5": each entry ends with " <n>/<m>".
+  static const std::regex entry(R"(\s*(.+?) \d+/\d+(, |$))");
   while (std::getline(in, line)) {
     if (line.rfind(prefix, 0) != 0) continue;
     const size_t colon = line.find(flaky);
     if (colon == std::string::npos) continue;
-    if (key.rfind(line.substr(prefix.size(), colon - prefix.size()), 0) != 0) continue;
-    // "ok 3/5, fatal(Fatal Python error: a, b) 2/5": each entry ends with " <n>/<m>".
-    static const std::regex entry(R"((.+?) \d+/\d+(, |$))");
+    FlakyMark m;
+    m.version = line.substr(prefix.size(), colon - prefix.size());
     const std::string list = line.substr(colon + flaky.size());
     for (std::sregex_iterator it(list.begin(), list.end(), entry), end; it != end; ++it) {
-      out.push_back((*it)[1].str());
+      m.kinds.push_back((*it)[1].str());
     }
+    out.push_back(std::move(m));
   }
   return out;
 }
@@ -109,16 +98,6 @@ void judge(Cell* c) {
 
 std::string version_key(const CPythonInstall& in) { return in.label.substr(0, in.label.find(' ')); }
 
-namespace {
-
-bool is_marked(const std::vector<std::string>& marks, const std::string& key) {
-  for (const std::string& m : marks) {
-    if (key.rfind(m, 0) == 0) return true;
-  }
-  return false;
-}
-
-}  // namespace
 
 Cell conform_cell(const std::string& program_file, const CPythonInstall& in,
                   const ConformOptions& o, const std::string& work_dir) {
@@ -170,8 +149,11 @@ Cell conform_cell(const std::string& program_file, const CPythonInstall& in,
     ++c.real_counts[key];
     c.real_examples.emplace(key, real);
   }
-  c.marked_flaky = is_marked(read_flaky_marks(program_file), version_key(in));
-  c.marked_kinds = read_flaky_kinds(program_file, version_key(in));
+  for (const FlakyMark& m : read_flaky_marks(program_file)) {
+    if (!m.applies_to(version_key(in))) continue;
+    c.marked_flaky = true;
+    c.marked_kinds.insert(c.marked_kinds.end(), m.kinds.begin(), m.kinds.end());
+  }
   judge(&c);
   return c;
 }

@@ -33,14 +33,15 @@ struct Cell {
   bool passes() const { return verdict != Verdict::kDisagree && verdict != Verdict::kError; }
 };
 
-/// `# real <version>: flaky ...` comment lines of a program file (see docs in conform.cc): the
-/// versions ("3.11.2", "3.11.2-dbg", or a prefix such as "3.11") its real behaviour is
-/// timing-dependent on.
-std::vector<std::string> read_flaky_marks(const std::string& program_file);
-
-/// The outcome kinds ("ok", "signal(11)", "fatal(...)") the marks of `program_file` that
-/// apply to version `key` list.
-std::vector<std::string> read_flaky_kinds(const std::string& program_file, const std::string& key);
+/// One `# real <version>: flaky <kind> <n>/<m>, ...` comment line of a program file (see docs
+/// in conform.cc): the real behaviour is timing-dependent on that version, with those outcome
+/// kinds ("ok", "signal(11)", "fatal(...)").
+struct FlakyMark {
+  std::string version;             // "3.11.2", "3.11.2-dbg", or a prefix such as "3.11"
+  std::vector<std::string> kinds;  // the outcome kinds it lists
+  bool applies_to(const std::string& version_key) const { return version_key.rfind(version, 0) == 0; }
+};
+std::vector<FlakyMark> read_flaky_marks(const std::string& program_file);
 
 /// Sets c->verdict (and c->why) from its model outcome, real counts and marks. A marked cell
 /// is real-flaky when the model's outcome is among the real ones, or when every real run and

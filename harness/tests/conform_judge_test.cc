@@ -18,63 +18,48 @@ outcome::Outcome of_kind(outcome::Outcome::Kind k, int code = 0) {
   return o;
 }
 
-void add_real(Cell* c, const outcome::Outcome& o, int runs) {
-  c->real_counts[o.to_string()] += runs;
-  c->real_examples.emplace(o.to_string(), o);
-}
-
 const outcome::Outcome kOk = of_kind(outcome::Outcome::Kind::kOk);
 const outcome::Outcome kSegv = of_kind(outcome::Outcome::Kind::kSignal, 11);
 
-TEST(ConformJudge, OneRealOutcomeAgreesOrDisagreesWithTheModel) {
+// A judged cell: the model's outcome, the real runs (outcome, count), and the outcome kinds of
+// the program's flaky mark for this version (none: not marked).
+Cell judged(const outcome::Outcome& model,
+            const std::vector<std::pair<outcome::Outcome, int>>& reals,
+            std::vector<std::string> marked_kinds = {}) {
   Cell c;
-  c.model = kOk;
-  add_real(&c, kOk, 5);
+  c.model = model;
+  for (const auto& [o, runs] : reals) {
+    c.real_counts[o.to_string()] += runs;
+    c.real_examples.emplace(o.to_string(), o);
+  }
+  c.marked_flaky = !marked_kinds.empty();
+  c.marked_kinds = std::move(marked_kinds);
   judge(&c);
-  EXPECT_EQ(c.verdict, Cell::Verdict::kAgree);
-  Cell d;
-  d.model = kOk;
-  add_real(&d, kSegv, 5);
-  judge(&d);
-  EXPECT_EQ(d.verdict, Cell::Verdict::kDisagree);
+  return c;
+}
+
+TEST(ConformJudge, OneRealOutcomeAgreesOrDisagreesWithTheModel) {
+  EXPECT_EQ(judged(kOk, {{kOk, 5}}).verdict, Cell::Verdict::kAgree);
+  EXPECT_EQ(judged(kOk, {{kSegv, 5}}).verdict, Cell::Verdict::kDisagree);
 }
 
 TEST(ConformJudge, UnmarkedRealRunsThatDifferDisagree) {
-  Cell c;
-  c.model = kOk;
-  add_real(&c, kOk, 3);
-  add_real(&c, kSegv, 2);
-  judge(&c);
+  const Cell c = judged(kOk, {{kOk, 3}, {kSegv, 2}});
   EXPECT_EQ(c.verdict, Cell::Verdict::kDisagree);
   EXPECT_NE(c.why.find("not marked flaky"), std::string::npos);
 }
 
 TEST(ConformJudge, AMarkedCellPassesWhenTheModelsOutcomeCameUp) {
-  Cell c;
-  c.model = kOk;
-  c.marked_flaky = true;
-  c.marked_kinds = {"ok", "signal(11)"};
-  add_real(&c, kOk, 1);
-  add_real(&c, kSegv, 4);
-  judge(&c);
-  EXPECT_EQ(c.verdict, Cell::Verdict::kRealFlaky);
+  EXPECT_EQ(judged(kOk, {{kOk, 1}, {kSegv, 4}}, {"ok", "signal(11)"}).verdict,
+            Cell::Verdict::kRealFlaky);
 }
 
 TEST(ConformJudge, AMarkedCellToleratesAStreakOfOneMarkedOutcome) {
   // The mark says the real program ends either way; five crashes in a row are consistent
   // with it (thread_from_atexit on the debug build: 9 of 10 runs crash on this machine).
-  Cell c;
-  c.model = kOk;
-  c.marked_flaky = true;
-  c.marked_kinds = {"ok", "signal(11)"};
-  add_real(&c, kSegv, 5);
-  judge(&c);
-  EXPECT_EQ(c.verdict, Cell::Verdict::kRealFlaky);
+  EXPECT_EQ(judged(kOk, {{kSegv, 5}}, {"ok", "signal(11)"}).verdict, Cell::Verdict::kRealFlaky);
   // An outcome the mark does not list is a disagreement.
-  Cell d = c;
-  d.marked_kinds = {"ok", "signal(6)"};
-  judge(&d);
-  EXPECT_EQ(d.verdict, Cell::Verdict::kDisagree);
+  EXPECT_EQ(judged(kOk, {{kSegv, 5}}, {"ok", "signal(6)"}).verdict, Cell::Verdict::kDisagree);
 }
 
 TEST(ConformJudge, MarksAreReadPerVersionWithTheirOutcomeKinds) {
@@ -85,10 +70,14 @@ TEST(ConformJudge, MarksAreReadPerVersionWithTheirOutcomeKinds) {
         << "# real 3.9: flaky fatal(Fatal Python error: f: a, b) 2/5, hang 3/5\n"
         << "interpfuzz-program 1\n";
   }
-  EXPECT_EQ(read_flaky_kinds(path, "3.11.2-dbg"), (std::vector<std::string>{"ok", "signal(11)"}));
-  EXPECT_TRUE(read_flaky_kinds(path, "3.11.2").empty());
-  EXPECT_EQ(read_flaky_kinds(path, "3.9.18"),
-            (std::vector<std::string>{"fatal(Fatal Python error: f: a, b)", "hang"}));
+  const std::vector<FlakyMark> marks = read_flaky_marks(path);
+  ASSERT_EQ(marks.size(), 2u);
+  EXPECT_EQ(marks[0].version, "3.11.2-dbg");
+  EXPECT_EQ(marks[0].kinds, (std::vector<std::string>{"ok", "signal(11)"}));
+  EXPECT_TRUE(marks[0].applies_to("3.11.2-dbg"));
+  EXPECT_FALSE(marks[0].applies_to("3.11.2"));
+  EXPECT_TRUE(marks[1].applies_to("3.9.18"));  // a version prefix
+  EXPECT_EQ(marks[1].kinds, (std::vector<std::string>{"fatal(Fatal Python error: f: a, b)", "hang"}));
   std::remove(path.c_str());
 }
 
