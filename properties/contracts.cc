@@ -340,7 +340,10 @@ Shape shape_s1() {
   s.main_ops = {{OpCode::kNewInterp, 3}, {OpCode::kEndInterp, 3}, {OpCode::kSwap, 1},
                 {OpCode::kRunBytecode, 1}};
   s.main_motifs = {{"thread in the subinterp", 3, {new_interp(), start_helper(StartKind::kThreading), op(OpCode::kEndInterp)}},
-                   {"daemon in the subinterp", 3, {new_interp(), start_helper(StartKind::kDaemon), op(OpCode::kEndInterp)}}};
+                   {"daemon in the subinterp", 3, {new_interp(), start_helper(StartKind::kDaemon), op(OpCode::kEndInterp)}},
+                   // The subinterpreter's first tstate replaced before its end (3.11+ keep it
+                   // inside the interpreter: reused, initial_tstate_not_reset).
+                   {"replace the first tstate", 2, {new_interp(), op(OpCode::kDeleteTstate), new_tstate(1), op(OpCode::kEndInterp)}}};
   s.helper_ops = {{OpCode::kBlock, 3}, {OpCode::kRunBytecode, 2}, {OpCode::kYield, 1},
                   {OpCode::kNewTstate, 2}, {OpCode::kDeleteTstate, 1}};
   s.helper_motifs = {{"foreign tstate in I1", 2, {new_tstate(1), op(OpCode::kBlock), op(OpCode::kDeleteTstate)}}};

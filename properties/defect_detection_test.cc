@@ -62,7 +62,7 @@ const Detection kTable[] = {
    "Fork while other thread in HEAD_LOCK (bpo-30395, gh-112275)", 4, 0, ""},
   {"bpo39877_tstate_dangling_in_take_gil", "3.9-fixed", "F6",
    "Daemon wakes after tstate freed (bpo-39877, gh-110052)", 6, 0, ""},
-  {"gh110052_interp_freed_before_daemon_check", "3.12-fixed", "F2",
+  {"gh110052_tstate_freed_after_must_exit_check", "3.12-fixed", "F2",
    "Daemon wakes after tstate freed (bpo-39877, gh-110052)", 6, 0, ""},
   {"gh96387_stale_drop_request", "3.10-fixed", "G3",
    "drop_gil hang after daemon exit (gh-96387)", 4, 0, ""},
@@ -76,6 +76,8 @@ const Detection kTable[] = {
    "Re-init with sleeping daemons of previous runtime", 5, 0, ""},
   {"gh108987_thread_run_after_finalize", "3.11-fixed", "F6",
    "Thread/fork from atexit at shutdown (gh-104690)", 3, 0, ""},
+  {"initial_tstate_not_reset", "3.12-fixed", "S1",
+   "(no §3 row; [EXP] 3.11/3.12: init; new_interp; delete_tstate; new_tstate I1)", 4, 0, ""},
 };
 // clang-format on
 

@@ -22,8 +22,10 @@ Ceval& Runtime::ceval_for(const Interpreter* i) {
 
 bool Runtime::interp_alive(const Interpreter* i) const {
   // Asked by threads that do not hold HEAD_LOCK (a daemon leaving take_gil): the heap's
-  // record answers without walking the list or touching `i`.
-  return i != nullptr && heap_.state(i) == Heap::State::kLive;
+  // record answers without walking the list, and `i` is read only while it is live (static
+  // storage is never freed, so it says itself whether it was deleted).
+  bool deleted = true;
+  return i != nullptr && heap_.read_if_live(i, [&] { deleted = i->deleted.load(); }) && !deleted;
 }
 
 void Runtime::create_gil(Gil& g) {
@@ -124,6 +126,22 @@ void Runtime::take_gil(ThreadState* t) {
   // eval breaker and do not touch the tstate until the GIL is theirs.
   Interpreter* interp = nullptr;
   Gil* g = main_gil_.get();
+  if (check_early && defect(Defect::kGh110052TstateFreedAfterMustExitCheck)) {
+    // gh-110052: nothing keeps the tstate alive between the must-exit check and its use, and
+    // the thread holds no lock there: an OS preemption in that window lets the finalizing
+    // thread set `finalizing`, run _PyThreadState_DeleteExcept and free this tstate, which is
+    // then read (a debug build's 0xDD pattern gives interp=0xdddd...). The fixed design (3.14,
+    // gh-124878) has the thread own a reference to its tstate, so the window is harmless.
+    const bool live_before = !heap_.freed(t);
+    platform_.point({Point::kWindow, "take_gil: between the must-exit check and tstate->interp", t});
+    if (live_before && heap_.freed(t)) {
+      trigger(Defect::kGh110052TstateFreedAfterMustExitCheck);
+      per_thread(platform_.current()).window =
+          "take_gil: between the must-exit check and tstate->interp";
+    }
+    touch(t, "take_gil: tstate->interp after the must-exit check");
+    per_thread(platform_.current()).window = nullptr;
+  }
   if (profile_.minor >= 9) {
     // Checked and read in one step: on real threads the finaliser may free `t` right after
     // the must-exit check said "not finalizing" (the check-then-use window CPython has too).
@@ -141,12 +159,6 @@ void Runtime::take_gil(ThreadState* t) {
     const uint64_t saved = g->switch_number;
     const bool timed_out = g->cond.wait_for(g->mutex, profile_.switch_interval_us);
     if (!(timed_out && g->locked.load() && g->switch_number == saved)) continue;
-    // gh-110052: asking for the drop through `interp` before the must-exit check reaches an
-    // interpreter finalisation may have freed.
-    if (check_early && defect(Defect::kGh110052InterpFreedBeforeDaemonCheck)) {
-      if (heap_.freed(interp)) trigger(Defect::kGh110052InterpFreedBeforeDaemonCheck);
-      touch(interp, "take_gil: SET_GIL_DROP_REQUEST(interp) after timed wait");
-    }
     if (check_early && must_exit_before_gil(t)) {
       // gh-96387: withdraw our own drop request, or drop_gil() of the holder waits forever
       // for a switch to this exiting thread. CPython resets it through `interp` whatever

@@ -45,7 +45,16 @@ class Interpreter {
   const InterpConfig config;
   Interpreter* next = nullptr;  // runtime list (CPython interpreters.head / next)
   ThreadState* tstate_head = nullptr;
+  // 3.11+ initial thread state storage (profile static_initial_storage). in_use: a live tstate
+  // occupies it; initialized: init_threadstate ran on it and nobody reset it (3.13 resets it
+  // on delete). Deleted occupants stay allocated until the interpreter goes, chained through
+  // `next` (no allocation: see heap.h).
+  bool initial_tstate_in_use = false;
+  bool initial_tstate_initialized = false;
+  ThreadState* retired_initial_tstates = nullptr;
   std::atomic<bool> finalizing{false};  // Py_EndInterpreter started (interp->finalizing)
+  // PyInterpreterState_Delete ran on storage that is not freed (3.11+ main interpreter).
+  std::atomic<bool> deleted{false};
   // -fixed twins: the thread ending this interpreter, claimed under HEAD_LOCK, so that
   // Py_FinalizeEx's finalize_subinterpreters never ends an interpreter another thread is
   // already ending (CPython 3.13 does not check; with own GILs both run at once).

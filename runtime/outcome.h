@@ -26,6 +26,10 @@ struct Outcome {
   std::string message;  // fatal message (CPython's exact text) or crash description
   platform::ThreadId thread = platform::kNoThread;  // who died / who was running
   std::string phase;    // lifecycle phase at the end
+  // A crash that needed the dying thread preempted inside an instruction window
+  // (platform::Point::kWindow): its label. Only an OS preemption puts a real thread there, so
+  // a reproducer cannot force it (harness/emit/).
+  std::string window;
 };
 const char* outcome_kind_name(Outcome::Kind k);
 

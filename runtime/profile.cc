@@ -19,6 +19,7 @@ Profile version_profile(int minor) {
   p.name = "3." + std::to_string(minor);
   // GIL: one per process up to 3.11; per interpreter with own_gil from 3.12 (PEP 684, gh-99113).
   p.per_interp_gil = minor >= 12;
+  p.static_initial_storage = minor >= 11;
   // F2: 3.7/3.8 check "must exit" only after take_gil returned (a daemon parks in take_gil);
   // 3.9+ before and during take_gil (bpo-39877).
   p.daemon_after_finalize = minor <= 8 ? DaemonAfterFinalize::kCheckAfterTakeGil

@@ -59,6 +59,11 @@ struct Profile {
 
   // ---- GIL (G1–G3) ----
   bool per_interp_gil = false;  // 3.12+: interpreters created with own_gil get their own GIL
+  // ---- object storage ----
+  // 3.11+ (bpo-45953): the main interpreter is storage inside _PyRuntime and every
+  // interpreter's initial thread state is storage inside its interpreter, so neither is ever
+  // freed on its own (a stale pointer to them reads live memory, not freed memory).
+  bool static_initial_storage = false;
   int64_t switch_interval_us = 5000;  // sys.getswitchinterval(); simulated: a scheduling choice
   // ---- daemon threads / finalisation (F0–F6) ----
   DaemonAfterFinalize daemon_after_finalize = DaemonAfterFinalize::kExitBeforeAndDuring;

@@ -156,6 +156,7 @@ void Runtime::crash(std::string what) {
   outcome_.kind = Outcome::Kind::kCrash;
   outcome_.exit_code = 128 + SIGSEGV;
   outcome_.message = std::move(what);
+  if (const char* w = per_thread(platform_.current()).window.load()) outcome_.window = w;
   emit(EventKind::kCrash, 0, 0, 0, outcome_.message);
   end_process();
 }
@@ -209,11 +210,31 @@ bool Runtime::link_tstate(ThreadState* t) {
     head_lock_.unlock();
     return false;
   }
+  if (profile_.static_initial_storage && t->interp->tstate_head == nullptr) {
+    take_initial_tstate_storage(t);  // may end the process (HEAD_LOCK held, as in CPython)
+  }
   t->next = t->interp->tstate_head;
   if (t->next) t->next->prev = t;
   t->interp->tstate_head = t;
   head_lock_.unlock();
   return true;
+}
+
+void Runtime::take_initial_tstate_storage(ThreadState* t) {
+  // 3.11+ new_threadstate(): an interpreter with no thread state gets its embedded
+  // _initial_thread, and init_threadstate() refuses one already initialised. 3.11/3.12 never
+  // reset it when it is deleted, so a second "first" thread state is fatal ([EXP] 3.11.2,
+  // 3.11.7, 3.12.1); 3.13's free_threadstate() restores it to the initial state. Called with
+  // HEAD_LOCK held.
+  Interpreter* i = t->interp;
+  if (i->initial_tstate_in_use) return;  // its occupant is unlinked but not yet deleted
+  if (i->initial_tstate_initialized && defect(Defect::kInitialTstateNotReset)) {
+    trigger(Defect::kInitialTstateNotReset);
+    fatal("init_threadstate", "thread state already initialized");
+  }
+  i->initial_tstate_in_use = true;
+  i->initial_tstate_initialized = true;
+  t->embedded = true;
 }
 
 void Runtime::unlink_tstate(ThreadState* t) {
@@ -246,6 +267,18 @@ void Runtime::free_tstate(ThreadState* t) {
     pt.bound.compare_exchange_strong(expected, nullptr);  // routing must not follow it (P3)
   }
   emit(EventKind::kTstateDeleted, 0, 0, 0, {}, t, t->interp);
+  if (t->embedded) {
+    // Storage inside the interpreter: it stays readable until the interpreter is freed. The
+    // slot is free again; whether it counts as initialised is take_initial_tstate_storage's
+    // business (the defect keeps the flag).
+    Interpreter* i = t->interp;
+    t->deleted = true;
+    i->initial_tstate_in_use = false;
+    if (!defects_.has(Defect::kInitialTstateNotReset)) i->initial_tstate_initialized = false;
+    t->next = i->retired_initial_tstates;
+    i->retired_initial_tstates = t;
+    return;
+  }
   heap_.destroy(t);
 }
 
@@ -281,7 +314,8 @@ Interpreter* Runtime::alloc_interpreter(const InterpConfig& cfg) {
 }
 
 void Runtime::free_interpreter(Interpreter* i) {
-  if (i == main_) main_ = nullptr;  // PyInterpreterState_Delete: interpreters->main = NULL
+  const bool was_main = i == main_;
+  if (was_main) main_ = nullptr;  // PyInterpreterState_Delete: interpreters->main = NULL
   emit(EventKind::kInterpDeleted, 0, 0, 0, {}, nullptr, i);
   drop_queue(i->pending);
   // An own GIL lives inside the interpreter in CPython (interp->_gil) and goes with it, even
@@ -291,6 +325,18 @@ void Runtime::free_interpreter(Interpreter* i) {
   // goes, as the main GIL's storage is static: a late waiter then finds a GIL and, taking it,
   // the must-exit check.
   if (i->own_gil && !profile_.fixed) heap_.destroy(i->own_gil);
+  // 3.11+ the main interpreter is _PyRuntime._main_interpreter: never freed (a thread still
+  // holding it reads live memory; re-initialisation builds a new one here, CPython resets the
+  // same storage). Its initial thread states go with it, i.e. stay too.
+  if (profile_.static_initial_storage && was_main) {
+    i->deleted = true;
+    return;
+  }
+  for (ThreadState* t = i->retired_initial_tstates; t != nullptr;) {
+    ThreadState* next = t->next;
+    heap_.destroy(t);
+    t = next;
+  }
   heap_.destroy(i);
 }
 

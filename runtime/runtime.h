@@ -188,6 +188,7 @@ class Runtime {
   bool link_tstate(ThreadState* t);
   void unlink_tstate(ThreadState* t);
   void free_tstate(ThreadState* t);
+  void take_initial_tstate_storage(ThreadState* t);
   void clear_tstate(ThreadState* t);
   Interpreter* alloc_interpreter(const InterpConfig& cfg);
   void free_interpreter(Interpreter* i);
@@ -313,6 +314,9 @@ class Runtime {
     std::atomic<bool> started{false};             // threading.Thread._started was set (ids are never reused)
     std::atomic<bool> start_failed{false};        // -fixed: made to exit before it started
     std::atomic<ThreadState*> gilstate{nullptr};  // the autoTSS key (main-interpreter tstates only)
+    // Set while the thread acts on what it found before a preemption in an instruction
+    // window (Point::kWindow) changed it: a crash then needed that preemption (Outcome::window).
+    std::atomic<const char*> window{nullptr};
   };
   PerThread& per_thread(platform::ThreadId t);
   const PerThread& per_thread(platform::ThreadId t) const;

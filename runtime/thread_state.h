@@ -58,6 +58,10 @@ class ThreadState {
   int frames = 0;
   int gilstate_counter = 0;    // PyGILState_Ensure nesting
   int64_t runtime_generation = 0;  // which runtime lifetime created it (re-initialisation)
+  // 3.11+ the interpreter's initial thread state (interp->_initial_thread): its storage is the
+  // interpreter's, so deleting it does not free it (Runtime::free_tstate).
+  bool embedded = false;
+  bool deleted = false;         // PyThreadState_Delete ran on embedded storage (not freed)
 };
 
 }  // namespace ifz::rt

@@ -191,8 +191,10 @@ int Runtime::gilstate_ensure() {
       emit(EventKind::kThreadExitForced, 0, 0, 0, phase_.load());
       platform_.exit_thread();
     }
-    if (heap_.freed(t)) {
-      // Linked just before finalisation's DeleteExcept freed it (HEAD_LOCK's release is a
+    bool deleted = true;
+    heap_.read_if_live(t, [&] { deleted = t->deleted; });
+    if (deleted) {
+      // Linked just before finalisation's DeleteExcept deleted it (HEAD_LOCK's release is a
       // scheduling point): the thread may not enter the finalizing runtime either.
       emit(EventKind::kThreadExitForced, 0, 0, 0, phase_.load());
       platform_.exit_thread();

@@ -44,14 +44,15 @@ void print_details(const std::string& program, const conform::CPythonInstall& in
   if (c.verdict == V::kAgree) return;
   std::cout << "\n" << program << " x " << in.label << ": " << c.short_text() << "\n";
   if (!c.why.empty()) std::cout << "  why:   " << c.why << "\n";
-  if (c.verdict == V::kNotApplicable || c.verdict == V::kError) return;
+  // An n/a cell that ran (the reason is about judging, not running) shows both sides too.
+  if (c.verdict == V::kError || c.real_counts.empty()) return;
   std::cout << "  model (profile 3." << in.minor << "): " << c.model.to_string() << "\n";
   int total = 0;
   for (const auto& [k, n] : c.real_counts) total += n;
   for (const auto& [k, n] : c.real_counts) {
     std::cout << "  real " << n << "/" << total << ": " << k << "\n";
   }
-  if (c.real_counts.size() > 1) {
+  if (c.real_counts.size() > 1 && c.verdict != V::kNotApplicable) {
     std::cout << "  mark: # real " << conform::version_key(in) << ": flaky";
     const char* sep = " ";
     for (const auto& [k, n] : c.real_counts) {

@@ -7,9 +7,27 @@
 // by `interpfuzz conform`). A marked cell whose runs differ is real-flaky, and passes when the
 // model's outcome is among the real ones; an unmarked cell whose runs differ fails, so that
 // timing dependence is written down, never silently skipped.
+//
+// Marking a debug build's own assertion:
+//   # real 3.11.2-dbg: assertion new_threadstate: Assertion `id == 1' failed
+// A debug build checks its state with assert() and aborts on the path where the release build
+// goes on to the outcome the model describes (here the release build's fatal error comes one
+// step later). A real run that aborted (SIGABRT) with that text on stderr is judged as having
+// had the model's outcome; its observables are still compared. Written per program and
+// version, with the exact text, so each such equivalence is a reviewed statement.
+//
+// A use-after-free on a release build: the model reports the access as a crash; a release
+// build usually reads or writes the freed (still mapped) memory and runs on. When every real
+// run of a release build ended normally, the cell is n/a and says so; the debug build's cell
+// (freed memory filled with a pattern, pointers checked by assertions) decides.
+//
+// An outcome the reproducer cannot force: when the model's process died on a thread that
+// needed a preemption inside an instruction window (rt::Outcome::window), a run without it is
+// no evidence against the model, so a disagreeing cell is n/a with that reason.
 #include "harness/conform/conform.h"
 
 #include <algorithm>
+#include <csignal>
 #include <fstream>
 #include <regex>
 
@@ -59,6 +77,23 @@ std::vector<FlakyMark> read_flaky_marks(const std::string& program_file) {
       m.kinds.push_back((*it)[1].str());
     }
     out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::vector<std::string> read_assertion_marks(const std::string& program_file,
+                                              const std::string& version_key) {
+  std::vector<std::string> out;
+  std::ifstream in(program_file);
+  std::string line;
+  const std::string prefix = "# real ";
+  const std::string tag = ": assertion ";
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    const size_t at = line.find(tag);
+    if (at == std::string::npos) continue;
+    const FlakyMark version{line.substr(prefix.size(), at - prefix.size()), {}};
+    if (version.applies_to(version_key)) out.push_back(line.substr(at + tag.size()));
   }
   return out;
 }
@@ -143,8 +178,18 @@ Cell conform_cell(const std::string& program_file, const CPythonInstall& in,
     c.why = "the emitted C does not compile: " + cerr;
     return c;
   }
+  const std::vector<std::string> assertions = read_assertion_marks(program_file, version_key(in));
   for (const outcome::RealRun& r : run_repro(stem, o.runs, o.timeout_ms)) {
-    const outcome::Outcome real = outcome::classify_real_run(r);
+    outcome::Outcome real = outcome::classify_real_run(r);
+    const bool marked_assertion =
+        real.kind == outcome::Outcome::Kind::kSignal && real.code == SIGABRT &&
+        std::any_of(assertions.begin(), assertions.end(),
+                    [&](const std::string& a) { return r.err.find(a) != std::string::npos; });
+    if (marked_assertion) {
+      real.kind = c.model.kind;
+      real.code = c.model.code;
+      real.message = c.model.message;
+    }
     const std::string key = real.to_string();
     ++c.real_counts[key];
     c.real_examples.emplace(key, real);
@@ -155,6 +200,20 @@ Cell conform_cell(const std::string& program_file, const CPythonInstall& in,
     c.marked_kinds.insert(c.marked_kinds.end(), m.kinds.begin(), m.kinds.end());
   }
   judge(&c);
+  if (c.verdict == Cell::Verdict::kDisagree && !e.unforceable.empty()) {
+    c.verdict = Cell::Verdict::kNotApplicable;
+    c.why = e.unforceable;
+  }
+  const bool model_use_after_free = e.model.outcome.kind == rt::Outcome::Kind::kCrash &&
+                                    e.model.outcome.message.rfind("use-after-free", 0) == 0;
+  bool all_real_ok = true;
+  for (const auto& [k, real] : c.real_examples) all_real_ok &= real.kind == outcome::Outcome::Kind::kOk;
+  if (c.verdict == Cell::Verdict::kDisagree && !in.debug && model_use_after_free && all_real_ok) {
+    c.verdict = Cell::Verdict::kNotApplicable;
+    c.why = "a release build need not fault on a use-after-free (the freed memory stays mapped "
+            "and the access lands in it); the debug build, which fills freed memory and checks "
+            "thread state pointers, is the referee";
+  }
   return c;
 }
 

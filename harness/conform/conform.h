@@ -43,6 +43,12 @@ struct FlakyMark {
 };
 std::vector<FlakyMark> read_flaky_marks(const std::string& program_file);
 
+/// The `# real <version>: assertion <text>` marks of a program that apply to an install
+/// (see conform.cc): stderr texts of a debug build's assertion that stands for the model's
+/// outcome.
+std::vector<std::string> read_assertion_marks(const std::string& program_file,
+                                              const std::string& version_key);
+
 /// Sets c->verdict (and c->why) from its model outcome, real counts and marks. A marked cell
 /// is real-flaky when the model's outcome is among the real ones, or when every real run and
 /// the model had outcome kinds the mark lists (a short streak of one marked outcome).

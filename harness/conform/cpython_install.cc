@@ -52,6 +52,7 @@ std::string with_rpaths(const std::string& ldflags) {
 CPythonInstall probe(const std::string& config, const std::string& where, bool debug) {
   CPythonInstall in;
   in.config = config;
+  in.debug = debug;
   const std::string name = fs::path(config).filename().string();  // python3.11d-config
   in.minor = std::atoi(name.c_str() + std::string("python3.").size());
   const std::string version = exact_version(config);

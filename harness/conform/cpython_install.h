@@ -13,6 +13,7 @@ struct CPythonInstall {
   std::string label;      // "3.11.2 (Debian)", "3.11.2-dbg (Debian)", "3.9.18 (/opt/py39)"
   std::string config;     // path of its pythonX.Y-config
   int minor = 0;          // 3.<minor>
+  bool debug = false;     // a debug build (python3.Yd-config): assertions, freed memory filled
   std::string cflags;     // --includes
   std::string ldflags;    // --ldflags --embed, plus an rpath to each -L directory
   std::string missing;    // non-empty: not usable, and why (its cells are n/a)

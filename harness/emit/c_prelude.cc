@@ -368,12 +368,15 @@ IFZ_FN void ifz_new_tstate(ifz_thread *c, int interp) {
 }
 
 IFZ_FN void ifz_delete_tstate(ifz_thread *c) {
+  /* The current thread state: one new_tstate made, or a subinterpreter's from new_interp. */
+  PyThreadState *t = c->ts;
   for (int i = 0; i < IFZ_MAX_INTERP; ++i) {
-    if (c->own[i] == c->created) c->own[i] = NULL;
+    if (c->own[i] == t) c->own[i] = NULL;
   }
-  PyThreadState_Clear(c->created);
+  PyThreadState_Clear(t);
   PyThreadState_DeleteCurrent();
-  c->created = c->ts = NULL;
+  if (c->created == t) c->created = NULL;
+  c->ts = NULL;
 }
 
 /* ---- the GIL ---------------------------------------------------------------------------- */

@@ -24,6 +24,21 @@ std::string as_comment(const std::string& text, const std::string& indent = " * 
   return out;
 }
 
+// `text` as comment lines of at most about `width` characters, broken between words.
+std::string wrapped_comment(const std::string& text, size_t width = 92) {
+  std::istringstream in(text);
+  std::string word, line, out;
+  while (in >> word) {
+    if (!line.empty() && line.size() + 1 + word.size() > width) {
+      out += " * " + line + "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+  }
+  if (!line.empty()) out += " * " + line + "\n";
+  return out;
+}
+
 // Whether `fork ... child=T<k>` runs script k in the child (ops.cc: only a script that exists
 // and was not started before the fork).
 bool child_script_runs(const Program& p, const OpSequence& seq, int script, int index) {
@@ -164,6 +179,10 @@ std::string header(const Program& p, const Emitted& e, const EmitOptions& o, con
      << " * What this cannot force: where *inside* CPython a thread resumes (e.g. which step of\n"
      << " * Py_FinalizeEx a daemon thread wakes in, or how long a thread waits in take_gil);\n"
      << " * those interleavings are CPython's, so a timing-dependent outcome may vary run to run.\n"
+     << (e.unforceable.empty()
+             ? std::string()
+             : " *\n" + wrapped_comment("NOT FORCED HERE: " + e.unforceable +
+                                        ". A run shows what CPython does without that preemption."))
      << " * Observables are printed as \"IFZ <fact>\" lines (interpfuzz conform parses them).\n"
      << " *\n * The program:\n"
      << as_comment(print_program(p), " *   ")
@@ -239,6 +258,14 @@ Emitted emit_c(const Program& p, const Schedule& s, const EmitOptions& o) {
   std::string divergence;
   e.model = replay_schedule(run, s, eo, &divergence);
   const OpSequence seq = sequence_ops(e.log);
+  if (!e.model.outcome.window.empty()) {
+    const std::string who =
+        seq.died_on_slot >= 0 ? "T" + std::to_string(seq.died_on_slot) : "a thread";
+    e.unforceable = "the model's outcome needs " + who + " preempted inside CPython at '" +
+                    e.model.outcome.window +
+                    "' (no lock or wait there: only an OS preemption stops a real thread "
+                    "in it), which a C program cannot force";
+  }
 
   std::ostringstream scripts;
   ScriptEmitter se{p, seq, e.minor, &e.error};

@@ -31,6 +31,10 @@ struct Emitted {
   std::string c;            // the C program
   int minor = 0;            // CPython 3.<minor> it targets
   std::string profile;      // the profile its handshake comes from
+  // Non-empty when the model's outcome needed a preemption the C program cannot force (a
+  // thread stopped inside an instruction window of CPython, rt::Outcome::window): why, in
+  // one sentence. The C header says so too.
+  std::string unforceable;
   ExecResult model;         // the model execution it was derived from
   OpLog log;
 };

@@ -240,6 +240,7 @@ bool Execution::op_lifecycle(ThreadCtx& c, const Op& op, const char** why) {
   rt.initialize();
   c.home = rt.current();
   c.own[0] = c.home;
+  c.called_initialize = true;
   return true;
 }
 
@@ -297,8 +298,10 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, const char** why) {
       return true;
     }
     case OpCode::kNewTstate: {
-      IFZ_REQUIRE(rt.current() == nullptr && c.home == nullptr && c.created == nullptr &&
-                      c.gilstate == nullptr && c.saved == nullptr,
+      // A thread whose only other tstate is not current (its home, left by deleting the
+      // subinterpreter tstate it was in) may make one too, as C code may.
+      IFZ_REQUIRE(rt.current() == nullptr && c.created == nullptr && c.gilstate == nullptr &&
+                      c.saved == nullptr,
                   "this thread already has a thread state");
       rt::Interpreter* interp = rt.find_interp(op.interp);
       IFZ_REQUIRE(interp != nullptr, "no such interpreter");
@@ -309,10 +312,21 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, const char** why) {
       return true;
     }
     case OpCode::kDeleteTstate: {
-      IFZ_REQUIRE(c.created != nullptr && rt.current() == c.created,
-                  "no current thread state made by new_tstate");
-      for (auto& o : c.own) o = o == c.created ? nullptr : o;
-      c.created = nullptr;
+      // The current tstate, made by new_tstate or by this thread's new_interp (never the
+      // thread's own home tstate, nor one PyGILState_Ensure manages). The latter only from C
+      // code that can go on without a thread state: the embedding's main thread or a C
+      // thread (a Python thread returns into the eval loop, which needs one).
+      rt::ThreadState* cur = rt.current();
+      const int64_t id = cur ? interp_of(cur) : -1;
+      const bool c_level = c.in_python_callback == 0 && (c.is_c_thread || c.called_initialize);
+      const bool from_new_interp = c_level && cur != nullptr && cur != c.home &&
+                                   cur != c.gilstate && id > 0 && id < kInterpSlots &&
+                                   c.own[id] == cur;
+      IFZ_REQUIRE(cur != nullptr && (cur == c.created || from_new_interp),
+                  "no current thread state made by new_tstate or new_interp");
+      for (auto& o : c.own) o = o == cur ? nullptr : o;
+      if (from_new_interp) c.prev[id] = nullptr;
+      if (c.created == cur) c.created = nullptr;
       rt.thread_state_delete_current();
       return true;
     }
@@ -381,7 +395,9 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
         // The callback runs on the finalizing thread and must give it back as it found it.
         ThreadCtx& fc = ctx_of_current();
         rt::ThreadState* before = runtime_->current();
+        ++fc.in_python_callback;
         run_script(fc, s);
+        --fc.in_python_callback;
         if (fc.saved != nullptr) {
           runtime_->restore_thread(fc.saved);
           fc.saved = nullptr;

@@ -47,12 +47,13 @@ const Row kRows[] = {
     {"gh112275_afterfork_order", "3.10", "fork_while_thread_holds_headlock", 4, "fork while other thread in HEAD_LOCK"},
     {"bpo30395_headmutex_not_reinit", "3.11", "fork_while_thread_holds_headlock", 4, "fork while other thread in HEAD_LOCK"},
     {"bpo39877_tstate_dangling_in_take_gil", "3.9", "daemon_wakes_after_finalize", 6, "daemon wakes after tstate freed"},
-    {"gh110052_interp_freed_before_daemon_check", "3.10", "daemon_in_take_gil_at_finalize", 6, "daemon wakes after tstate freed"},
+    {"gh110052_tstate_freed_after_must_exit_check", "3.10", "daemon_in_take_gil_at_finalize", 6, "daemon wakes after tstate freed"},
     {"gh96387_stale_drop_request", "3.10", "drop_gil_stale_request", 4, "drop_gil hang after daemon exit"},
     {"gh109793_swap_exits_finalizer", "3.13", "finalize_with_live_subinterp", 4, "interp switch during finalize (3) + swap back to I0"},
     {"gh113433_fatal_remaining_subinterps", "3.13", "finalize_with_live_subinterp", 4, "finalize with live subinterp"},
     {"reinit_with_stale_daemons", "3.11", "reinit_with_daemons", 5, "re-init with sleeping daemons"},
     {"gh108987_thread_run_after_finalize", "3.10", "thread_from_atexit", 4, "thread from atexit (3) + the started script"},
+    {"initial_tstate_not_reset", "3.12", "new_tstate_after_initial_deleted", 4, "(ours) init; new_interp; delete_tstate; new_tstate I1"},
 };
 
 class MinimizeDefect : public ::testing::TestWithParam<Row> {};
@@ -104,25 +105,6 @@ struct Stuck {
   size_t trigger_ops;  // cpython-notes §3, as in kRows
 };
 const Stuck kStuck[] = {
-    {"gh110052_8_ops", R"(interpfuzz-program 1
-profile 3.11-fixed
-defect gh110052_interp_freed_before_daemon_check
-schedule IFZS1:0x12.1x4.0x5.1x2.0x2.1x6.0x2.1x2.0x3.1x11.0x34.1x2
-
-thread T0:
-  init
-  start T1 raw
-  hold_lock HEAD 1
-  atexit T2
-  finalize
-  hold_lock XID 7
-
-thread T1:
-  run_bytecode 4
-  hold_lock XID 7
-
-thread T2:
-)", 6},
     // The crash file had `start T1/T3 daemon`. With threading's start-wait an empty daemon
     // holds the GIL from its `_started.set()` to its end, so it can never be left stale by
     // finalize; `_thread.start_new_thread` threads are daemonic too (never joined) and keep

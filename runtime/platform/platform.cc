@@ -17,6 +17,7 @@ const char* point_name(Point p) {
     case Point::kPhase: return "phase";
     case Point::kFork: return "fork";
     case Point::kYield: return "yield";
+    case Point::kWindow: return "window";
   }
   return "?";
 }

@@ -45,6 +45,8 @@ enum class Point : uint8_t {
   kPhase,         // a lifecycle phase boundary (finalisation step, fork step)
   kFork,          // just before fork(2)
   kYield,         // any other interleaving point (one eval-loop iteration, an op boundary)
+  kWindow,        // between two steps CPython does not make atomic, with no lock or wait in
+                  // between: only an OS preemption stops a real thread there
 };
 const char* point_name(Point p);
 

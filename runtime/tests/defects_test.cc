@@ -154,9 +154,9 @@ ScenarioResult daemon_wakes_late(const std::string& profile, DefectSet extra, bo
   }, &d, extra);
 }
 
-// A daemon's bootstrap waits in take_gil through finalisation; its timed wait fires after
-// Py_FinalizeEx returned (gh-110052), or just around SetFinalizing (gh-96387: once before, to
-// ask for the GIL, once after, to exit; then the stdout flush drops the GIL).
+// A daemon's bootstrap waits in take_gil through finalisation; its timed wait fires just
+// around SetFinalizing (gh-96387: once before, to ask for the GIL, once after, to exit; then
+// the stdout flush drops the GIL), or after Py_FinalizeEx returned (it exits untouched).
 ScenarioResult daemon_waiting_in_take_gil(const std::string& profile, DefectSet extra,
                                           bool around_set_finalizing) {
   Director d;
@@ -363,13 +363,41 @@ TEST(Defects, Bpo39877TstateDanglingInTakeGil) {
   EXPECT_NE(f.find("use-after-free"), std::string::npos) << f;
 }
 
-// gh-110052 (3.9–3.12): a daemon waiting in take_gil times out after finalisation freed its
-// interpreter and asks for a GIL drop through it: crash.
-TEST(Defects, Gh110052InterpFreedBeforeDaemonCheck) {
-  const std::string f = check_defect(
-      Defect::kGh110052InterpFreedBeforeDaemonCheck, "3.11-fixed",
-      [](const std::string& p, DefectSet x) { return daemon_waiting_in_take_gil(p, x, false); });
+// A daemon back from a syscall is preempted in take_gil right after the must-exit check said
+// "not finalizing"; it resumes only once Py_FinalizeEx returned (gh-110052).
+ScenarioResult daemon_preempted_after_must_exit_check(const std::string& profile, DefectSet extra) {
+  Director d;
+  const ThreadId kD = 1;
+  d.order = {kD};
+  bool held = false;
+  d.on_point = [&](ThreadId current, const platform::PointInfo& where) {
+    if (!held && current == kD && where.kind == Point::kWindow) {
+      d.hold(kD);
+      held = true;
+    }
+  };
+  return run_sim(profile, [&](Runtime& rt) {
+    rt.initialize();
+    rt.start_thread(ThreadKind::kThreading, true, [&rt] {
+      rt.block("sleep");
+      rt.run_bytecode(1);
+    });
+    rt.finalize();
+    d.release(kD);
+    for (int i = 0; i < 20; ++i) rt.platform().point({Point::kYield, "after", nullptr});
+  }, &d, extra);
+}
+
+// gh-110052 (3.9–3.12): that daemon reads its thread state, which finalisation freed while it
+// was preempted: crash, and the outcome names the window the crash needed.
+TEST(Defects, Gh110052TstateFreedAfterMustExitCheck) {
+  const std::string f = check_defect(Defect::kGh110052TstateFreedAfterMustExitCheck, "3.11-fixed",
+                                     daemon_preempted_after_must_exit_check);
   EXPECT_NE(f.find("use-after-free"), std::string::npos) << f;
+  DefectSet with;
+  with.set(Defect::kGh110052TstateFreedAfterMustExitCheck);
+  const ScenarioResult r = daemon_preempted_after_must_exit_check("3.11-fixed", with);
+  EXPECT_NE(r.outcome.window.find("take_gil"), std::string::npos) << r.summary();
 }
 
 // gh-96387 (3.9–3.10): init; start_thread T daemon; T requests a drop; finalize; T exits in
@@ -451,6 +479,28 @@ TEST(Defects, Gh108987ThreadRunAfterFinalize) {
 }
 
 // Every defect of defects.def has a test above.
+// The main thread deletes its own (the main interpreter's initial) thread state, then makes a
+// new one for the same interpreter, which has none left ([EXP] 3.11.2/3.11.7/3.12.1 fatal
+// "init_threadstate: thread state already initialized"; 3.9, 3.10, 3.13.0 run on).
+ScenarioResult new_tstate_after_the_last_was_deleted(const std::string& profile, DefectSet extra) {
+  return run_sim(profile, [](Runtime& rt) {
+    rt.initialize();
+    Interpreter* main_interp = rt.main_interp();
+    rt.thread_state_delete_current();
+    ThreadState* t = rt.thread_state_new(main_interp);
+    rt.restore_thread(t);
+    rt.run_bytecode(1);
+  }, nullptr, extra);
+}
+
+// initial_tstate_not_reset (3.11–3.12): the reused initial thread state is refused as
+// already initialised: an undocumented fatal error.
+TEST(Defects, InitialTstateNotReset) {
+  const std::string f = check_defect(Defect::kInitialTstateNotReset, "3.12-fixed",
+                                     new_tstate_after_the_last_was_deleted);
+  EXPECT_NE(f.find("thread state already initialized"), std::string::npos) << f;
+}
+
 TEST(Defects, EveryDefectIsCovered) {
   const std::set<std::string> tested = {
       "bpo39958_headlock_reentry", "gh101437_clear_without_tstate",
@@ -459,9 +509,10 @@ TEST(Defects, EveryDefectIsCovered) {
       "pending_add_after_finalize", "no_finish_pending_at_finalize",
       "gh118297_finish_pending_single_pass", "gh112275_afterfork_order",
       "bpo30395_headmutex_not_reinit", "bpo39877_tstate_dangling_in_take_gil",
-      "gh110052_interp_freed_before_daemon_check", "gh96387_stale_drop_request",
+      "gh110052_tstate_freed_after_must_exit_check", "gh96387_stale_drop_request",
       "gh109793_swap_exits_finalizer", "gh113433_fatal_remaining_subinterps",
-      "reinit_with_stale_daemons", "gh108987_thread_run_after_finalize"};
+      "reinit_with_stale_daemons", "gh108987_thread_run_after_finalize",
+      "initial_tstate_not_reset"};
   for (const DefectInfo& d : all_defects()) EXPECT_TRUE(tested.count(d.name)) << d.name;
   EXPECT_EQ(tested.size(), all_defects().size());
 }
