@@ -81,5 +81,20 @@ TEST(ConformJudge, MarksAreReadPerVersionWithTheirOutcomeKinds) {
   std::remove(path.c_str());
 }
 
+TEST(ConformJudge, AssertionMarksAreReadPerVersionWithTheirExactText) {
+  const std::string path = ::testing::TempDir() + "/ifz_conform_assertions.ifz";
+  {
+    std::ofstream out(path);
+    out << "# real 3.11.2-dbg: assertion new_threadstate: Assertion `id == 1' failed\n"
+        << "# real 3.11.2-dbg: flaky ok 1/5, signal(11) 4/5\n"
+        << "interpfuzz-program 1\n";
+  }
+  EXPECT_EQ(read_assertion_marks(path, "3.11.2-dbg"),
+            (std::vector<std::string>{"new_threadstate: Assertion `id == 1' failed"}));
+  EXPECT_TRUE(read_assertion_marks(path, "3.11.2").empty());  // the release build has none
+  EXPECT_EQ(read_flaky_marks(path).size(), 1u);                // not a flaky mark
+  std::remove(path.c_str());
+}
+
 }  // namespace
 }  // namespace ifz::harness::conform

@@ -15,6 +15,7 @@
 #include "harness/conform/real_runner.h"
 #include "harness/emit/emit_c.h"
 #include "harness/program/text_format.h"
+#include "harness/schedule/schedule.h"
 
 namespace ifz::harness {
 namespace {
@@ -108,6 +109,51 @@ TEST(EmitC, TheHandshakeFollowsTheModelsOrderOfOpBoundaries) {
   EXPECT_NE(e.c.find("/* 0: run_bytecode 1 -- turn 2 */"), std::string::npos);
   EXPECT_NE(e.c.find("/* 2: join T1 -- turn 4 */"), std::string::npos);
   EXPECT_NE(e.c.find("#error \"emitted for CPython 3.11"), std::string::npos);
+}
+
+// gh-110052's finding needs the daemon preempted between two instructions of take_gil: the
+// reproducer says it cannot force that, and the model's outcome names the window.
+const char* const kWindowFinding =
+    "interpfuzz-program 1\nprofile 3.11-fixed\ndefect gh110052_tstate_freed_after_must_exit_check\n"
+    "schedule IFZS1:0x25.1x4.0x4.1\nthread T0:\n  init\n  start T1 daemon\n  finalize\n"
+    "thread T1:\n  block\n";
+
+TEST(EmitC, APreemptionInsideAnInstructionWindowIsNamedAsNotForced) {
+  const Program p = program(kWindowFinding);
+  std::string err;
+  const Schedule s = *Schedule::parse(p.schedule, &err);
+  emit::EmitOptions o;
+  o.profile = "3.11";
+  const emit::Emitted e = emit::emit_c(p, s, o);
+  ASSERT_TRUE(e.ok) << e.error;
+  EXPECT_EQ(e.model.outcome.window, "take_gil: between the must-exit check and tstate->interp");
+  EXPECT_NE(e.unforceable.find("T1 preempted inside CPython"), std::string::npos) << e.unforceable;
+  EXPECT_NE(e.c.find("NOT FORCED HERE"), std::string::npos);
+  // Without the window the same program is an ordinary, forceable one.
+  o.profile = "3.13";
+  EXPECT_TRUE(emit::emit_c(p, s, o).unforceable.empty());
+}
+
+// The real 3.11 runs of that finding end normally (the daemon waits in take_gil and exits):
+// n/a with the reason, not a disagreement. A seed with an assertion mark agrees on the debug
+// build through it.
+TEST(Conform, AnUnforceableWindowIsNotApplicableAndAnAssertionMarkAgrees) {
+  conform::ConformOptions o;
+  o.runs = 2;
+  o.timeout_ms = 5000;
+  const std::string file = work_dir() + "/window_finding.ifz";
+  {
+    std::ofstream out(file);
+    out << kWindowFinding;
+  }
+  const conform::Cell release = conform::conform_cell(file, debian(false), o, work_dir());
+  EXPECT_EQ(release.verdict, conform::Cell::Verdict::kNotApplicable) << release.short_text();
+  EXPECT_NE(release.why.find("cannot force"), std::string::npos) << release.why;
+  ASSERT_FALSE(release.real_counts.empty());
+  EXPECT_EQ(release.real_counts.begin()->first.rfind("ok", 0), 0u) << release.real_counts.begin()->first;
+  const conform::Cell debug = conform::conform_cell(
+      IFZ_SOURCE_DIR "/corpus/seeds/new_tstate_after_initial_deleted.ifz", debian(true), o, work_dir());
+  EXPECT_EQ(debug.verdict, conform::Cell::Verdict::kAgree) << debug.short_text() << " " << debug.why;
 }
 
 // conform on a few seeds covering ok, an expected fatal, a 3.11 defect (a lost pending call)
