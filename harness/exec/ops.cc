@@ -322,6 +322,8 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, const char** why) {
       const bool from_new_interp = c_level && cur != nullptr && cur != c.home &&
                                    cur != c.gilstate && id > 0 && id < kInterpSlots &&
                                    c.own[id] == cur;
+      IFZ_REQUIRE(c.in_python_callback == 0,
+                  "Python code (an atexit callback) cannot delete the thread state running it");
       IFZ_REQUIRE(cur != nullptr && (cur == c.created || from_new_interp),
                   "no current thread state made by new_tstate or new_interp");
       for (auto& o : c.own) o = o == cur ? nullptr : o;
