@@ -126,21 +126,28 @@ void Runtime::take_gil(ThreadState* t) {
   // eval breaker and do not touch the tstate until the GIL is theirs.
   Interpreter* interp = nullptr;
   Gil* g = main_gil_.get();
-  if (check_early && defect(Defect::kGh110052TstateFreedAfterMustExitCheck)) {
-    // gh-110052: nothing keeps the tstate alive between the must-exit check and its use, and
-    // the thread holds no lock there: an OS preemption in that window lets the finalizing
-    // thread set `finalizing`, run _PyThreadState_DeleteExcept and free this tstate, which is
-    // then read (a debug build's 0xDD pattern gives interp=0xdddd...). The fixed design (3.14,
-    // gh-124878) has the thread own a reference to its tstate, so the window is harmless.
+  if (check_early) {
+    // The must-exit check and the read of tstate->interp are two steps, with no lock and no
+    // wait in between: only an OS preemption stops a thread there (a window, Point::kWindow).
+    // gh-110052: nothing keeps the tstate alive meanwhile, so a thread preempted there while
+    // the finalizing thread sets `finalizing`, runs _PyThreadState_DeleteExcept and frees
+    // this tstate then reads freed memory (a debug build's 0xDD pattern gives
+    // interp=0xdddd...). The fixed design (3.14, gh-124878) has the thread own a reference to
+    // its tstate, which says it is shutting down: the thread exits instead. The window is a
+    // point in both, so a schedule means the same on a version profile and its -fixed twin.
+    const char* const kWindow = "take_gil: between the must-exit check and tstate->interp";
     const bool live_before = !heap_.freed(t);
-    platform_.point({Point::kWindow, "take_gil: between the must-exit check and tstate->interp", t});
-    if (live_before && heap_.freed(t)) {
-      trigger(Defect::kGh110052TstateFreedAfterMustExitCheck);
-      per_thread(platform_.current()).window =
-          "take_gil: between the must-exit check and tstate->interp";
+    platform_.point({Point::kWindow, kWindow, t});
+    if (defect(Defect::kGh110052TstateFreedAfterMustExitCheck)) {
+      if (live_before && heap_.freed(t)) {
+        trigger(Defect::kGh110052TstateFreedAfterMustExitCheck);
+        per_thread(platform_.current()).window = kWindow;
+      }
+      touch(t, "take_gil: tstate->interp after the must-exit check");
+      per_thread(platform_.current()).window = nullptr;
+    } else if (must_exit_before_gil(t)) {
+      exit_for_finalization(t, nullptr, false);
     }
-    touch(t, "take_gil: tstate->interp after the must-exit check");
-    per_thread(platform_.current()).window = nullptr;
   }
   if (profile_.minor >= 9) {
     // Checked and read in one step: on real threads the finaliser may free `t` right after
