@@ -633,11 +633,14 @@ IFZ_FN void ifz_head_lock_churn_end(void) {
   pthread_join(ifz_churn_thread, NULL);
 }
 
-/* os.fork(): the child's pid, 0 in the child, -1 if it raised (observable). */
+/* os.fork() as Python code calls it: the child's pid, 0 in the child, -1 if it raised
+ * (observable). Evaluated, not called from C, so that the eval loop checks its breaker first
+ * (pending calls, signals), as at any Python call site. */
 IFZ_FN long ifz_os_fork(void) {
-  PyObject *os = PyImport_ImportModule("os");
-  PyObject *r = os ? PyObject_CallMethod(os, "fork", NULL) : NULL;
-  Py_XDECREF(os);
+  PyObject *g = PyDict_New();
+  PyDict_SetItemString(g, "__builtins__", PyEval_GetBuiltins());
+  PyObject *r = PyRun_String("__import__('os').fork()", Py_eval_input, g, g);
+  Py_DECREF(g);
   if (!r) { ifz_raised(); return -1; }
   long pid = PyLong_AsLong(r);
   Py_DECREF(r);
