@@ -58,43 +58,44 @@ std::string Cell::short_text() const {
   return "?";
 }
 
-std::vector<FlakyMark> read_flaky_marks(const std::string& program_file) {
-  std::vector<FlakyMark> out;
+namespace {
+
+// Calls fn(version, rest) for each "# real <version><tag><rest>" line of a program file.
+template <typename Fn>
+void for_each_real_mark(const std::string& program_file, const std::string& tag, Fn fn) {
   std::ifstream in(program_file);
   std::string line;
   const std::string prefix = "# real ";
-  const std::string flaky = ": flaky";
-  // "ok 3/5, fatal(Fatal Python error: a, b) 2/5": each entry ends with " <n>/<m>".
-  static const std::regex entry(R"(\s*(.+?) \d+/\d+(, |$))");
   while (std::getline(in, line)) {
     if (line.rfind(prefix, 0) != 0) continue;
-    const size_t colon = line.find(flaky);
-    if (colon == std::string::npos) continue;
-    FlakyMark m;
-    m.version = line.substr(prefix.size(), colon - prefix.size());
-    const std::string list = line.substr(colon + flaky.size());
+    const size_t at = line.find(tag);
+    if (at == std::string::npos) continue;
+    fn(line.substr(prefix.size(), at - prefix.size()), line.substr(at + tag.size()));
+  }
+}
+
+}  // namespace
+
+std::vector<FlakyMark> read_flaky_marks(const std::string& program_file) {
+  std::vector<FlakyMark> out;
+  // "ok 3/5, fatal(Fatal Python error: a, b) 2/5": each entry ends with " <n>/<m>".
+  static const std::regex entry(R"(\s*(.+?) \d+/\d+(, |$))");
+  for_each_real_mark(program_file, ": flaky", [&](std::string version, const std::string& list) {
+    FlakyMark m{std::move(version), {}};
     for (std::sregex_iterator it(list.begin(), list.end(), entry), end; it != end; ++it) {
       m.kinds.push_back((*it)[1].str());
     }
     out.push_back(std::move(m));
-  }
+  });
   return out;
 }
 
 std::vector<std::string> read_assertion_marks(const std::string& program_file,
                                               const std::string& version_key) {
   std::vector<std::string> out;
-  std::ifstream in(program_file);
-  std::string line;
-  const std::string prefix = "# real ";
-  const std::string tag = ": assertion ";
-  while (std::getline(in, line)) {
-    if (line.rfind(prefix, 0) != 0) continue;
-    const size_t at = line.find(tag);
-    if (at == std::string::npos) continue;
-    const FlakyMark version{line.substr(prefix.size(), at - prefix.size()), {}};
-    if (version.applies_to(version_key)) out.push_back(line.substr(at + tag.size()));
-  }
+  for_each_real_mark(program_file, ": assertion ", [&](const std::string& version, std::string text) {
+    if (version_applies(version, version_key)) out.push_back(std::move(text));
+  });
   return out;
 }
 

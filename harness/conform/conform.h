@@ -33,13 +33,19 @@ struct Cell {
   bool passes() const { return verdict != Verdict::kDisagree && verdict != Verdict::kError; }
 };
 
+/// Whether a mark's version ("3.11.2", "3.11.2-dbg", or a prefix such as "3.11") covers the
+/// install whose version key is `version_key` ("3.11.2-dbg").
+inline bool version_applies(const std::string& mark_version, const std::string& version_key) {
+  return version_key.rfind(mark_version, 0) == 0;
+}
+
 /// One `# real <version>: flaky <kind> <n>/<m>, ...` comment line of a program file (see docs
 /// in conform.cc): the real behaviour is timing-dependent on that version, with those outcome
 /// kinds ("ok", "signal(11)", "fatal(...)").
 struct FlakyMark {
   std::string version;             // "3.11.2", "3.11.2-dbg", or a prefix such as "3.11"
   std::vector<std::string> kinds;  // the outcome kinds it lists
-  bool applies_to(const std::string& version_key) const { return version_key.rfind(version, 0) == 0; }
+  bool applies_to(const std::string& version_key) const { return version_applies(version, version_key); }
 };
 std::vector<FlakyMark> read_flaky_marks(const std::string& program_file);
 

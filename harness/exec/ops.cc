@@ -318,7 +318,7 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, const char** why) {
       // thread (a Python thread returns into the eval loop, which needs one).
       rt::ThreadState* cur = rt.current();
       const int64_t id = cur ? interp_of(cur) : -1;
-      const bool c_level = c.in_python_callback == 0 && (c.is_c_thread || c.called_initialize);
+      const bool c_level = c.is_c_thread || c.called_initialize;  // atexit code: refused below
       const bool from_new_interp = c_level && cur != nullptr && cur != c.home &&
                                    cur != c.gilstate && id > 0 && id < kInterpSlots &&
                                    c.own[id] == cur;

@@ -38,6 +38,13 @@ Cell judged(const outcome::Outcome& model,
   return c;
 }
 
+// A program file with `text` in the test's temporary folder; its path.
+std::string program_file(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
 TEST(ConformJudge, OneRealOutcomeAgreesOrDisagreesWithTheModel) {
   EXPECT_EQ(judged(kOk, {{kOk, 5}}).verdict, Cell::Verdict::kAgree);
   EXPECT_EQ(judged(kOk, {{kSegv, 5}}).verdict, Cell::Verdict::kDisagree);
@@ -63,13 +70,11 @@ TEST(ConformJudge, AMarkedCellToleratesAStreakOfOneMarkedOutcome) {
 }
 
 TEST(ConformJudge, MarksAreReadPerVersionWithTheirOutcomeKinds) {
-  const std::string path = ::testing::TempDir() + "/ifz_conform_marks.ifz";
-  {
-    std::ofstream out(path);
-    out << "# real 3.11.2-dbg: flaky ok 24/40, signal(11) 16/40\n"
-        << "# real 3.9: flaky fatal(Fatal Python error: f: a, b) 2/5, hang 3/5\n"
-        << "interpfuzz-program 1\n";
-  }
+  const std::string path = program_file(
+      "ifz_conform_marks.ifz",
+      "# real 3.11.2-dbg: flaky ok 24/40, signal(11) 16/40\n"
+      "# real 3.9: flaky fatal(Fatal Python error: f: a, b) 2/5, hang 3/5\n"
+      "interpfuzz-program 1\n");
   const std::vector<FlakyMark> marks = read_flaky_marks(path);
   ASSERT_EQ(marks.size(), 2u);
   EXPECT_EQ(marks[0].version, "3.11.2-dbg");
@@ -82,13 +87,11 @@ TEST(ConformJudge, MarksAreReadPerVersionWithTheirOutcomeKinds) {
 }
 
 TEST(ConformJudge, AssertionMarksAreReadPerVersionWithTheirExactText) {
-  const std::string path = ::testing::TempDir() + "/ifz_conform_assertions.ifz";
-  {
-    std::ofstream out(path);
-    out << "# real 3.11.2-dbg: assertion new_threadstate: Assertion `id == 1' failed\n"
-        << "# real 3.11.2-dbg: flaky ok 1/5, signal(11) 4/5\n"
-        << "interpfuzz-program 1\n";
-  }
+  const std::string path = program_file(
+      "ifz_conform_assertions.ifz",
+      "# real 3.11.2-dbg: assertion new_threadstate: Assertion `id == 1' failed\n"
+      "# real 3.11.2-dbg: flaky ok 1/5, signal(11) 4/5\n"
+      "interpfuzz-program 1\n");
   EXPECT_EQ(read_assertion_marks(path, "3.11.2-dbg"),
             (std::vector<std::string>{"new_threadstate: Assertion `id == 1' failed"}));
   EXPECT_TRUE(read_assertion_marks(path, "3.11.2").empty());  // the release build has none

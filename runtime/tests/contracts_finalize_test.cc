@@ -222,13 +222,7 @@ TEST_P(FinalizeContracts, F2_DaemonWaitingInTakeGilWhenFinalizationEnds) {
   Director d;
   const ThreadId kD = 1;
   d.order = {kD};
-  bool parked = false;
-  d.on_point = [&](ThreadId current, const platform::PointInfo& where) {
-    if (!parked && current == kD && where.kind == Point::kWait) {
-      d.hold(kD);  // parked in take_gil until finalisation is over
-      parked = true;
-    }
-  };
+  d.hold_at_first(kD, Point::kWait);  // parked in take_gil until finalisation is over
   bool alive_at_end = true;
   auto r = run_sim(GetParam(), [&](Runtime& rt) {
     rt.initialize();
@@ -284,12 +278,8 @@ TEST_P(FinalizeContracts, F3_FinalizingThreadKeepsRunningThroughGilHandoffsAndSw
   Director d;
   const ThreadId kD = 1;
   d.order = {kD};
-  bool parked = false;
+  d.hold_at_first(kD, Point::kWait);  // its bootstrap waits in take_gil ...
   d.on_point = [&](ThreadId current, const platform::PointInfo& where) {
-    if (!parked && current == kD && where.kind == Point::kWait) {
-      d.hold(kD);  // its bootstrap waits in take_gil ...
-      parked = true;
-    }
     if (where.kind == Point::kPhase &&
         std::string_view(where.label) == "finalize:flush_std_files") {
       d.release(kD);  // ... until the flush hands the GIL over

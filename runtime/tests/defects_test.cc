@@ -162,12 +162,9 @@ ScenarioResult daemon_waiting_in_take_gil(const std::string& profile, DefectSet 
   Director d;
   const ThreadId kD = 1;
   d.order = {kD};
-  bool parked = false, after_set_finalizing = false;
+  d.hold_at_first(kD, Point::kWait);
+  bool after_set_finalizing = false;
   d.on_point = [&](ThreadId current, const platform::PointInfo& where) {
-    if (!parked && current == kD && where.kind == Point::kWait) {
-      d.hold(kD);
-      parked = true;
-    }
     if (!around_set_finalizing || where.kind != Point::kPhase) return;
     if (std::string_view(where.label) == "finalize:SetFinalizing") {
       d.kick(kD);
@@ -369,13 +366,7 @@ ScenarioResult daemon_preempted_after_must_exit_check(const std::string& profile
   Director d;
   const ThreadId kD = 1;
   d.order = {kD};
-  bool held = false;
-  d.on_point = [&](ThreadId current, const platform::PointInfo& where) {
-    if (!held && current == kD && where.kind == Point::kWindow) {
-      d.hold(kD);
-      held = true;
-    }
-  };
+  d.hold_at_first(kD, Point::kWindow);
   return run_sim(profile, [&](Runtime& rt) {
     rt.initialize();
     rt.start_thread(ThreadKind::kThreading, true, [&rt] {

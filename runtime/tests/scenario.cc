@@ -24,6 +24,13 @@ size_t PreferChooser::pick(std::span<const platform::ThreadId> runnable, platfor
 size_t Director::pick(std::span<const ThreadId> runnable, ThreadId current,
                       const platform::PointInfo& where) {
   seen.push_back({current, where.kind, where.label ? where.label : ""});
+  for (size_t i = 0; i < hold_at_.size(); ++i) {
+    if (hold_at_[i].first == current && hold_at_[i].second == where.kind) {
+      hold(current);
+      hold_at_.erase(hold_at_.begin() + static_cast<long>(i));
+      break;
+    }
+  }
   if (on_point) on_point(current, where);
   auto is_runnable = [&](ThreadId t) {
     return std::find(runnable.begin(), runnable.end(), t) != runnable.end();

@@ -84,6 +84,9 @@ class Director : public platform::Chooser {
   size_t pick(std::span<const ThreadId> runnable, ThreadId current,
               const platform::PointInfo& where) override;
   void hold(ThreadId t) { held_.insert(t); }
+  /// Hold `t` once it reaches its first point of `kind` ("park the daemon in take_gil's wait",
+  /// "stop it in the window"), checked before on_point; a later release() is for good.
+  void hold_at_first(ThreadId t, platform::Point kind) { hold_at_.push_back({t, kind}); }
   /// Run `t` at the next choice where it is runnable, held or waiting or not.
   void kick(ThreadId t) { kicks_.push_back(t); }
   void release(ThreadId t) { held_.erase(t); }
@@ -97,6 +100,7 @@ class Director : public platform::Chooser {
 
  private:
   std::set<ThreadId> held_;
+  std::vector<std::pair<ThreadId, platform::Point>> hold_at_;  // hold_at_first, not yet reached
   std::vector<ThreadId> kicks_;
 };
 
