@@ -136,7 +136,8 @@ void Runtime::take_gil(ThreadState* t) {
     // its tstate, which says it is shutting down: the thread exits instead. The window is a
     // point in both, so a schedule means the same on a version profile and its -fixed twin.
     const char* const kWindow = "take_gil: between the must-exit check and tstate->interp";
-    const bool live_before = !heap_.freed(t);
+    const bool live_before =
+        defects_.has(Defect::kGh110052TstateFreedAfterMustExitCheck) && !heap_.freed(t);
     platform_.point({Point::kWindow, kWindow, t});
     if (defect(Defect::kGh110052TstateFreedAfterMustExitCheck)) {
       if (live_before && heap_.freed(t)) {
