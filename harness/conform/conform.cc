@@ -168,7 +168,7 @@ Cell conform_cell(const std::string& program_file, const CPythonInstall& in,
     return c;
   }
   c.model = outcome::model_outcome(e.model, e.log);
-  const std::string stem = work_dir + "/" + std::to_string(std::hash<std::string>{}(program_file + in.config));
+  const std::string stem = in.work_dir(work_dir) + "/" + std::to_string(std::hash<std::string>{}(program_file + in.config));
   {
     std::ofstream out(stem + ".c");
     out << e.c;
@@ -180,7 +180,7 @@ Cell conform_cell(const std::string& program_file, const CPythonInstall& in,
     return c;
   }
   const std::vector<std::string> assertions = read_assertion_marks(program_file, version_key(in));
-  for (const outcome::RealRun& r : run_repro(stem, o.runs, o.timeout_ms)) {
+  for (const outcome::RealRun& r : run_repro(in, stem, o.runs, o.timeout_ms)) {
     outcome::Outcome real = outcome::classify_real_run(r);
     const bool marked_assertion =
         real.kind == outcome::Outcome::Kind::kSignal && real.code == SIGABRT &&

@@ -3,6 +3,7 @@
 #include "harness/conform/cpython_install.h"
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -28,14 +29,37 @@ std::string shell_output(const std::string& command, int* status) {
   return out;
 }
 
+std::string CPythonInstall::inside(const std::string& host_path) const {
+  if (root.empty()) return host_path;
+  if (host_path.rfind(root, 0) == 0) return host_path.substr(root.size());
+  return host_path;  // not under root: the caller's contract is broken; chroot will not find it
+}
+
+std::string CPythonInstall::work_dir(const std::string& host_dir) const {
+  if (root.empty()) return host_dir;
+  // One folder per interpfuzz process: concurrent runs never share binaries.
+  const std::string dir = root + "/tmp/interpfuzz-" + std::to_string(getpid());
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  return dir;
+}
+
+std::string CPythonInstall::shell(const std::string& command) const {
+  if (root.empty()) return command;
+  std::string quoted;  // single-quoted for sh -c
+  for (char c : command) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return "chroot '" + root + "' /bin/sh -c '" + quoted + "'";
+}
+
 namespace {
 
 // The interpreter beside the config script ("python3.11d-config" -> "python3.11d") knows its
 // exact version; the config script itself does not print it.
-std::string exact_version(const std::string& config) {
-  std::string python = config.substr(0, config.size() - std::string("-config").size());
+std::string exact_version(const CPythonInstall& in) {
+  std::string python = in.config.substr(0, in.config.size() - std::string("-config").size());
   int st = 0;
-  std::string v = shell_output("'" + python + "' -c 'import sys; print(sys.version.split()[0])' 2>/dev/null", &st);
+  std::string v = shell_output(
+      in.shell("'" + python + "' -c 'import sys; print(sys.version.split()[0])'") + " 2>/dev/null", &st);
   return st == 0 ? v : "";
 }
 
@@ -49,55 +73,90 @@ std::string with_rpaths(const std::string& ldflags) {
   return out;
 }
 
-CPythonInstall probe(const std::string& config, const std::string& where, bool debug) {
+// `root` "" for the host. A config script named python3.Yd-config is a debug build.
+CPythonInstall probe(const std::string& config, const std::string& where, const std::string& root) {
   CPythonInstall in;
   in.config = config;
-  in.debug = debug;
+  in.root = root;
   const std::string name = fs::path(config).filename().string();  // python3.11d-config
+  in.debug = name.size() > 8 && name.compare(name.size() - 8, 8, "d-config") == 0;
   in.minor = std::atoi(name.c_str() + std::string("python3.").size());
-  const std::string version = exact_version(config);
-  in.label = (version.empty() ? "3." + std::to_string(in.minor) : version) +
-             (debug ? "-dbg" : "") + " (" + where + ")";
-  if (!fs::exists(config)) {
-    in.missing = config + " not found (ci/bootstrap installs it)";
+  if (!fs::exists(root + config)) {
+    in.label = "3." + std::to_string(in.minor) + (in.debug ? "-dbg" : "") + " (" + where + ")";
+    in.missing = root + config + " not found" +
+                 (root.empty() ? " (ci/bootstrap installs it)" : " (ci/cpythons prepares the root)");
     return in;
   }
+  const std::string version = exact_version(in);
+  in.label = (version.empty() ? "3." + std::to_string(in.minor) : version) +
+             (in.debug ? "-dbg" : "") + " (" + where + ")";
   int st = 0;
-  in.cflags = shell_output("'" + config + "' --includes", &st);
+  in.cflags = shell_output(in.shell("'" + config + "' --includes"), &st);
   if (st != 0) in.missing = config + " --includes failed";
   // --embed exists from 3.8 (bpo-36721); before, --ldflags already links libpython.
-  std::string ld = shell_output("'" + config + "' --ldflags --embed 2>/dev/null", &st);
-  if (st != 0) ld = shell_output("'" + config + "' --ldflags", &st);
+  std::string ld = shell_output(in.shell("'" + config + "' --ldflags --embed") + " 2>/dev/null", &st);
+  if (st != 0) ld = shell_output(in.shell("'" + config + "' --ldflags"), &st);
   if (st != 0) in.missing = config + " --ldflags failed";
   in.ldflags = with_rpaths(ld);
   return in;
 }
 
+bool is_config_script(const std::string& n) {
+  // python3.Y-config or python3.Yd-config, not python3-config nor the 3.6/3.7 "m" ABI twin.
+  return n.rfind("python3.", 0) == 0 && n.size() > 15 && n.substr(n.size() - 7) == "-config" &&
+         n[n.size() - 8] != 'm';
+}
+
 }  // namespace
 
-std::vector<CPythonInstall> find_installs(const std::vector<std::string>& prefixes,
+std::optional<CPythonInstall> install_from_spec(const std::string& spec, std::string* error) {
+  if (spec.rfind("chroot:", 0) == 0) {
+    const size_t colon = spec.find(':', 7);
+    if (colon == std::string::npos || colon == 7 || colon + 1 == spec.size()) {
+      *error = "--cpython " + spec + ": a chroot SPEC is chroot:ROOT:CONFIG (ci/cpythons prints them)";
+      return std::nullopt;
+    }
+    std::string root = spec.substr(7, colon - 7);
+    while (root.size() > 1 && root.back() == '/') root.pop_back();
+    const std::string config = spec.substr(colon + 1);
+    if (config.empty() || config[0] != '/' || !is_config_script(fs::path(config).filename().string())) {
+      *error = "--cpython " + spec + ": CONFIG must be the absolute path of a python3.Y[d]-config inside ROOT";
+      return std::nullopt;
+    }
+    if (!fs::exists(root + config)) {
+      *error = "--cpython " + spec + ": " + root + config + " not found (ci/cpythons prepares the root)";
+      return std::nullopt;
+    }
+    return probe(config, "chroot " + fs::path(root).filename().string(), root);
+  }
+  std::string found;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fs::path(spec) / "bin", ec)) {
+    const std::string n = e.path().filename().string();
+    // The release build's script when both are there (the shorter name).
+    if (is_config_script(n) && (found.empty() || n.size() < fs::path(found).filename().string().size())) {
+      found = e.path().string();
+    }
+  }
+  if (found.empty()) {
+    *error = "--cpython " + spec + ": no python3.Y-config in " + spec +
+             "/bin (a SPEC is an install prefix or chroot:ROOT:CONFIG)";
+    return std::nullopt;
+  }
+  return probe(found, spec, "");
+}
+
+std::vector<CPythonInstall> find_installs(const std::vector<std::string>& specs,
                                           std::string* error) {
   // Absolute paths: a pyenv (or venv) earlier on PATH would shadow Debian's scripts.
   std::vector<CPythonInstall> out = {
-      probe("/usr/bin/python3.11-config", "Debian", false),
-      probe("/usr/bin/python3.11d-config", "Debian", true),
+      probe("/usr/bin/python3.11-config", "Debian", ""),
+      probe("/usr/bin/python3.11d-config", "Debian", ""),
   };
-  for (const std::string& prefix : prefixes) {
-    std::string found;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(fs::path(prefix) / "bin", ec)) {
-      const std::string n = e.path().filename().string();
-      // python3.Y-config, not python3-config nor the 3.6/3.7 "m" ABI twin.
-      if (n.rfind("python3.", 0) == 0 && n.size() > 15 && n.substr(n.size() - 7) == "-config" &&
-          n[n.size() - 8] != 'm' && (found.empty() || n.size() < fs::path(found).filename().string().size())) {
-        found = e.path().string();
-      }
-    }
-    if (found.empty()) {
-      *error = "interpfuzz conform: no python3.Y-config in " + prefix + "/bin (--cpython takes an install prefix)";
-      return {};
-    }
-    out.push_back(probe(found, prefix, false));
+  for (const std::string& spec : specs) {
+    std::optional<CPythonInstall> in = install_from_spec(spec, error);
+    if (!in) return {};
+    out.push_back(std::move(*in));
   }
   return out;
 }

@@ -1,9 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // cpython_install.h — finding real CPython installs to build reproducers against: Debian's
-// release and debug 3.11 always, plus any prefix given, each located through its
-// pythonX.Y-config script. Defines CPythonInstall and find_installs().
+// release and debug 3.11 always, plus any install given by a SPEC, each located through its
+// pythonX.Y-config script. Defines CPythonInstall, find_installs() and the chroot helpers.
+//
+// A SPEC (`--cpython`) is one of
+//   PREFIX                      an install prefix with PREFIX/bin/python3.Y-config (pyenv, /opt)
+//   chroot:ROOT:CONFIG          an install inside a separate root (Debian sid's 3.13–3.15, made
+//                               by ci/cpythons, which prints these SPECs): CONFIG is the config
+//                               script's path inside ROOT; programs are compiled and run there
+//                               with chroot(2), so they get that root's libc and libpython.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,12 +25,25 @@ struct CPythonInstall {
   std::string cflags;     // --includes
   std::string ldflags;    // --ldflags --embed, plus an rpath to each -L directory
   std::string missing;    // non-empty: not usable, and why (its cells are n/a)
+  std::string root;       // "" = the host; else the root the install lives in (chroot SPEC)
+
+  /// The path a process inside the install's root sees for `host_path` (which must lie under
+  /// root), or `host_path` itself for a host install.
+  std::string inside(const std::string& host_path) const;
+  /// Where this install's programs and binaries go: `host_dir` for a host install, a private
+  /// folder under ROOT/tmp for a chroot one (a chrooted process sees nothing outside ROOT).
+  std::string work_dir(const std::string& host_dir) const;
+  /// `command` (a /bin/sh command line) run inside the install's root.
+  std::string shell(const std::string& command) const;
 };
 
-/// Debian's /usr/bin/python3.11-config and python3.11d-config, then each prefix's
-/// PREFIX/bin/python3.*-config (one per prefix; an error line when there is none).
-std::vector<CPythonInstall> find_installs(const std::vector<std::string>& prefixes,
+/// Debian's /usr/bin/python3.11-config and python3.11d-config, then one install per SPEC
+/// (see above; an error line when a SPEC names no install).
+std::vector<CPythonInstall> find_installs(const std::vector<std::string>& specs,
                                           std::string* error);
+
+/// One SPEC's install (PREFIX or chroot:ROOT:CONFIG), or `error` set.
+std::optional<CPythonInstall> install_from_spec(const std::string& spec, std::string* error);
 
 /// Runs `command` with /bin/sh; returns its stdout (trailing newline trimmed) and status.
 std::string shell_output(const std::string& command, int* status);

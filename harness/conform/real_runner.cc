@@ -19,10 +19,16 @@ std::string c_compiler() {
   return std::filesystem::exists("/usr/bin/clang-14") ? "/usr/bin/clang-14" : "cc";
 }
 
+std::string c_compiler(const CPythonInstall& in) {
+  // Inside a root, its own compiler: the host's clang would link against the host's libc.
+  return in.root.empty() ? c_compiler() : "cc";
+}
+
 std::string compile_repro(const CPythonInstall& in, const std::string& c_file,
                           const std::string& binary) {
-  const std::string cmd = c_compiler() + " -Wall -Werror -O1 -g '" + c_file + "' " + in.cflags +
-                          " " + in.ldflags + " -lpthread -o '" + binary + "' 2>&1";
+  const std::string cmd =
+      in.shell(c_compiler(in) + " -Wall -Werror -O1 -g '" + in.inside(c_file) + "' " + in.cflags +
+               " " + in.ldflags + " -lpthread -o '" + in.inside(binary) + "'") + " 2>&1";
   int st = 0;
   std::string out = shell_output(cmd, &st);
   if (st == 0) return "";
@@ -39,13 +45,15 @@ struct Child {
   outcome::RealRun run;
 };
 
-Child spawn(const std::string& binary) {
+Child spawn(const std::string& root, const std::string& binary) {
   int out[2], err[2];
   Child c;
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) return c;
   c.pid = fork();
   if (c.pid == 0) {
     setpgid(0, 0);
+    // A chroot install's binary runs against that root's libc and libpython.
+    if (!root.empty() && (chroot(root.c_str()) != 0 || chdir("/") != 0)) _exit(126);
     rlimit no_core{0, 0};
     setrlimit(RLIMIT_CORE, &no_core);
     dup2(out[1], 1);
@@ -72,9 +80,14 @@ void drain(int fd, std::string* into) {
 }  // namespace
 
 std::vector<outcome::RealRun> run_repro(const std::string& binary, int runs, int timeout_ms) {
+  return run_repro(CPythonInstall{}, binary, runs, timeout_ms);
+}
+
+std::vector<outcome::RealRun> run_repro(const CPythonInstall& in, const std::string& binary,
+                                        int runs, int timeout_ms) {
   using Clock = std::chrono::steady_clock;
   std::vector<Child> children;
-  for (int i = 0; i < runs; ++i) children.push_back(spawn(binary));
+  for (int i = 0; i < runs; ++i) children.push_back(spawn(in.root, in.inside(binary)));
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   size_t alive = children.size();
   while (alive > 0) {
