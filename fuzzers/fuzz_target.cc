@@ -125,11 +125,9 @@ Recorded record(const Program& p, harness::Strategy& strategy, const ExecResult&
   std::fprintf(stderr, "==ifz== %s: %zu finding(s) on the native platform (profile %s)\n",
                target, r.findings.size(), p.profile.c_str());
   for (const harness::Finding& f : r.findings) {
-    std::fputs(format_report(f, file, harness::Schedule{}).c_str(), stderr);
+    std::fputs(harness::format_finding(f, harness::native_reproduce_command(file)).c_str(), stderr);
   }
-  std::fprintf(stderr, "==ifz== not replayable as is: re-run it simulated (interpfuzz run %s) to "
-               "find a schedule\n==ifz== the program:\n%s==ifz== end of program\n", file.c_str(),
-               print_program(p).c_str());
+  std::fprintf(stderr, "==ifz== the program:\n%s==ifz== end of program\n", print_program(p).c_str());
   std::fflush(stderr);
   std::abort();
 }
@@ -157,11 +155,19 @@ Recorded record(const Program& p, harness::Strategy& strategy, const ExecResult&
 
 [[noreturn]] void text_invariant_broken(const std::string& what, std::string_view input,
                                         const std::string& printed) {
-  std::fprintf(stderr, "==ifz== FINDING: text-format [round-trip]\n    %s\n", what.c_str());
+  // The same shape as every other finding (format_finding); the input and the printed text
+  // come first, the report last, so SUMMARY stays the final line.
   std::fprintf(stderr, "==ifz== input (%zu bytes):\n%.*s\n==ifz== printed:\n%s", input.size(),
                static_cast<int>(std::min<size_t>(input.size(), 4096)), input.data(),
                printed.c_str());
-  std::fprintf(stderr, "SUMMARY: interpfuzz: text-format/round-trip/%s\n", what.c_str());
+  harness::Finding f;
+  f.kind = "text-format";
+  f.oracle = "round-trip";
+  f.message = what;
+  f.detail = what;
+  f.classification = "new";
+  std::fputs(harness::format_finding(f, "run this fuzz target on the crash file libFuzzer writes "
+                                        "(build/fuzz/bin/fuzz_program_text crash-<sha1>)").c_str(), stderr);
   std::fflush(stderr);
   std::abort();
 }

@@ -31,6 +31,24 @@ std::string ExecResult::outcome_summary() const {
   return "?";
 }
 
+namespace {
+
+// One line per live thread, each thread once: "T1 (threading-daemon-t1) waits on lock
+// HEAD_LOCK, owned by T0". The spawn name is shown only when it says more than the id.
+std::string describe_thread(const platform::BlockedThread& b) {
+  const std::string id = "T" + std::to_string(b.thread);
+  std::string out = id;
+  if (!b.name.empty() && b.name != id) out += " (" + b.name + ")";
+  if (b.waits_on == "runnable") return out + " runnable";
+  out += " waits on " + b.waits_on;
+  if (b.waits_on.rfind("join ", 0) == 0) return out;  // the joined thread is named already
+  if (b.owner == b.thread) out += ", owned by itself";
+  else if (b.owner != platform::kNoThread) out += ", owned by T" + std::to_string(b.owner);
+  return out;
+}
+
+}  // namespace
+
 namespace exec_internal {
 
 Execution::Execution(const Program& program, const ExecOptions& opts, platform::Platform& plat,
@@ -210,9 +228,7 @@ void Execution::finish(const platform::RunResult& run, ExecResult* out) {
   out->canaries = runtime_->canaries();
   for (Finding& f : findings_) {
     classify(runtime_->defects(), out->canaries, &f);
-    for (const platform::BlockedThread& b : run.blocked) {
-      f.threads.push_back("T" + std::to_string(b.thread) + " " + b.name + ": " + b.waits_on);
-    }
+    for (const platform::BlockedThread& b : run.blocked) f.threads.push_back(describe_thread(b));
   }
   out->findings = std::move(findings_);
   out->trace = std::move(trace_);
