@@ -31,11 +31,7 @@ std::string ExecResult::outcome_summary() const {
   return "?";
 }
 
-namespace {
-
-// One line per live thread, each thread once: "T1 (threading-daemon-t1) waits on lock
-// HEAD_LOCK, owned by T0". The spawn name is shown only when it says more than the id.
-std::string describe_thread(const platform::BlockedThread& b) {
+std::string describe_blocked_thread(const platform::BlockedThread& b) {
   const std::string id = "T" + std::to_string(b.thread);
   std::string out = id;
   if (!b.name.empty() && b.name != id) out += " (" + b.name + ")";
@@ -46,8 +42,6 @@ std::string describe_thread(const platform::BlockedThread& b) {
   else if (b.owner != platform::kNoThread) out += ", owned by T" + std::to_string(b.owner);
   return out;
 }
-
-}  // namespace
 
 namespace exec_internal {
 
@@ -228,7 +222,7 @@ void Execution::finish(const platform::RunResult& run, ExecResult* out) {
   out->canaries = runtime_->canaries();
   for (Finding& f : findings_) {
     classify(runtime_->defects(), out->canaries, &f);
-    for (const platform::BlockedThread& b : run.blocked) f.threads.push_back(describe_thread(b));
+    for (const platform::BlockedThread& b : run.blocked) f.threads.push_back(describe_blocked_thread(b));
   }
   out->findings = std::move(findings_);
   out->trace = std::move(trace_);
