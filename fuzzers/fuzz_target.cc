@@ -88,6 +88,13 @@ bool write_text(const std::string& path, const std::string& text) {
   return !ec;
 }
 
+// INTERPFUZZ_CANARY_LOG (canary_log.h): when each defect's canaries first fired, for the
+// bug-finding benchmark; written before a finding aborts. Null when unset.
+harness::CanaryLog* target_canary_log() {
+  static const std::unique_ptr<harness::CanaryLog> log = harness::CanaryLog::from_env();
+  return log.get();
+}
+
 // When the process started (static initialisation): reports say how long the run took to
 // get there, which is what bench/time_to_detect_fuzz measures.
 const std::chrono::steady_clock::time_point g_start = std::chrono::steady_clock::now();
@@ -125,11 +132,9 @@ Recorded record(const Program& p, harness::Strategy& strategy, const ExecResult&
   std::fprintf(stderr, "==ifz== %s: %zu finding(s) on the native platform (profile %s)\n",
                target, r.findings.size(), p.profile.c_str());
   for (const harness::Finding& f : r.findings) {
-    std::fputs(format_report(f, file, harness::Schedule{}).c_str(), stderr);
+    std::fputs(harness::format_finding(f, harness::native_reproduce_command(file)).c_str(), stderr);
   }
-  std::fprintf(stderr, "==ifz== not replayable as is: re-run it simulated (interpfuzz run %s) to "
-               "find a schedule\n==ifz== the program:\n%s==ifz== end of program\n", file.c_str(),
-               print_program(p).c_str());
+  std::fprintf(stderr, "==ifz== the program:\n%s==ifz== end of program\n", print_program(p).c_str());
   std::fflush(stderr);
   std::abort();
 }
@@ -157,11 +162,19 @@ Recorded record(const Program& p, harness::Strategy& strategy, const ExecResult&
 
 [[noreturn]] void text_invariant_broken(const std::string& what, std::string_view input,
                                         const std::string& printed) {
-  std::fprintf(stderr, "==ifz== FINDING: text-format [round-trip]\n    %s\n", what.c_str());
+  // The same shape as every other finding (format_finding); the input and the printed text
+  // come first, the report last, so SUMMARY stays the final line.
   std::fprintf(stderr, "==ifz== input (%zu bytes):\n%.*s\n==ifz== printed:\n%s", input.size(),
                static_cast<int>(std::min<size_t>(input.size(), 4096)), input.data(),
                printed.c_str());
-  std::fprintf(stderr, "SUMMARY: interpfuzz: text-format/round-trip/%s\n", what.c_str());
+  harness::Finding f;
+  f.kind = "text-format";
+  f.oracle = "round-trip";
+  f.message = what;
+  f.detail = what;
+  f.classification = "new";
+  std::fputs(harness::format_finding(f, "run this fuzz target on the crash file libFuzzer writes "
+                                        "(build/fuzz/bin/fuzz_program_text crash-<sha1>)").c_str(), stderr);
   std::fflush(stderr);
   std::abort();
 }
@@ -188,6 +201,10 @@ void ProgramTarget::note(const Program& p, harness::Strategy& strategy, const Ex
   const std::string sig = r.findings[0].signature();
   if (std::find(noted_.begin(), noted_.end(), sig) != noted_.end()) return;
   noted_.push_back(sig);
+  // For the benchmark (bench/bugs): a finding not attributed to an enabled defect, once.
+  if (harness::CanaryLog* log = target_canary_log(); log && r.findings[0].classification == "new") {
+    log->note("false", sig);
+  }
   std::string file = "(set INTERPFUZZ_FINDINGS to keep it)";
   record(p, strategy, r, findings_dir_, &file);
   const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - g_start;
@@ -207,9 +224,7 @@ ExecOptions ProgramTarget::exec_options(harness::Strategy* strategy) const {
 }
 
 int ProgramTarget::run(std::span<const uint8_t> input) {
-  // INTERPFUZZ_CANARY_LOG (canary_log.h): when each defect's canaries first fired, for the
-  // bug-finding benchmark; written before a finding aborts.
-  static const std::unique_ptr<harness::CanaryLog> canary_log = harness::CanaryLog::from_env();
+  harness::CanaryLog* canary_log = target_canary_log();
   const harness::Decoded d = harness::decode_program(input, decode_);
   harness::InputDrivenStrategy strategy(d.schedule_bytes);
   const ExecResult r = run_input(d, strategy, exec_options(&strategy));

@@ -77,6 +77,7 @@ bool judge(const Contract& c, const harness::Program& p, const harness::CheckedR
   if (run.result.found()) {
     const harness::Finding& f = run.result.findings[0];
     v = "finding " + f.kind + " [" + f.oracle + "] in phase " + f.phase + ": " + f.message;
+    for (const std::string& t : f.threads) v += "\n  " + t;  // each live thread, once
     o->finding_signature = f.signature();
     o->triggered_defects = f.triggered_defects;
     if (!run.reproducible) v += "\nand the recorded schedule does not reproduce it: " + run.divergence;

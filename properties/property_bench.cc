@@ -115,6 +115,7 @@ int main(int argc, char** argv) {
       if (it == hit.end()) {
         std::fprintf(stderr, "properties_bench: %s failed, not attributed to an enabled defect: %s\n",
                      c.id, r.shrunk->finding_signature.c_str());
+        if (g_log) g_log->note("false", std::string(c.id) + " " + r.shrunk->finding_signature);
         continue;
       }
       const size_t ops = r.shrunk->program.op_count();

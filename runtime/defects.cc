@@ -6,8 +6,8 @@ namespace ifz::rt {
 
 namespace {
 constexpr DefectInfo kDefects[] = {
-#define IFZ_DEFECT(id, name, issue, versions, mechanism) \
-  {Defect::id, name, issue, versions, mechanism},
+#define IFZ_DEFECT(id, name, issue, versions, site, bench_profile, depth, mechanism) \
+  {Defect::id, name, issue, versions, site, bench_profile, depth, mechanism},
 #include "runtime/defects.def"
 #undef IFZ_DEFECT
 };

@@ -26,7 +26,7 @@ constexpr uint32_t IFZ_MINORS(int a, int b) {
 }
 
 enum class Defect : uint8_t {
-#define IFZ_DEFECT(id, name, issue, versions, mechanism) id,
+#define IFZ_DEFECT(id, name, issue, versions, site, bench_profile, depth, mechanism) id,
 #include "runtime/defects.def"
 #undef IFZ_DEFECT
   kCount
@@ -38,7 +38,10 @@ struct DefectInfo {
   const char* name;       // "bpo39958_headlock_reentry"
   const char* issue;      // "bpo-39958 (gh-84139)"
   uint32_t versions;      // bit n: the 3.n version profile enables it (0: injectable only)
-  const char* mechanism;  // one sentence
+  const char* site;           // Runtime member function of the mechanism change: "take_gil"
+  const char* bench_profile;  // the -fixed profile benchmarks enable it alone on: "3.10-fixed"
+  int depth;                  // bug depth of its shortest trigger (cpython-notes §3)
+  const char* mechanism;      // one sentence
 };
 std::span<const DefectInfo> all_defects();
 const DefectInfo& defect_info(Defect d);

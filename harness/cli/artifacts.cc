@@ -55,12 +55,13 @@ std::string signature_hash(const std::string& signature) {
 }
 
 ArtifactPaths write_finding_artifacts(const std::string& dir, const Program& p, const Schedule& s,
-                                      const Finding& f, const ExecResult& r) {
+                                      const Finding& f, const ExecResult& r, bool native) {
   const std::string base = dir + "/" + f.kind + "-" + signature_hash(f.signature());
   ArtifactPaths out{base + ".ifz", base + ".report.txt"};
   Program with_schedule = p;
   with_schedule.schedule = s.picks.empty() ? "" : s.to_string();
-  const std::string report = format_report(f, out.program, s);
+  const std::string report = native ? format_finding(f, native_reproduce_command(out.program))
+                                    : format_report(f, out.program, s);
   std::string text;
   for (size_t start = 0; start < report.size();) {
     const size_t nl = report.find('\n', start);

@@ -25,9 +25,10 @@ bool write_file_atomic(const std::string& path, const std::string& content, std:
 std::string signature_hash(const std::string& signature);
 
 /// Writes the artifacts of finding `f` of (p, s). The program file's comment header holds the
-/// report, so the `.ifz` alone is enough to understand and replay the finding.
+/// report, so the `.ifz` alone is enough to understand and replay the finding. `native`: found
+/// on the native platform, so `s` is empty and the report's reproduce line says so.
 ArtifactPaths write_finding_artifacts(const std::string& dir, const Program& p, const Schedule& s,
-                                      const Finding& f, const ExecResult& r);
+                                      const Finding& f, const ExecResult& r, bool native = false);
 
 /// Beside a minimised finding `<stem>.ifz`: `<stem>.repro.c`, its standalone C reproducer for
 /// the real CPython of the program's profile, whose header holds the command that builds it

@@ -160,16 +160,36 @@ int cmd_run(const Flags& f) {
 int cmd_list(const Flags& f) {
   const std::string what = f.positional.empty() ? "" : f.positional[0];
   if (what == "profiles") {
+    if (f.tsv) {
+      std::cout << "name\tfixed\tdefects\n";
+      for (const rt::Profile& p : rt::all_profiles()) {
+        std::cout << p.name << "\t" << (p.fixed ? 1 : 0) << "\t" << p.defects.to_string() << "\n";
+      }
+      return 0;
+    }
     for (const rt::Profile& p : rt::all_profiles()) {
       std::cout << p.name << (p.defects.empty() ? "" : "  defects: " + p.defects.to_string()) << "\n";
     }
   } else if (what == "defects") {
+    // --tsv is what scripts read (bench/*): the benchmark profile and depth live in
+    // defects.def only, never in a copy of the table.
+    if (f.tsv) std::cout << "name\tissue\tversions\tprofiles\tsite\tbench_profile\tdepth\tdescription\n";
     for (const rt::DefectInfo& d : rt::all_defects()) {
       std::string versions;
       for (int m = 0; m < 32; ++m) {
         if (d.versions & (1u << m)) versions += (versions.empty() ? "3." : ",3.") + std::to_string(m);
       }
+      if (f.tsv) {
+        std::string profiles;  // the release profiles that enable it (`list profiles`)
+        for (const rt::Profile& p : rt::all_profiles()) {
+          if (p.defects.has(d.id)) profiles += (profiles.empty() ? "" : ",") + p.name;
+        }
+        std::cout << d.name << "\t" << d.issue << "\t" << versions << "\t" << profiles << "\t" << d.site
+                  << "\t" << d.bench_profile << "\t" << d.depth << "\t" << d.mechanism << "\n";
+        continue;
+      }
       std::cout << d.name << "  [" << d.issue << "]  in: " << (versions.empty() ? "(injectable only)" : versions)
+                << "  site: " << d.site << "  bench: " << d.bench_profile << " depth " << d.depth
                 << "\n    " << d.mechanism << "\n";
     }
   } else if (what == "oracles") {

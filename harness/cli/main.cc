@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
     o.quiet = flags->quiet;
     if (flags->was_given("--strategy")) o.strategy = flags->strategy;
     o.stop_on_known = flags->stop_on_known;
+    o.json = flags->json;
     if (o.seconds <= 0) return input_error("interpfuzz stress: --time must be positive");
     return run_stress(o);
   }

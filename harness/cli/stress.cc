@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -43,8 +44,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// How many stop signals (SIGINT, SIGTERM) arrived: the first stops the run cleanly (workers
+// finish their execution, the summary is printed), the second kills the workers at once.
 volatile sig_atomic_t g_stop = 0;
-void on_stop_signal(int) { g_stop = 1; }
+void on_stop_signal(int) { g_stop = g_stop + 1; }
 
 std::vector<std::string> stress_profiles(const StressOptions& o) {
   std::vector<std::string> out;
@@ -119,8 +122,10 @@ struct Worker {
     for (const Finding& f : r.findings) {
       const std::string sig = f.signature();
       if (!seen.insert(sig).second) continue;
-      ArtifactPaths paths = write_finding_artifacts(opts.artifacts, p, s, f, r);
-      send("F\t" + sig + "\t" + f.classification + "\t" + paths.program + "\t" + engine);
+      const bool native = std::string(engine) == "native";
+      ArtifactPaths paths = write_finding_artifacts(opts.artifacts, p, s, f, r, native);
+      send("F\t" + sig + "\t" + f.classification + "\t" + paths.program + "\t" + engine + "\t" +
+           paths.report);
     }
   }
 
@@ -177,10 +182,62 @@ struct Distinct {
   std::string artifact;
   std::string engine;
   int count = 0;
+  std::string minimized;  // the .min.ifz, "" if none
+  size_t minimized_ops = 0;
 };
+
+// The progress line, on stderr. On a terminal it is redrawn in place (\r) at most 4 times a
+// second; anywhere else (a log file, a pipe) it is a plain line at most every 10 s, so a long
+// run logs a handful of lines instead of one per redraw.
+class ProgressLine {
+ public:
+  explicit ProgressLine(bool enabled) : enabled_(enabled), tty_(isatty(STDERR_FILENO) == 1) {}
+
+  void show(const std::string& text) {
+    if (!enabled_) return;
+    const Clock::time_point now = Clock::now();
+    if (tty_) {
+      if (now - last_ < std::chrono::milliseconds(250)) return;
+      std::fprintf(stderr, "\r%s   ", text.c_str());
+      partial_ = true;
+    } else {
+      if (now - last_ < std::chrono::seconds(10)) return;
+      std::fprintf(stderr, "%s\n", text.c_str());
+    }
+    std::fflush(stderr);
+    last_ = now;
+  }
+
+  /// Before anything else is written to stderr: ends a line being redrawn.
+  void break_line() {
+    if (!partial_) return;
+    std::fputc('\n', stderr);
+    partial_ = false;
+  }
+
+ private:
+  bool enabled_;
+  bool tty_;
+  bool partial_ = false;  // the cursor is at the end of a redrawn line
+  // Not "now": on a log file the first line comes after 10 s, not at once.
+  Clock::time_point last_ = Clock::now();
+};
+
+// The finding report as the worker wrote it (.report.txt): the one shape every front end prints
+// (format_finding), up to its SUMMARY line.
+std::string report_text(const std::string& report_path) {
+  std::ifstream in(report_path);
+  std::string out, line;
+  while (std::getline(in, line)) {
+    out += line + "\n";
+    if (line.rfind("SUMMARY: ", 0) == 0) break;
+  }
+  return out;
+}
 
 struct Parent {
   const StressOptions& opts;
+  ProgressLine progress_line{!opts.quiet};
   std::map<std::string, Distinct> findings;
   ReachCounters reach;
   uint64_t execs = 0;
@@ -197,30 +254,53 @@ struct Parent {
     if (f[0] == "R" && f.size() >= 2) reach.merge(ReachCounters::parse(f[1]));
     if (f[0] == "D") {
       ++divergences;
-      std::fprintf(stderr, "\n==ifz== DETERMINISM FAILURE: %s\n", f.size() > 1 ? f[1].c_str() : "");
+      progress_line.break_line();
+      std::fprintf(stderr, "==ifz== DETERMINISM FAILURE: %s\n", f.size() > 1 ? f[1].c_str() : "");
     }
-    if (f[0] == "F" && f.size() >= 5) {
+    if (f[0] == "F" && f.size() >= 6) {
       Distinct& d = findings[f[1]];
       if (d.count++ == 0) {
         d.classification = f[2];
         d.artifact = f[3];
         d.engine = f[4];
         if (f[2].rfind("known:", 0) == 0) known_found = true;
-        std::fprintf(stderr, "\n==ifz== FINDING (%s): %s\n    artifact: %s\n", f[2].c_str(),
-                     f[1].c_str(), f[3].c_str());
+        progress_line.break_line();
+        std::string report = report_text(f[5]);
+        if (report.empty()) {  // the report file is gone: still one finding-shaped line
+          report = "==ifz== FINDING: " + f[1] + " (" + f[2] + ")\n    reproduce: interpfuzz replay " +
+                   f[3] + "\nSUMMARY: interpfuzz: " + f[1] + "\n";
+        }
+        std::fputs(report.c_str(), stderr);
+        std::fflush(stderr);
       }
     }
   }
 
   void progress(double elapsed) {
-    if (opts.quiet) return;
     const double rate = elapsed > 0 ? static_cast<double>(execs) / elapsed : 0;
-    std::fprintf(stderr, "\r[stress] %5.1fs / %.0fs  executions %llu (%.0f/s)  distinct findings %zu   ",
-                 elapsed, opts.seconds, static_cast<unsigned long long>(execs), rate,
-                 findings.size());
-    std::fflush(stderr);
+    char text[200];
+    std::snprintf(text, sizeof text, "[stress] %5.1fs / %.0fs  executions %llu (%.0f/s)  distinct findings %zu",
+                  elapsed, opts.seconds, static_cast<unsigned long long>(execs), rate, findings.size());
+    progress_line.show(text);
   }
 };
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (const unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
 
 int worker_main(const StressOptions& opts, int index, int fd) {
   Worker w{opts, index, fd, Rng::stream(opts.seed, static_cast<uint64_t>(index))};
@@ -289,17 +369,23 @@ int run_stress(const StressOptions& opts) {
   Parent parent{opts};
   std::vector<std::string> partial(fds.size());
   std::vector<bool> alive(pids.size(), true);
+  // A pipe at end of file is polled no more: poll() reports it readable at once, forever, and
+  // would turn the wait below into a busy loop.
+  std::vector<bool> at_eof(fds.size(), false);
   int worker_failures = 0;
   const auto start = Clock::now();
   size_t running = pids.size();
   bool forwarded = false;
+  std::vector<bool> killed(pids.size(), false);
   // Workers are watched by pid, not by pipe EOF: a process a native execution forked may
   // still hold a copy of a worker's pipe.
   auto drain = [&](size_t i, int timeout_ms) {
+    if (at_eof[i]) return;
     pollfd pfd{fds[i], POLLIN, 0};
     while (poll(&pfd, 1, timeout_ms) > 0 && (pfd.revents & POLLIN)) {
       char buf[4096];
       const ssize_t n = read(fds[i], buf, sizeof buf);
+      if (n == 0) at_eof[i] = true;
       if (n <= 0) break;
       partial[i].append(buf, static_cast<size_t>(n));
       size_t nl;
@@ -323,21 +409,30 @@ int run_stress(const StressOptions& opts) {
       stop_time = std::min<Clock::time_point>(hard_deadline, Clock::now() + std::chrono::seconds(5));
     }
     if (g_stop && !forwarded) {
-      for (pid_t p : pids) kill(p, SIGTERM);
+      parent.progress_line.break_line();
+      std::fprintf(stderr, "==ifz== interrupted: stopping the workers (a second Ctrl-C kills them)\n");
+      for (size_t i = 0; i < pids.size(); ++i) {
+        if (alive[i]) kill(pids[i], SIGTERM);
+      }
       forwarded = true;
       stop_time = std::min<Clock::time_point>(hard_deadline, Clock::now() + std::chrono::seconds(5));
     }
-    if (Clock::now() > stop_time) {
+    if (g_stop >= 2) stop_time = std::min(stop_time, Clock::now());
+    if (Clock::now() >= stop_time) {
       for (size_t i = 0; i < pids.size(); ++i) {
-        if (alive[i]) {
+        if (alive[i] && !killed[i]) {
           kill(pids[i], SIGKILL);
-          std::fprintf(stderr, "\n==ifz== worker %zu did not stop in time: killed\n", i);
+          killed[i] = true;
+          parent.progress_line.break_line();
+          std::fprintf(stderr, "==ifz== worker %zu did not stop in time: killed\n", i);
         }
       }
     }
     std::vector<pollfd> pfds;
-    for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
-    poll(pfds.data(), pfds.size(), 250);
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (!at_eof[i]) pfds.push_back({fds[i], POLLIN, 0});
+    }
+    poll(pfds.data(), pfds.size(), 250);  // with no pipe left open: a plain 250 ms wait
     for (size_t i = 0; i < fds.size(); ++i) drain(i, 0);
     for (size_t i = 0; i < pids.size(); ++i) {
       int status = 0;
@@ -351,15 +446,17 @@ int run_stress(const StressOptions& opts) {
   }
   for (int fd : fds) close(fd);
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  if (!opts.quiet) std::fprintf(stderr, "\n");
+  parent.progress_line.break_line();
+  const bool interrupted = g_stop != 0;
 
   // Minimise each new finding (after the run: the artifacts are already safe on disk).
   int fresh = 0;
   std::unique_ptr<CanaryLog> canary_log = CanaryLog::from_env();
-  std::printf("interpfuzz stress: %llu executions in %.1f s (%.0f/s), %d worker(s), profiles: %s\n",
+  std::printf("interpfuzz stress: %llu executions in %.1f s (%.0f/s), %d worker(s), profiles: %s%s\n",
               static_cast<unsigned long long>(parent.execs), elapsed,
               elapsed > 0 ? parent.execs / elapsed : 0.0, jobs,
-              opts.profile.empty() ? "all -fixed" : opts.profile.c_str());
+              opts.profile.empty() ? "all -fixed" : opts.profile.c_str(),
+              interrupted ? " (interrupted: findings not minimised)" : "");
   std::printf("%-10s %-6s %-10s %s\n", "class", "count", "engine", "signature / artifact");
   for (auto& [sig, d] : parent.findings) {
     if (d.classification == "new") ++fresh;
@@ -371,6 +468,8 @@ int run_stress(const StressOptions& opts) {
       auto parsed = read_program_file(minimized);
       if (const auto* mp = std::get_if<Program>(&parsed)) {
         note += " (" + std::to_string(mp->op_count()) + " ops)";
+        d.minimized = minimized;
+        d.minimized_ops = mp->op_count();
         if (canary_log) canary_log->note("minimised", sig + "\t" + std::to_string(mp->op_count()));
       }
     } else if (opts.minimize && !g_stop) {
@@ -388,9 +487,39 @@ int run_stress(const StressOptions& opts) {
   if (worker_failures > 0) std::printf("warning: %d worker(s) did not exit cleanly\n", worker_failures);
   if (parent.divergences > 0) {
     std::printf("DETERMINISM FAILURES: %d (a recorded schedule did not replay)\n", parent.divergences);
-    return 1;
   }
-  return fresh > 0 ? 1 : 0;
+  // The exit status (usage(), README): findings attributed to a defect the run enabled (the
+  // profile's own known defects, --defects) are expected and listed as "known"; what fails
+  // the run is what nobody expected.
+  const int status = (fresh > 0 || parent.divergences > 0 || worker_failures > 0) ? 1 : 0;
+  if (!opts.json.empty()) {
+    std::string out;
+    for (const auto& [sig, d] : parent.findings) {
+      out += "{\"type\": \"finding\", \"class\": " + json_string(d.classification == "new" ? "new" : "known") +
+             ", \"classification\": " + json_string(d.classification) + ", \"signature\": " +
+             json_string(sig) + ", \"count\": " + std::to_string(d.count) + ", \"engine\": " +
+             json_string(d.engine) + ", \"artifact\": " + json_string(d.artifact) +
+             ", \"minimised\": " + json_string(d.minimized) +
+             ", \"minimised_ops\": " + std::to_string(d.minimized_ops) + "}\n";
+    }
+    char rate[64];
+    std::snprintf(rate, sizeof rate, "%.3f", elapsed);
+    out += "{\"type\": \"summary\", \"executions\": " + std::to_string(parent.execs) +
+           ", \"seconds\": " + rate + ", \"workers\": " + std::to_string(jobs) +
+           ", \"profiles\": " + json_string(opts.profile.empty() ? "all -fixed" : opts.profile) +
+           ", \"distinct_findings\": " + std::to_string(parent.findings.size()) +
+           ", \"new_findings\": " + std::to_string(fresh) +
+           ", \"worker_failures\": " + std::to_string(worker_failures) +
+           ", \"determinism_failures\": " + std::to_string(parent.divergences) +
+           ", \"interrupted\": " + (interrupted ? "true" : "false") +
+           ", \"exit_status\": " + std::to_string(status) + "}\n";
+    std::string err;
+    if (!write_file_atomic(opts.json, out, &err)) {
+      std::fprintf(stderr, "interpfuzz stress: %s\n", err.c_str());
+      return 2;
+    }
+  }
+  return status;
 }
 
 }  // namespace ifz::harness::cli

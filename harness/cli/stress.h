@@ -27,9 +27,13 @@ struct StressOptions {
   bool stop_on_known = false;           // --stop-on-known: end at the first finding attributed
                                         // to an enabled defect (benchmarks), then minimise it
   bool quiet = false;
+  std::string json;                     // --json: write the summary as JSON lines here too
 };
 
-/// Runs the stress job; returns the exit status (0 nothing new, 1 new findings, 2 error).
+/// Runs the stress job; returns the exit status: 0 when every finding (if any) was attributed
+/// to a defect the run enabled; 1 on a new finding, a determinism failure or a worker that did
+/// not exit cleanly; 2 on a usage error. An interrupted run (SIGINT/SIGTERM) follows the same
+/// rule over what it found.
 int run_stress(const StressOptions& opts);
 
 }  // namespace ifz::harness::cli

@@ -37,7 +37,9 @@ class CanaryLog {
 
   /// Records the first reach / trigger / detection of each defect in `r`.
   void observe(const ExecResult& r);
-  /// Appends a free-form line ("<tag>\t<text>\t<unix time>"), e.g. the minimised size.
+  /// Appends a free-form line ("<tag>\t<text>\t<unix time>"): "minimised\t<sig>\t<ops>" (the
+  /// minimised size), "false\t<sig>" (a finding not attributed to an enabled defect: fuzz
+  /// targets once per signature, properties_bench as "<contract> <sig>").
   void note(const std::string& tag, const std::string& text);
 
  private:

@@ -40,17 +40,29 @@ CheckedRun run_checked(const Program& p, Strategy& strategy, const ExecOptions& 
   return out;
 }
 
-std::string format_report(const Finding& f, const std::string& program_file,
-                          const Schedule& schedule) {
+std::string format_finding(const Finding& f, const std::string& reproduce) {
   std::string out = "==ifz== FINDING: " + f.kind + " [" + f.oracle + "]\n";
   out += "    " + f.message + "\n";
   if (!f.phase.empty()) out += "    phase: " + f.phase + "\n";
   for (const std::string& t : f.threads) out += "    " + t + "\n";
   out += "    " + f.classification + "\n";
-  out += "    reproduce: interpfuzz replay " + program_file + " --schedule " + schedule.to_string() +
-         "\n";
+  out += "    reproduce: " + reproduce + "\n";
   out += "SUMMARY: interpfuzz: " + f.signature() + "\n";
   return out;
+}
+
+std::string replay_command(const std::string& program_file, const Schedule& schedule) {
+  return "interpfuzz replay " + program_file + " --schedule " + schedule.to_string();
+}
+
+std::string native_reproduce_command(const std::string& program_file) {
+  return "interpfuzz replay " + program_file +
+         " --native  (timing-dependent, no recorded schedule: 'interpfuzz minimize' looks for one)";
+}
+
+std::string format_report(const Finding& f, const std::string& program_file,
+                          const Schedule& schedule) {
+  return format_finding(f, replay_command(program_file, schedule));
 }
 
 }  // namespace ifz::harness

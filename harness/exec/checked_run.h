@@ -29,8 +29,25 @@ CheckedRun run_checked(const Program& p, Strategy& strategy, const ExecOptions& 
 ExecResult replay_schedule(const Program& p, const Schedule& schedule, const ExecOptions& base,
                            std::string* divergence);
 
-/// The libFuzzer-shaped report of a finding: "==ifz== FINDING: <kind> [<oracle>]", the cause,
-/// its classification, the line that reproduces it, "SUMMARY: interpfuzz: <signature>".
+/// The one report shape every front end prints (replay, run, stress, minimize, the fuzz
+/// targets), libFuzzer's:
+///   ==ifz== FINDING: <kind> [<oracle>]
+///       <message>
+///       phase: <phase>
+///       <each live thread once: what it waits on, and that lock's owner>
+///       <classification: "new" or "known: <issue>">
+///       reproduce: <command>
+///   SUMMARY: interpfuzz: <signature>
+std::string format_finding(const Finding& f, const std::string& reproduce);
+
+/// "interpfuzz replay FILE --schedule S": the exact replay of a simulated finding.
+std::string replay_command(const std::string& program_file, const Schedule& schedule);
+
+/// The reproduce line of a native finding: no schedule was recorded, so only a native re-run
+/// (timing-dependent) or a simulated search for a schedule can bring it back.
+std::string native_reproduce_command(const std::string& program_file);
+
+/// format_finding with replay_command(program_file, schedule).
 std::string format_report(const Finding& f, const std::string& program_file,
                           const Schedule& schedule);
 

@@ -31,6 +31,18 @@ std::string ExecResult::outcome_summary() const {
   return "?";
 }
 
+std::string describe_blocked_thread(const platform::BlockedThread& b) {
+  const std::string id = "T" + std::to_string(b.thread);
+  std::string out = id;
+  if (!b.name.empty() && b.name != id) out += " (" + b.name + ")";
+  if (b.waits_on == "runnable") return out + " runnable";
+  out += " waits on " + b.waits_on;
+  if (b.waits_on.rfind("join ", 0) == 0) return out;  // the joined thread is named already
+  if (b.owner == b.thread) out += ", owned by itself";
+  else if (b.owner != platform::kNoThread) out += ", owned by T" + std::to_string(b.owner);
+  return out;
+}
+
 namespace exec_internal {
 
 Execution::Execution(const Program& program, const ExecOptions& opts, platform::Platform& plat,
@@ -210,9 +222,7 @@ void Execution::finish(const platform::RunResult& run, ExecResult* out) {
   out->canaries = runtime_->canaries();
   for (Finding& f : findings_) {
     classify(runtime_->defects(), out->canaries, &f);
-    for (const platform::BlockedThread& b : run.blocked) {
-      f.threads.push_back("T" + std::to_string(b.thread) + " " + b.name + ": " + b.waits_on);
-    }
+    for (const platform::BlockedThread& b : run.blocked) f.threads.push_back(describe_blocked_thread(b));
   }
   out->findings = std::move(findings_);
   out->trace = std::move(trace_);

@@ -60,4 +60,9 @@ struct ExecResult {
 
 ExecResult execute(const Program& program, const ExecOptions& opts);
 
+/// A report's line for one live thread at the end of an execution, each thread once: its id
+/// (and spawn name when that says more), what it waits on and who owns that lock:
+/// "T1 (threading-daemon-t1) waits on lock HEAD_LOCK, owned by T0".
+std::string describe_blocked_thread(const platform::BlockedThread& b);
+
 }  // namespace ifz::harness

@@ -25,14 +25,12 @@ std::string waits_signature(const platform::RunResult& run) {
   return out;
 }
 
+// The message names no thread: the report lists every live thread once, with what it waits
+// on and that lock's owner (the executor's Finding::threads), so a thread appears once.
 std::string waits_message(const platform::RunResult& run) {
-  std::string out;
-  for (const platform::BlockedThread& b : run.blocked) {
-    out += "T" + std::to_string(b.thread) + " " + b.name + " waits on " + b.waits_on;
-    if (b.owner != platform::kNoThread) out += " owned by T" + std::to_string(b.owner);
-    out += "; ";
-  }
-  return out;
+  size_t blocked = 0;
+  for (const platform::BlockedThread& b : run.blocked) blocked += b.waits_on != "runnable";
+  return std::to_string(blocked) + (blocked == 1 ? " thread" : " threads") + " blocked";
 }
 
 class DeadlockOracle final : public Oracle {
@@ -43,16 +41,17 @@ class DeadlockOracle final : public Oracle {
     switch (end.run.kind) {
       case Kind::kDeadlock:
         sink.report(make_finding("deadlock", name(), phase,
-                                 "deadlock: " + waits_message(end.run), waits_signature(end.run)));
+                                 "deadlock: nothing can run, " + waits_message(end.run),
+                                 waits_signature(end.run)));
         break;
       case Kind::kStepLimit:
         sink.report(make_finding("hang", name(), phase,
-                                 "livelock: " + end.run.message + " — " + waits_message(end.run),
+                                 "livelock: " + end.run.message + ", " + waits_message(end.run),
                                  "step limit: " + waits_signature(end.run)));
         break;
       case Kind::kHang:
         sink.report(make_finding("hang", name(), phase,
-                                 "the process hung (watchdog) — " + waits_message(end.run),
+                                 "the process hung (watchdog)",
                                  "native hang"));
         break;
       default:

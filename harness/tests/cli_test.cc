@@ -9,7 +9,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "harness/tests/ifz_files.h"
@@ -121,6 +123,116 @@ TEST(Cli, RunExitsOneOnAKnownDefectAndZeroOnTheFixedTwin) {
 
 // A raw libFuzzer crash file (here: a known trigger encoded with the binary encoder, as the
 // fuzzer would have written it) is decoded as the fuzz target decoded it and minimised.
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, sep)) out.push_back(item);
+  return out;
+}
+
+TEST(Cli, ListDefectsTsvIsTheTableScriptsRead) {
+  const CliRun r = run("list defects --tsv");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::vector<std::string> lines = split(r.out, '\n');
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines[0], "name\tissue\tversions\tprofiles\tsite\tbench_profile\tdepth\tdescription");
+  const CliRun human = run("list defects");
+  size_t names = 0;
+  for (const std::string& l : split(human.out, '\n')) names += !l.empty() && l[0] != ' ';
+  EXPECT_EQ(lines.size() - 1, names) << "one row per defect";
+  // Every benchmark profile is a -fixed profile of a version that has the defect (or, for an
+  // injectable-only defect, any -fixed profile).
+  std::map<std::string, bool> fixed;
+  for (const std::string& l : split(run("list profiles --tsv").out, '\n')) {
+    const auto f = split(l, '\t');
+    if (f.size() >= 2 && f[0] != "name") fixed[f[0]] = f[1] == "1";
+  }
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const auto f = split(lines[i], '\t');
+    ASSERT_EQ(f.size(), 8u) << lines[i];
+    EXPECT_FALSE(f[4].empty()) << "site: " << lines[i];
+    ASSERT_TRUE(fixed.count(f[5]) && fixed[f[5]]) << "bench_profile is a -fixed profile: " << lines[i];
+    const std::string version = f[5].substr(0, f[5].size() - std::string("-fixed").size());
+    if (!f[2].empty()) {
+      const auto versions = split(f[2], ',');
+      EXPECT_NE(std::find(versions.begin(), versions.end(), version), versions.end()) << lines[i];
+    }
+    EXPECT_TRUE(f[6] == "1" || f[6] == "2" || f[6] == "3") << "depth: " << lines[i];
+    EXPECT_FALSE(f[7].empty()) << lines[i];
+  }
+}
+
+// Every "==ifz== FINDING:" block of `text`, up to and including its SUMMARY line.
+std::vector<std::vector<std::string>> finding_blocks(const std::string& text) {
+  std::vector<std::vector<std::string>> out;
+  bool in = false;
+  for (const std::string& l : split(text, '\n')) {
+    if (l.rfind("==ifz== FINDING: ", 0) == 0) {
+      out.emplace_back();
+      in = true;
+    }
+    if (!in) continue;
+    out.back().push_back(l);
+    if (l.rfind("SUMMARY: interpfuzz: ", 0) == 0) in = false;
+  }
+  return out;
+}
+
+// The one shape (format_finding): header, indented cause lines, each live thread once, the
+// classification, the reproduce line, SUMMARY last.
+void expect_finding_shape(const std::string& text, const std::string& what) {
+  const auto blocks = finding_blocks(text);
+  ASSERT_FALSE(blocks.empty()) << what << ":\n" << text;
+  for (const auto& b : blocks) {
+    ASSERT_GE(b.size(), 4u) << what;
+    EXPECT_EQ(b.back().rfind("SUMMARY: interpfuzz: ", 0), 0u) << what << ": unterminated block";
+    EXPECT_EQ(b[b.size() - 2].rfind("    reproduce: interpfuzz replay ", 0), 0u) << what;
+    const std::string& cls = b[b.size() - 3];
+    EXPECT_TRUE(cls == "    new" || cls.rfind("    known: ", 0) == 0) << what << ": " << cls;
+    std::set<std::string> threads;
+    for (size_t i = 1; i + 1 < b.size(); ++i) {
+      EXPECT_EQ(b[i].rfind("    ", 0), 0u) << what << ": " << b[i];
+      if (b[i].rfind("    T", 0) == 0) {
+        const std::string id = b[i].substr(4, b[i].find(' ', 4) - 4);
+        EXPECT_TRUE(threads.insert(id).second) << what << ": thread " << id << " twice";
+        EXPECT_TRUE(b[i].find(" waits on ") != std::string::npos ||
+                    b[i].find(" runnable") != std::string::npos) << b[i];
+      }
+    }
+  }
+}
+
+TEST(Cli, EveryFrontEndPrintsTheSameFindingShape) {
+  const std::string seed = IFZ_SOURCE_DIR "/corpus/seeds/fork_with_live_subinterp.ifz";
+  const CliRun replay = run("replay " + seed + " --profile 3.10 --quiet");
+  EXPECT_EQ(replay.status, 1);
+  expect_finding_shape(replay.out, "replay");
+  EXPECT_NE(replay.out.find("    T0 waits on lock HEAD_LOCK, owned by itself\n"), std::string::npos)
+      << replay.out;
+  const CliRun run_cmd = run("run " + seed + " --profile 3.10 --iterations 3");
+  EXPECT_EQ(run_cmd.status, 1);
+  expect_finding_shape(run_cmd.out, "run");
+  // A fuzz target (its replay driver, as ctest runs it) on the same program.
+  const fs::path dir = fs::temp_directory_path() / ("ifz_shape_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::string text = slurp(seed);
+  const size_t at = text.find("\nprofile ");
+  text.replace(at + 1, text.find('\n', at + 1) - at - 1, "profile 3.10");
+  std::ofstream(dir / "p.ifz") << text;
+  const std::string driver = fs::path(IFZ_INTERPFUZZ).parent_path() / "fuzz_lifecycle_replay";
+  const std::string cmd = driver + " " + (dir / "p.ifz").string() + " >/dev/null 2>" + (dir / "err").string();
+  const int rc = std::system(cmd.c_str());
+  EXPECT_FALSE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << "the finding aborts the target";
+  expect_finding_shape(slurp((dir / "err").string()), "fuzz_lifecycle_replay");
+  // stress: the report it prints is the one written beside the artifact.
+  const CliRun stress = run("stress --time 30 --jobs 1 --profile 3.10-fixed --defects bpo39958_headlock_reentry "
+                            "--strategy pct --stop-on-known --no-minimize --quiet --corpus " IFZ_SOURCE_DIR
+                            "/corpus/seeds --artifacts " + (dir / "art").string());
+  expect_finding_shape(stress.err, "stress");
+  fs::remove_all(dir);
+}
+
 TEST(Cli, MinimizeARawCrashFileDecodesItAsTheFuzzTargetDid) {
   const fs::path dir = fs::temp_directory_path() / ("ifz_crash_" + std::to_string(getpid()));
   fs::remove_all(dir);

@@ -99,5 +99,45 @@ TEST(Replay, RegressionCorpusStillFindsItsSignatureAndNothingWithoutItsDefects) 
   }
 }
 
+// Deadlock reports (D6): each live thread once, with what it waits on and that lock's owner.
+TEST(Report, EachBlockedThreadIsOneLineWithItsLockAndOwner) {
+  using platform::BlockedThread;
+  EXPECT_EQ(describe_blocked_thread(BlockedThread{0, "T0", "lock HEAD_LOCK", 0}),
+            "T0 waits on lock HEAD_LOCK, owned by itself");
+  EXPECT_EQ(describe_blocked_thread(BlockedThread{2, "threading-daemon-t2", "lock HEAD_LOCK", 0}),
+            "T2 (threading-daemon-t2) waits on lock HEAD_LOCK, owned by T0");
+  EXPECT_EQ(describe_blocked_thread(BlockedThread{0, "T0", "join T1", 1}), "T0 waits on join T1");
+  EXPECT_EQ(describe_blocked_thread(BlockedThread{1, "c-thread", "cond gil.cond (lock gil.mutex)",
+                                                  platform::kNoThread}),
+            "T1 (c-thread) waits on cond gil.cond (lock gil.mutex)");
+  EXPECT_EQ(describe_blocked_thread(BlockedThread{3, "T3", "runnable", platform::kNoThread}), "T3 runnable");
+}
+
+// The one report shape (format_finding): every front end prints exactly these lines.
+TEST(Report, FormatFindingHasTheSameShapeForSimulatedAndNativeFindings) {
+  Finding f;
+  f.kind = "deadlock";
+  f.oracle = "deadlock";
+  f.phase = "fork-child:DeleteExceptMain";
+  f.message = "deadlock: nothing can run, 1 thread blocked";
+  f.detail = "lock HEAD_LOCK (self)";
+  f.threads = {"T0 waits on lock HEAD_LOCK, owned by itself"};
+  f.classification = "known: bpo-39958 (gh-84139)";
+  Schedule s;
+  const std::string simulated = format_report(f, "a.ifz", s);
+  EXPECT_EQ(simulated,
+            "==ifz== FINDING: deadlock [deadlock]\n"
+            "    deadlock: nothing can run, 1 thread blocked\n"
+            "    phase: fork-child:DeleteExceptMain\n"
+            "    T0 waits on lock HEAD_LOCK, owned by itself\n"
+            "    known: bpo-39958 (gh-84139)\n"
+            "    reproduce: interpfuzz replay a.ifz --schedule " + s.to_string() + "\n"
+            "SUMMARY: interpfuzz: deadlock/deadlock/lock HEAD_LOCK (self)\n");
+  const std::string native = format_finding(f, native_reproduce_command("a.ifz"));
+  EXPECT_EQ(native.substr(0, native.find("    reproduce: ")),
+            simulated.substr(0, simulated.find("    reproduce: ")));
+  EXPECT_NE(native.find("    reproduce: interpfuzz replay a.ifz --native"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ifz::harness
