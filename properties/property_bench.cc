@@ -5,10 +5,14 @@
 // fails with a finding attributed to an enabled defect (its canary triggered in the failing
 // execution) or the budget is used up.
 //
-//   properties_bench --profile P [--defects a,b] [--seed N] [--budget SECONDS]
+//   properties_bench --profile P [--defects a,b] [--seed N] [--budget SECONDS] [--any-failure]
 //
 // Prints one line: "detected <defect> <contract> after <s> s, shrunk to <ops> ops" or
-// "censored after <s> s". With INTERPFUZZ_CANARY_LOG set, every execution's canaries go to that
+// "censored after <s> s". With --any-failure (bench/mutation_score: a mutated runtime on a
+// -fixed profile, no defect, where every failure is the mutation's doing) the first failing
+// property ends the run instead: "failed <contract> after <s> s (first failing execution at
+// <t> s), shrunk to <ops> ops: <signature> (<file>)", exit 0; <t> is -1 when the property's
+// own check failed on an execution without a finding. With INTERPFUZZ_CANARY_LOG set, every execution's canaries go to that
 // log (harness/exec/canary_log.h) and the shrunk size as "minimised\t<signature>\t<ops>".
 // Exit status: 0 detected, 1 censored, 2 usage error.
 #include <unistd.h>
@@ -35,6 +39,7 @@ using ifz::harness::CanaryLog;
 std::unique_ptr<CanaryLog> g_log;
 Clock::time_point g_start;
 double g_budget = 60;
+double g_first_finding = -1;  // elapsed time of the first execution with a finding
 
 double elapsed() { return std::chrono::duration<double>(Clock::now() - g_start).count(); }
 
@@ -42,6 +47,7 @@ double elapsed() { return std::chrono::duration<double>(Clock::now() - g_start).
 // budget is used up (a property's 100 cases cannot be interrupted otherwise).
 void observe(const ifz::harness::ExecResult& r) {
   if (g_log) g_log->observe(r);
+  if (g_first_finding < 0 && r.found()) g_first_finding = elapsed();
   if (elapsed() > g_budget) {
     std::printf("censored after %.2f s\n", elapsed());
     std::fflush(stdout);
@@ -51,7 +57,7 @@ void observe(const ifz::harness::ExecResult& r) {
 
 int usage(const std::string& why) {
   std::fprintf(stderr, "properties_bench: %s (usage: properties_bench --profile P "
-               "[--defects a,b] [--seed N] [--budget SECONDS])\n", why.c_str());
+               "[--defects a,b] [--seed N] [--budget SECONDS] [--any-failure])\n", why.c_str());
   return 2;
 }
 
@@ -68,8 +74,13 @@ int main(int argc, char** argv) {
   using namespace ifz;
   std::string profile, defects;
   uint64_t seed = 1;
+  bool any_failure = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
+    if (a == "--any-failure") {
+      any_failure = true;
+      continue;
+    }
     if (i + 1 >= argc) return usage("option '" + a + "' needs a value or is unknown");
     const std::string v = argv[++i];
     char* end = nullptr;
@@ -107,6 +118,19 @@ int main(int argc, char** argv) {
       params.maxSize = 100;
       params.maxDiscardRatio = 10;
       const properties::PropertyResult r = properties::check_contract(c, cfg, &params);
+      if (any_failure && !r.passed) {
+        // A failure of the contract's own check (P2 capacity, F0 phase order) has no oracle
+        // signature: its violation text stands in, under the contract's name.
+        std::string sig = r.shrunk ? r.shrunk->finding_signature : "";
+        if (sig.empty()) {
+          sig = std::string("contract-check/") + c.id + "/" +
+                (r.shrunk ? r.shrunk->violation : r.message.substr(0, r.message.find('\n')));
+        }
+        std::printf("failed %s after %.2f s (first failing execution at %.2f s), shrunk to %zu ops: %s (%s)\n",
+                    c.id, elapsed(), g_first_finding, r.shrunk ? r.shrunk->program.op_count() : 0,
+                    sig.c_str(), r.saved_as.c_str());
+        return 0;
+      }
       if (r.passed || !r.shrunk) continue;
       // A failure counts when it is an enabled defect's doing (its canary triggered in the
       // failing execution); another failure is a false finding of the model: go on.
