@@ -124,6 +124,8 @@ std::string usage() {
       "                                a standalone C reproducer for a real CPython (embedding API)\n"
       "  conform FILE|DIR... [--cpython PREFIX]... [--runs N]\n"
       "                                run programs on real CPythons and the model; exit 1 on disagreement\n"
+      "  diff [--cpython SPEC]... [--time S --jobs N --runs N --artifacts DIR --corpus DIR --executor driver|compile]\n"
+      "                                generated programs on the model and on real CPython; exit 1 on a disagreement\n"
       "exit status: 0 nothing found, 1 findings, 2 usage or input error\n"
       "options:\n";
 #define IFZ_FLAG_STR(member, flag, def, help) out += std::string("  ") + flag + " VALUE  " + help + "\n";

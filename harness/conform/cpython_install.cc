@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <regex>
 #include <sstream>
 
 namespace ifz::harness::conform {
@@ -75,6 +76,29 @@ CPythonInstall probe(const std::string& config, const std::string& where, bool d
 
 }  // namespace
 
+namespace {
+
+// PREFIX/bin/python3.Y-config (the shortest such name: not the debug twin).
+std::optional<CPythonInstall> prefix_install(const std::string& prefix, std::string* error) {
+  std::string found;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fs::path(prefix) / "bin", ec)) {
+    const std::string n = e.path().filename().string();
+    // python3.Y-config, not python3-config nor the 3.6/3.7 "m" ABI twin.
+    if (n.rfind("python3.", 0) == 0 && n.size() > 15 && n.substr(n.size() - 7) == "-config" &&
+        n[n.size() - 8] != 'm' && (found.empty() || n.size() < fs::path(found).filename().string().size())) {
+      found = e.path().string();
+    }
+  }
+  if (found.empty()) {
+    *error = "no python3.Y-config in " + prefix + "/bin (--cpython takes an install prefix)";
+    return std::nullopt;
+  }
+  return probe(found, prefix, false);
+}
+
+}  // namespace
+
 std::vector<CPythonInstall> find_installs(const std::vector<std::string>& prefixes,
                                           std::string* error) {
   // Absolute paths: a pyenv (or venv) earlier on PATH would shadow Debian's scripts.
@@ -83,23 +107,30 @@ std::vector<CPythonInstall> find_installs(const std::vector<std::string>& prefix
       probe("/usr/bin/python3.11d-config", "Debian", true),
   };
   for (const std::string& prefix : prefixes) {
-    std::string found;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(fs::path(prefix) / "bin", ec)) {
-      const std::string n = e.path().filename().string();
-      // python3.Y-config, not python3-config nor the 3.6/3.7 "m" ABI twin.
-      if (n.rfind("python3.", 0) == 0 && n.size() > 15 && n.substr(n.size() - 7) == "-config" &&
-          n[n.size() - 8] != 'm' && (found.empty() || n.size() < fs::path(found).filename().string().size())) {
-        found = e.path().string();
-      }
-    }
-    if (found.empty()) {
-      *error = "interpfuzz conform: no python3.Y-config in " + prefix + "/bin (--cpython takes an install prefix)";
+    std::string err;
+    auto in = prefix_install(prefix, &err);
+    if (!in) {
+      *error = "interpfuzz conform: " + err;
       return {};
     }
-    out.push_back(probe(found, prefix, false));
+    out.push_back(*in);
   }
   return out;
+}
+
+std::optional<CPythonInstall> find_install(const std::string& spec, std::string* error) {
+  static const std::regex debian(R"(debian-3\.(\d+)(-dbg)?)");
+  std::smatch m;
+  if (std::regex_match(spec, m, debian)) {
+    const bool dbg = m[2].matched;
+    return probe("/usr/bin/python3." + m[1].str() + (dbg ? "d" : "") + "-config", "Debian", dbg);
+  }
+  std::error_code ec;
+  if (!fs::is_directory(spec, ec)) {
+    *error = "'" + spec + "' is neither debian-3.Y[-dbg] nor an install prefix (a directory)";
+    return std::nullopt;
+  }
+  return prefix_install(spec, error);
 }
 
 }  // namespace ifz::harness::conform

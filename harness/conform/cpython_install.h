@@ -4,6 +4,7 @@
 // pythonX.Y-config script. Defines CPythonInstall and find_installs().
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,12 @@ struct CPythonInstall {
 /// PREFIX/bin/python3.*-config (one per prefix; an error line when there is none).
 std::vector<CPythonInstall> find_installs(const std::vector<std::string>& prefixes,
                                           std::string* error);
+
+/// One install by spec, as `diff --cpython` takes it: "debian-3.Y" or "debian-3.Y-dbg"
+/// (/usr/bin/python3.Y[d]-config), or an install prefix (as find_installs). Nullopt with
+/// `error` set for a spec that is neither; an install that is not there comes back with
+/// `missing` set.
+std::optional<CPythonInstall> find_install(const std::string& spec, std::string* error);
 
 /// Runs `command` with /bin/sh; returns its stdout (trailing newline trimmed) and status.
 std::string shell_output(const std::string& command, int* status);
