@@ -293,7 +293,10 @@ struct Worker {
 
   int run() {
     const auto deadline = Clock::now() + std::chrono::duration<double>(o.seconds);
-    for (size_t n = 0; !g_stop && Clock::now() < deadline; ++n) run_one(n % sources.size());
+    for (size_t n = 0; !g_stop && Clock::now() < deadline; ++n) {
+      if (o.max_programs > 0 && n >= o.max_programs) break;
+      run_one(n % sources.size());
+    }
     return 0;
   }
 };
@@ -618,6 +621,10 @@ int cmd_diff(const Flags& f) {
   o.seed = static_cast<uint64_t>(f.seed);
   o.minimize = !f.no_minimize;
   o.quiet = f.quiet;
+  if (f.was_given("--iterations")) {
+    if (f.iterations < 1) return input_error("interpfuzz diff: --iterations must be positive");
+    o.max_programs = static_cast<uint64_t>(f.iterations);
+  }
   if (f.was_given("--artifacts")) o.artifacts = f.artifacts;
   o.corpus = f.corpus;
   std::error_code ec;

@@ -36,6 +36,7 @@ struct DiffOptions {
   double minimize_seconds = 120;   // per disagreement
   int minimize_real_checks = 0;    // per disagreement; 0 = by executor (compile 40, driver 400)
   size_t max_ops = 20;
+  uint64_t max_programs = 0;       // --iterations: programs per worker; 0 = until --time
   bool quiet = false;
 };
 
