@@ -491,7 +491,43 @@ void print_summary(const Parent& p, const DiffOptions& o, double elapsed, int jo
       }
     }
   }
-  std::printf("results: %s/results.jsonl\n", o.artifacts.c_str());
+  std::printf("results: %s/results.jsonl (each disagreeing or real-flaky program), %s/runs.jsonl (this run's totals)\n",
+              o.artifacts.c_str(), o.artifacts.c_str());
+}
+
+// One line per run appended to <artifacts>/runs.jsonl: the per-install totals an agreement
+// table is built from (results.jsonl holds only the disagreeing and real-flaky programs).
+void append_run_line(const Parent& p, const DiffOptions& o, double elapsed, int jobs,
+                     const std::string& executor) {
+  std::ostringstream os;
+  os << "{\"seconds\":" << static_cast<int64_t>(elapsed) << ",\"jobs\":" << jobs
+     << ",\"executor\":" << json_string(executor) << ",\"seed\":" << o.seed
+     << ",\"what_if_defects\":" << (o.extra_defects.empty() ? "false" : "true") << ",\"installs\":[";
+  for (size_t i = 0; i < o.installs.size(); ++i) {
+    const InstallStats& s = p.per_install[i];
+    int programs = 0;
+    for (const auto& [k, c] : s.verdicts) programs += c;
+    os << (i ? "," : "") << "{\"install\":" << json_string(o.installs[i].label)
+       << ",\"version\":" << json_string(conform::version_key(o.installs[i])) << ",\"programs\":" << programs;
+    for (const char* v : {"agree", "real-flaky", "not-expressible", "n/a", "error", "disagree"}) {
+      auto it = s.verdicts.find(v);
+      os << "," << json_string(v) << ":" << (it == s.verdicts.end() ? 0 : it->second);
+    }
+    os << ",\"signatures\":[";
+    const char* sep = "";
+    for (const auto& [sig, d] : s.disagreements) {
+      os << sep << "{\"signature\":" << json_string(sig) << ",\"programs\":" << d.count << "}";
+      sep = ",";
+    }
+    os << "]}";
+  }
+  os << "]}\n";
+  const std::string path = o.artifacts + "/runs.jsonl";
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  const std::string line = os.str();
+  if (::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size())) fsync(fd);
+  close(fd);
 }
 
 }  // namespace
@@ -602,6 +638,7 @@ int run_diff(const DiffOptions& o) {
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   parent.progress(elapsed, true);
   print_summary(parent, opts, elapsed, jobs, executor);
+  append_run_line(parent, opts, elapsed, jobs, executor);
   fs::remove_all(work_dir, ec);
   return parent.distinct_disagreements() > 0 || parent.total("error") > 0 ? 1 : 0;
 }

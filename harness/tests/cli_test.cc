@@ -220,6 +220,10 @@ TEST(Cli, DiffFindsAModelMadeWrongOnPurposeAndNothingOtherwise) {
   EXPECT_EQ(std::count(jsonl.begin(), jsonl.end(), '\n'), 1) << jsonl;
   EXPECT_NE(jsonl.find("\"verdict\":\"disagree\""), std::string::npos) << jsonl;
   EXPECT_NE(jsonl.find("\"signature\":\"diff/ok-vs-ok/pending_ran\""), std::string::npos) << jsonl;
+  const std::string runs = slurp((dir / "wrong" / "runs.jsonl").string());
+  EXPECT_NE(runs.find("\"programs\":1,\"agree\":0,"), std::string::npos) << runs;
+  EXPECT_NE(runs.find("\"disagree\":1,"), std::string::npos) << runs;
+  EXPECT_NE(slurp((dir / "right" / "runs.jsonl").string()).find("\"agree\":1,"), std::string::npos);
   fs::remove_all(dir);
 }
 
