@@ -64,9 +64,11 @@ void eval_pass(Model& m, Expect& e, int64_t c) {
 
 void eval_pass(Model& m, Expect& e) { eval_pass(m, e, m.current); }
 
-// wait_for_thread_shutdown(): joins the non-daemon threading threads, then (Python code of
-// threading._shutdown) one eval-breaker pass, if `threading` was ever imported there (F1).
+// wait_for_thread_shutdown(): if `threading` was ever imported there, threading._shutdown
+// (Python code) checks the eval breaker as it starts, joins the non-daemon threading threads,
+// and checks it again (F1).
 void thread_shutdown(Model& m, Expect& e, ModelInterp& i) {
+  if (i.threading_imported) eval_pass(m, e, i.id);
   i.workers = 0;
   if (i.threading_imported) eval_pass(m, e, i.id);
 }
@@ -129,6 +131,9 @@ void end_interp(Model& m, Expect& e) {
 
 void start(Model& m, Expect& e, const Op& op) {
   ModelInterp& i = *m.find(m.current);
+  // threading.Thread(...) is Python code: one eval-breaker pass before anything starts.
+  const auto kind = static_cast<StartKind>(op.variant);
+  if (kind == StartKind::kThreading || kind == StartKind::kDaemon) eval_pass(m, e);
   // 3.9–3.11: _thread refuses every thread in an isolated subinterpreter (bpo-40453).
   if (m.minor >= 9 && m.minor <= 11 && i.isolated &&
       static_cast<StartKind>(op.variant) != StartKind::kCThread) {

@@ -73,6 +73,12 @@ int Runtime::make_pending_calls() {
   if (t == nullptr) {
     fatal("Py_MakePendingCalls", "the function must be called with the GIL held, but the GIL is released (the current Python thread state is NULL)");
   }
+  // Every version's Py_MakePendingCalls handles tripped signals first ("Python signal handler
+  // doesn't really queue a callback"), where signals may be handled at all (as in the eval
+  // breaker).
+  if (signal_tripped_.load() && platform_.current() == main_thread_ && t->interp == main_) {
+    handle_signals(t);
+  }
   int rc = 0;
   if (runtime_pending_ && can_handle_pending(t, *runtime_pending_)) {
     rc = run_pending_queue(t, *runtime_pending_, 0);

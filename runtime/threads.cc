@@ -47,6 +47,9 @@ Runtime::Started Runtime::start_thread(ThreadKind kind, bool daemon, std::functi
   ThreadState* caller = current();
   if (caller == nullptr) fatal("PyThreadState_Get", "the function must be called with the GIL held, but the GIL is released (the current Python thread state is NULL)");
   touch(caller, "thread.start: tstate->interp");
+  // threading.Thread(...).start() is Python code: its first frame checks the eval breaker
+  // (pending calls, signals) before anything starts. _thread.start_new_thread is a C call.
+  if (kind == ThreadKind::kThreading) handle_eval_breaker(caller);
   const bool is_daemon = daemon || kind == ThreadKind::kRaw;
   ApiResult ok = can_start_thread(caller, is_daemon);
   if (!ok.ok) {
@@ -86,6 +89,9 @@ void Runtime::wait_thread_started(ThreadId tid) {
   }
   started_lock_.unlock();
   restore_thread(t);
+  // The wait returns through Python frames (Event.wait, Condition.wait): the eval breaker is
+  // checked again, so what arrived meanwhile (a pending call, a signal) runs here.
+  handle_eval_breaker(t);
 }
 
 void Runtime::thread_bootstrap(ThreadState* t, const std::function<void()>& body) {
@@ -138,6 +144,9 @@ void Runtime::wait_for_thread_shutdown(ThreadState* t) {
   // skips all of it when the interpreter never imported `threading`.
   const int64_t interp_id = t->interp->id;
   if (!t->interp->threading_imported) return;
+  // threading._shutdown is a Python function: its first frame checks the eval breaker
+  // before it joins anything (a thread joined below may end the process).
+  handle_eval_breaker(t);
   const ThreadId self = platform_.current();
   // By index, copying each record: the list may grow while we wait, and no heap-owning
   // local may live across a scheduling point (an abandoned coroutine would leak it).

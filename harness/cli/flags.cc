@@ -124,6 +124,8 @@ std::string usage() {
       "                                a standalone C reproducer for a real CPython (embedding API)\n"
       "  conform FILE|DIR... [--cpython PREFIX]... [--runs N]\n"
       "                                run programs on real CPythons and the model; exit 1 on disagreement\n"
+      "  diff [--cpython SPEC]... [--time S --jobs N --runs N --artifacts DIR --corpus DIR --executor driver|compile]\n"
+      "                                generated programs on the model and on real CPython; exit 1 on a disagreement\n"
       "exit status: 0 nothing found, 1 findings, 2 usage or input error; stress: 0 also when every\n"
       "  finding is attributed to a defect the run enabled (a release profile's own known defects,\n"
       "  --defects), listed as 'known'; 1 for a new finding, a determinism failure or a crashed worker\n"

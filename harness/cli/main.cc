@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "harness/cli/commands.h"
+#include "harness/cli/diff_cmd.h"
 #include "harness/cli/emit_cmd.h"
 #include "harness/cli/flags.h"
 #include "harness/cli/minimize_cmd.h"
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   if (c == "minimize") return cmd_minimize(*flags);
   if (c == "emit-c") return cmd_emit_c(*flags);
   if (c == "conform") return cmd_conform(*flags);
+  if (c == "diff") return cmd_diff(*flags);
   if (c == "stress") {
     StressOptions o;
     o.seconds = static_cast<double>(flags->time);

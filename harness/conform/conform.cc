@@ -31,10 +31,10 @@
 #include <fstream>
 #include <regex>
 
-#include "harness/conform/real_runner.h"
 #include "harness/emit/emit_c.h"
 #include "harness/outcome/model_run.h"
 #include "harness/program/text_format.h"
+#include "harness/real/real_executor.h"
 #include "runtime/profile.h"
 
 namespace ifz::harness::conform {
@@ -135,16 +135,75 @@ void judge(Cell* c) {
 std::string version_key(const CPythonInstall& in) { return in.label.substr(0, in.label.find(' ')); }
 
 
-Cell conform_cell(const std::string& program_file, const CPythonInstall& in,
-                  const ConformOptions& o, const std::string& work_dir) {
-  Cell c;
+bool begin_cell(const Program& p, const Schedule& s, const CPythonInstall& in,
+                const std::string& source_name, const std::vector<std::string>& extra_defects,
+                Cell* c, emit::Emitted* e) {
   if (!in.missing.empty()) {
-    c.why = in.missing;
-    return c;
+    c->why = in.missing;
+    return false;
   }
   const std::string profile = "3." + std::to_string(in.minor);
   if (rt::find_profile(profile) == nullptr) {
-    c.why = "the model has no profile " + profile;
+    c->why = "the model has no profile " + profile;
+    return false;
+  }
+  emit::EmitOptions eo;
+  eo.profile = profile;
+  eo.source_name = source_name;
+  eo.extra_defects = extra_defects;
+  *e = emit::emit_c(p, s, eo);
+  if (!e->ok) {
+    c->why = e->error;
+    return false;
+  }
+  c->model = outcome::model_outcome(e->model, e->log);
+  return true;
+}
+
+void add_runs(Cell* c, const std::vector<outcome::RealRun>& runs,
+              const std::vector<std::string>& assertion_marks) {
+  for (const outcome::RealRun& r : runs) {
+    outcome::Outcome real = outcome::classify_real_run(r);
+    const bool marked_assertion =
+        real.kind == outcome::Outcome::Kind::kSignal && real.code == SIGABRT &&
+        std::any_of(assertion_marks.begin(), assertion_marks.end(),
+                    [&](const std::string& a) { return r.err.find(a) != std::string::npos; });
+    if (marked_assertion) {
+      real.kind = c->model.kind;
+      real.code = c->model.code;
+      real.message = c->model.message;
+    }
+    const std::string key = real.to_string();
+    ++c->real_counts[key];
+    c->real_examples.emplace(key, real);
+    c->real_stderr.emplace(key, r.err);
+  }
+}
+
+void finish_cell(Cell* c, const emit::Emitted& e, const CPythonInstall& in) {
+  c->why.clear();
+  judge(c);
+  if (c->verdict == Cell::Verdict::kDisagree && !e.unforceable.empty()) {
+    c->verdict = Cell::Verdict::kNotApplicable;
+    c->why = e.unforceable;
+  }
+  const bool model_use_after_free = e.model.outcome.kind == rt::Outcome::Kind::kCrash &&
+                                    e.model.outcome.message.rfind("use-after-free", 0) == 0;
+  bool all_real_ok = true;
+  for (const auto& [k, real] : c->real_examples) all_real_ok &= real.kind == outcome::Outcome::Kind::kOk;
+  if (c->verdict == Cell::Verdict::kDisagree && !in.debug && model_use_after_free && all_real_ok) {
+    c->verdict = Cell::Verdict::kNotApplicable;
+    c->why = "a release build need not fault on a use-after-free (the freed memory stays mapped "
+             "and the access lands in it); the debug build, which fills freed memory and checks "
+             "thread state pointers, is the referee";
+  }
+}
+
+Cell conform_cell(const std::string& program_file, real::RealExecutor& ex, const ConformOptions& o) {
+  Cell c;
+  const CPythonInstall& in = ex.install();
+  if (!in.missing.empty()) {
+    c.why = in.missing;
     return c;
   }
   auto parsed = read_program_file(program_file);
@@ -159,62 +218,22 @@ Cell conform_cell(const std::string& program_file, const CPythonInstall& in,
   if (!p.schedule.empty()) {
     if (auto s = Schedule::parse(p.schedule, &err)) schedule = *s;
   }
-  emit::EmitOptions eo;
-  eo.profile = profile;
-  eo.source_name = program_file;
-  const emit::Emitted e = emit::emit_c(p, schedule, eo);
-  if (!e.ok) {
-    c.why = e.error;
-    return c;
-  }
-  c.model = outcome::model_outcome(e.model, e.log);
-  const std::string stem = in.work_dir(work_dir) + "/" + std::to_string(std::hash<std::string>{}(program_file + in.config));
-  {
-    std::ofstream out(stem + ".c");
-    out << e.c;
-  }
-  const std::string cerr = compile_repro(in, stem + ".c", stem);
-  if (!cerr.empty()) {
+  emit::Emitted e;
+  if (!begin_cell(p, schedule, in, program_file, /*extra_defects=*/{}, &c, &e)) return c;
+  std::string run_error;
+  const std::vector<outcome::RealRun> runs = ex.run(e, o.runs, o.timeout_ms, &run_error);
+  if (runs.empty()) {
     c.verdict = Cell::Verdict::kError;
-    c.why = "the emitted C does not compile: " + cerr;
+    c.why = run_error.empty() ? "no real run" : run_error;
     return c;
   }
-  const std::vector<std::string> assertions = read_assertion_marks(program_file, version_key(in));
-  for (const outcome::RealRun& r : run_repro(in, stem, o.runs, o.timeout_ms)) {
-    outcome::Outcome real = outcome::classify_real_run(r);
-    const bool marked_assertion =
-        real.kind == outcome::Outcome::Kind::kSignal && real.code == SIGABRT &&
-        std::any_of(assertions.begin(), assertions.end(),
-                    [&](const std::string& a) { return r.err.find(a) != std::string::npos; });
-    if (marked_assertion) {
-      real.kind = c.model.kind;
-      real.code = c.model.code;
-      real.message = c.model.message;
-    }
-    const std::string key = real.to_string();
-    ++c.real_counts[key];
-    c.real_examples.emplace(key, real);
-  }
+  add_runs(&c, runs, read_assertion_marks(program_file, version_key(in)));
   for (const FlakyMark& m : read_flaky_marks(program_file)) {
     if (!m.applies_to(version_key(in))) continue;
     c.marked_flaky = true;
     c.marked_kinds.insert(c.marked_kinds.end(), m.kinds.begin(), m.kinds.end());
   }
-  judge(&c);
-  if (c.verdict == Cell::Verdict::kDisagree && !e.unforceable.empty()) {
-    c.verdict = Cell::Verdict::kNotApplicable;
-    c.why = e.unforceable;
-  }
-  const bool model_use_after_free = e.model.outcome.kind == rt::Outcome::Kind::kCrash &&
-                                    e.model.outcome.message.rfind("use-after-free", 0) == 0;
-  bool all_real_ok = true;
-  for (const auto& [k, real] : c.real_examples) all_real_ok &= real.kind == outcome::Outcome::Kind::kOk;
-  if (c.verdict == Cell::Verdict::kDisagree && !in.debug && model_use_after_free && all_real_ok) {
-    c.verdict = Cell::Verdict::kNotApplicable;
-    c.why = "a release build need not fault on a use-after-free (the freed memory stays mapped "
-            "and the access lands in it); the debug build, which fills freed memory and checks "
-            "thread state pointers, is the referee";
-  }
+  finish_cell(&c, e, in);
   return c;
 }
 

@@ -9,7 +9,15 @@
 #include <vector>
 
 #include "harness/conform/cpython_install.h"
+#include "harness/emit/emit_c.h"
 #include "harness/outcome/outcome.h"
+#include "harness/outcome/real_run.h"
+#include "harness/program/program.h"
+#include "harness/schedule/schedule.h"
+
+namespace ifz::harness::real {
+class RealExecutor;
+}
 
 namespace ifz::harness::conform {
 
@@ -26,6 +34,7 @@ struct Cell {
   outcome::Outcome model;
   std::map<std::string, int> real_counts;   // real outcome text -> runs
   std::map<std::string, outcome::Outcome> real_examples;
+  std::map<std::string, std::string> real_stderr;  // real outcome text -> its first run's stderr
   bool marked_flaky = false;                // the program file says so for this install
   std::vector<std::string> marked_kinds;    // the outcome kinds its marks list ("ok", "signal(11)")
   /// "agree", "DISAGREE", "real-flaky 3/5 + 2/5", "n/a", "ERROR".
@@ -63,8 +72,24 @@ void judge(Cell* c);
 /// The version key of an install label ("3.11.2-dbg (Debian)" -> "3.11.2-dbg").
 std::string version_key(const CPythonInstall& in);
 
-/// Runs one program file on one install.
-Cell conform_cell(const std::string& program_file, const CPythonInstall& in,
-                  const ConformOptions& o, const std::string& work_dir);
+/// Runs one program file on the install of `ex` (its `# real` marks applied).
+Cell conform_cell(const std::string& program_file, real::RealExecutor& ex, const ConformOptions& o);
+
+// The steps of a cell, shared by conform_cell and `interpfuzz diff` (one path for both):
+//   begin_cell   emit (p, s) for the install's version profile ("3.<minor>", the release with
+//                its own defects; `extra_defects` added to the model only, a what-if) and
+//                fill c.model; when that fails the cell is n/a with the reason, and
+//                e->error is non-empty when emit-c refused an op (not expressible there);
+//   add_runs     count real runs (an abort with a listed assertion text counts as the model's
+//                outcome: see read_assertion_marks);
+//   finish_cell  judge (see judge()), then the two n/a rules of this file's header comment
+//                (an unforceable window; a use-after-free a release build need not fault on).
+/// Returns false (cell n/a with c.why) when there is nothing to run on the real side.
+bool begin_cell(const Program& p, const Schedule& s, const CPythonInstall& in,
+                const std::string& source_name, const std::vector<std::string>& extra_defects,
+                Cell* c, emit::Emitted* e);
+void add_runs(Cell* c, const std::vector<outcome::RealRun>& runs,
+              const std::vector<std::string>& assertion_marks);
+void finish_cell(Cell* c, const emit::Emitted& e, const CPythonInstall& in);
 
 }  // namespace ifz::harness::conform

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <regex>
 #include <sstream>
 
 namespace ifz::harness::conform {
@@ -144,6 +145,20 @@ std::optional<CPythonInstall> install_from_spec(const std::string& spec, std::st
     return std::nullopt;
   }
   return probe(found, spec, "");
+}
+
+std::optional<CPythonInstall> find_install(const std::string& spec, std::string* error) {
+  static const std::regex debian(R"(debian-3\.(\d+)(-dbg)?)");
+  std::smatch m;
+  if (std::regex_match(spec, m, debian)) {
+    return probe("/usr/bin/python3." + m[1].str() + (m[2].matched ? "d" : "") + "-config", "Debian", "");
+  }
+  std::error_code ec;
+  if (spec.rfind("chroot:", 0) != 0 && !fs::is_directory(spec, ec)) {
+    *error = "--cpython '" + spec + "' is neither debian-3.Y[-dbg], chroot:ROOT:CONFIG nor an install prefix (a directory)";
+    return std::nullopt;
+  }
+  return install_from_spec(spec, error);
 }
 
 std::vector<CPythonInstall> find_installs(const std::vector<std::string>& specs,

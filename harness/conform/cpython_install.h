@@ -4,6 +4,7 @@
 // pythonX.Y-config script. Defines CPythonInstall, find_installs() and the chroot helpers.
 //
 // A SPEC (`--cpython`) is one of
+//   debian-3.Y[-dbg]            Debian's /usr/bin/python3.Y[d]-config (diff's default: debian-3.11)
 //   PREFIX                      an install prefix with PREFIX/bin/python3.Y-config (pyenv, /opt)
 //   chroot:ROOT:CONFIG          an install inside a separate root (Debian sid's 3.13–3.15, made
 //                               by ci/cpythons, which prints these SPECs): CONFIG is the config
@@ -44,6 +45,12 @@ std::vector<CPythonInstall> find_installs(const std::vector<std::string>& specs,
 
 /// One SPEC's install (PREFIX or chroot:ROOT:CONFIG), or `error` set.
 std::optional<CPythonInstall> install_from_spec(const std::string& spec, std::string* error);
+
+/// One install by spec, as `diff --cpython` takes it: "debian-3.Y" or "debian-3.Y-dbg"
+/// (/usr/bin/python3.Y[d]-config), or any SPEC install_from_spec takes. Nullopt with `error`
+/// set for a spec that is none of these; a Debian install that is not there comes back with
+/// `missing` set.
+std::optional<CPythonInstall> find_install(const std::string& spec, std::string* error);
 
 /// Runs `command` with /bin/sh; returns its stdout (trailing newline trimmed) and status.
 std::string shell_output(const std::string& command, int* status);

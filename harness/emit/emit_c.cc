@@ -3,6 +3,7 @@
 // per script with the handshake around each op, main(). See emit_c.h.
 #include "harness/emit/emit_c.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "harness/emit/c_ops.h"
@@ -10,6 +11,7 @@
 #include "harness/emit/op_sequence.h"
 #include "harness/exec/checked_run.h"
 #include "harness/program/text_format.h"
+#include "runtime/defects.h"
 #include "runtime/profile.h"
 
 namespace ifz::harness::emit {
@@ -256,6 +258,16 @@ Emitted emit_c(const Program& p, const Schedule& s, const EmitOptions& o) {
   // inject defects into a -fixed twin (where a finding was made); on another version they
   // would describe a CPython that does not exist (gh96387's finding judged against 3.11).
   if (!prof->fixed) run.defects.clear();
+  if (!o.extra_defects.empty()) {
+    std::vector<std::string> merged;  // defects.def order, each once (validate_program)
+    for (const rt::DefectInfo& d : rt::all_defects()) {
+      const auto has = [&](const std::vector<std::string>& v) {
+        return std::find(v.begin(), v.end(), d.name) != v.end();
+      };
+      if (has(run.defects) || has(o.extra_defects)) merged.emplace_back(d.name);
+    }
+    run.defects = std::move(merged);
+  }
   ExecOptions eo;
   eo.trace = false;
   eo.op_log = &e.log;

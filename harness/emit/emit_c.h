@@ -12,6 +12,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "harness/exec/executor.h"
 #include "harness/exec/op_log.h"
@@ -23,6 +24,9 @@ namespace ifz::harness::emit {
 struct EmitOptions {
   std::string profile;      // the model profile to sequence with ("3.11"); "" = the program's
   std::string source_name;  // shown in the header comment ("corpus/seeds/x.ifz")
+  /// Defects enabled in the model on top of the profile's, after a version profile dropped the
+  /// program's own `defect` lines: a what-if model (`diff --defects`), names of defects.def.
+  std::vector<std::string> extra_defects;
 };
 
 struct Emitted {

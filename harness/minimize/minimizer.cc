@@ -29,8 +29,11 @@ struct Minimizer {
   uint64_t executions = 0;
   Finding last_finding;
 
+  const KeepProperty* keep = nullptr;  // keep mode (minimize_keeping) when set
+
   bool out_of_time() const {
-    return executions >= opts.max_executions || Clock::now() > deadline;
+    return executions >= opts.max_executions || Clock::now() > deadline ||
+           (keep != nullptr && keep->exhausted && keep->exhausted());
   }
 
   ExecOptions exec_options(platform::Chooser* chooser) const {
@@ -47,6 +50,12 @@ struct Minimizer {
     RecordingChooser rec(strategy);
     ++executions;
     const ExecResult r = execute(p, exec_options(&rec));
+    if (keep != nullptr) {
+      if (!keep->holds(p, rec.schedule(), r)) return false;
+      *recorded = rec.schedule();
+      last_finding = kept_finding();
+      return true;
+    }
     for (const Finding& f : r.findings) {
       if (f.signature() == signature) {
         *recorded = rec.schedule();
@@ -55,6 +64,16 @@ struct Minimizer {
       }
     }
     return false;
+  }
+
+  // Keep mode's stand-in for a finding: the property's name.
+  Finding kept_finding() const {
+    Finding f;
+    f.kind = "keep";
+    f.oracle = "keep";
+    f.detail = keep->name;
+    f.message = keep->name;
+    return f;
   }
 
   // Does candidate `p` still fail? Tries the current schedule, sequential, then `tries` seeded
@@ -587,6 +606,12 @@ bool find_schedule(const Program& p, const std::string& signature, int budget, u
   return ok;
 }
 
+namespace {
+// The descents shared by both entry points, from a (p, current) that has the property.
+MinimizeResult descend_from(Minimizer& m, const Program& p, Schedule current,
+                            Clock::time_point start, MinimizeResult res);
+}  // namespace
+
 MinimizeResult minimize(const Program& p, const Schedule& s, const std::string& signature,
                         const MinimizeOptions& opts) {
   const auto start = Clock::now();
@@ -625,6 +650,34 @@ MinimizeResult minimize(const Program& p, const Schedule& s, const std::string& 
       res.preemptions_before = current.preemptions();
     }
   }
+  return descend_from(m, p, current, start, std::move(res));
+}
+
+MinimizeResult minimize_keeping(const Program& p, const Schedule& s, const KeepProperty& keep,
+                                const MinimizeOptions& opts) {
+  const auto start = Clock::now();
+  MinimizeResult res;
+  res.ops_before = p.op_count();
+  res.threads_before = live_threads(p);
+  res.preemptions_before = s.preemptions();
+  Minimizer m{opts, keep.name, start + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(opts.seconds))};
+  m.keep = &keep;
+  Schedule current;
+  ReplayStrategy replay(s);
+  if (!m.run_with(p, replay, &current)) {
+    res.error = "the input does not have the property '" + keep.name + "' under its schedule";
+    res.executions = m.executions;
+    return res;
+  }
+  return descend_from(m, p, current, start, std::move(res));
+}
+
+namespace {
+
+MinimizeResult descend_from(Minimizer& m, const Program& p, Schedule current,
+                            Clock::time_point start, MinimizeResult res) {
+  const MinimizeOptions& opts = m.opts;
   // Descents: rounds of reductions until none applies. The result depends on which removals
   // succeed first, so when the first descent used less than half the budget a second one
   // starts again from the input scanning ops from the end, and the smaller result is kept.
@@ -665,5 +718,7 @@ MinimizeResult minimize(const Program& p, const Schedule& s, const std::string& 
   res.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return res;
 }
+
+}  // namespace
 
 }  // namespace ifz::harness

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "harness/exec/executor.h"
@@ -50,6 +51,23 @@ struct MinimizeResult {
   double seconds = 0;
   bool schedule_searched = false;  // the input had no replayable schedule (native / raw crash)
 };
+
+/// What a keep-mode minimisation keeps instead of a finding's signature: a property of one
+/// simulated execution of a candidate (program, the schedule recorded for it). `diff` keeps
+/// "the model's outcome differs from real CPython's, with this signature" (DESIGN D10), a
+/// property that costs a real run per candidate: `exhausted` (optional) ends the search when
+/// its budget of real runs is spent, as if the time were up. Tries per candidate follow
+/// MinimizeOptions as in signature mode; keep them low when `holds` is expensive.
+struct KeepProperty {
+  std::string name;  // the result's finding: kind "keep", detail = name
+  std::function<bool(const Program&, const Schedule&, const ExecResult&)> holds;
+  std::function<bool()> exhausted;
+};
+
+/// Minimises (p, s) keeping `keep`. The input must have it under `s` (replayed): no schedule is
+/// searched for. Otherwise as minimize().
+MinimizeResult minimize_keeping(const Program& p, const Schedule& s, const KeepProperty& keep,
+                                const MinimizeOptions& opts);
 
 /// Minimises (p, s). `signature` "" = whatever the first finding of replaying (p, s) is.
 MinimizeResult minimize(const Program& p, const Schedule& s, const std::string& signature,

@@ -284,4 +284,59 @@ TEST(Cli, MinimizeARawCrashFileDecodesItAsTheFuzzTargetDid) {
   fs::remove_all(dir);
 }
 
+TEST(Cli, DiffBadInputIsOneLineAndExitTwo) {
+  for (const std::string args : {"diff --cpython debian-3.99", "diff --cpython /nonexistent/prefix",
+                                 "diff --cpython not-a-spec", "diff --executor fast",
+                                 "diff --runs 0", "diff --time 0", "diff --timeout 0",
+                                 "diff --defects no_such_defect", "diff some_file.ifz",
+                                 "diff --corpus /nonexistent/corpus", "diff --iterations 0",
+                                 "diff --no-such-flag"}) {
+    const CliRun r = run(args);
+    EXPECT_EQ(r.status, 2) << args << ": " << r.out << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << ": " << r.err;
+    EXPECT_EQ(r.out, "") << args;
+  }
+}
+
+// diff against Debian's 3.11 release build (compiling executor: no driver needed): a program
+// the model and CPython agree on passes; the same program against a model made wrong on
+// purpose (a what-if defect CPython 3.11 does not have: 3.7's Py_FinalizeEx without
+// _Py_FinishPendingCalls) is a disagreement, exit 1, written atomically with its reproducer
+// and a results.jsonl line.
+TEST(Cli, DiffFindsAModelMadeWrongOnPurposeAndNothingOtherwise) {
+  const fs::path dir = fs::temp_directory_path() / ("ifz_diff_" + std::to_string(getpid()));
+  fs::create_directories(dir / "corpus");
+  std::ofstream(dir / "corpus" / "pending_at_finalize.ifz")
+      << "interpfuzz-program 1\nprofile 3.11\nthread T0:\n  init\n  add_pending noop\n  finalize\n";
+  const std::string common = "diff --executor compile --jobs 1 --iterations 1 --runs 2 --no-minimize --corpus " +
+                             (dir / "corpus").string() + " --artifacts ";
+  const CliRun right = run(common + (dir / "right").string());
+  EXPECT_EQ(right.status, 0) << right.out << right.err;
+  EXPECT_NE(right.out.find("disagreements by signature: none"), std::string::npos) << right.out;
+
+  const CliRun wrong = run(common + (dir / "wrong").string() + " --defects no_finish_pending_at_finalize");
+  EXPECT_EQ(wrong.status, 1) << wrong.out << wrong.err;
+  EXPECT_NE(wrong.out.find("diff/ok-vs-ok/pending_ran"), std::string::npos) << wrong.out;
+  std::vector<std::string> programs;
+  for (const auto& e : fs::directory_iterator(dir / "wrong")) {
+    const std::string name = e.path().filename().string();
+    EXPECT_EQ(name.find(".tmp."), std::string::npos) << "a temporary file was left: " << name;
+    if (e.path().extension() == ".ifz") programs.push_back(e.path().string());
+  }
+  ASSERT_EQ(programs.size(), 1u);
+  const std::string stem = programs[0].substr(0, programs[0].size() - 4);
+  EXPECT_NE(slurp(stem + ".outcomes.txt").find("pending_ran interp=0"), std::string::npos);
+  EXPECT_NE(slurp(stem + ".repro.c").find("Py_FinalizeEx"), std::string::npos);
+  EXPECT_TRUE(fs::exists(stem + ".stderr.txt"));
+  const std::string jsonl = slurp((dir / "wrong" / "results.jsonl").string());
+  EXPECT_EQ(std::count(jsonl.begin(), jsonl.end(), '\n'), 1) << jsonl;
+  EXPECT_NE(jsonl.find("\"verdict\":\"disagree\""), std::string::npos) << jsonl;
+  EXPECT_NE(jsonl.find("\"signature\":\"diff/ok-vs-ok/pending_ran\""), std::string::npos) << jsonl;
+  const std::string runs = slurp((dir / "wrong" / "runs.jsonl").string());
+  EXPECT_NE(runs.find("\"programs\":1,\"agree\":0,"), std::string::npos) << runs;
+  EXPECT_NE(runs.find("\"disagree\":1,"), std::string::npos) << runs;
+  EXPECT_NE(slurp((dir / "right" / "runs.jsonl").string()).find("\"agree\":1,"), std::string::npos);
+  fs::remove_all(dir);
+}
+
 }  // namespace

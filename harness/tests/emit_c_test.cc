@@ -15,6 +15,7 @@
 #include "harness/conform/real_runner.h"
 #include "harness/emit/emit_c.h"
 #include "harness/program/text_format.h"
+#include "harness/real/real_executor.h"
 #include "harness/schedule/schedule.h"
 
 namespace ifz::harness {
@@ -146,13 +147,15 @@ TEST(Conform, AnUnforceableWindowIsNotApplicableAndAnAssertionMarkAgrees) {
     std::ofstream out(file);
     out << kWindowFinding;
   }
-  const conform::Cell release = conform::conform_cell(file, debian(false), o, work_dir());
+  const conform::Cell release =
+      conform::conform_cell(file, *real::make_compiling_executor(debian(false), work_dir()), o);
   EXPECT_EQ(release.verdict, conform::Cell::Verdict::kNotApplicable) << release.short_text();
   EXPECT_NE(release.why.find("cannot force"), std::string::npos) << release.why;
   ASSERT_FALSE(release.real_counts.empty());
   EXPECT_EQ(release.real_counts.begin()->first.rfind("ok", 0), 0u) << release.real_counts.begin()->first;
   const conform::Cell debug = conform::conform_cell(
-      IFZ_SOURCE_DIR "/corpus/seeds/new_tstate_after_initial_deleted.ifz", debian(true), o, work_dir());
+      IFZ_SOURCE_DIR "/corpus/seeds/new_tstate_after_initial_deleted.ifz",
+      *real::make_compiling_executor(debian(true), work_dir()), o);
   EXPECT_EQ(debug.verdict, conform::Cell::Verdict::kAgree) << debug.short_text() << " " << debug.why;
 }
 
@@ -164,10 +167,11 @@ TEST(Conform, SeedsAgreeWithDebians311ReleaseAndDebug) {
   o.timeout_ms = 5000;
   for (bool debug : {false, true}) {
     const conform::CPythonInstall in = debian(debug);
+    const std::unique_ptr<real::RealExecutor> ex = real::make_compiling_executor(in, work_dir());
     for (const char* seed : {"repeated_init_and_subinterpreters", "daemon_thread_at_end_interp",
                              "subinterp_pending_nonmain_thread", "fork_with_live_subinterp"}) {
       const conform::Cell c = conform::conform_cell(
-          std::string(IFZ_SOURCE_DIR "/corpus/seeds/") + seed + ".ifz", in, o, work_dir());
+          std::string(IFZ_SOURCE_DIR "/corpus/seeds/") + seed + ".ifz", *ex, o);
       EXPECT_EQ(c.verdict, conform::Cell::Verdict::kAgree)
           << seed << " on " << in.label << ": " << c.short_text() << " " << c.why
           << "\n model: " << c.model.to_string()
