@@ -281,7 +281,7 @@ int Runtime::run_pending_queue(ThreadState* t, PendingQueue& q, int maxloop) {
       emit(EventKind::kPendingAdded, id, q.owner_interp, ok ? 0 : -1, "rearm", t);  // under the lock
       q.lock.unlock();
     }
-    run_one_pending(t, c);
+    run_one_pending(t, q, c);
     if (c.kind == PendingKind::kFail) {
       rc = -1;  // the pass stops; the queue stays signalled (P4)
       break;
@@ -290,11 +290,13 @@ int Runtime::run_pending_queue(ThreadState* t, PendingQueue& q, int maxloop) {
   return rc;
 }
 
-void Runtime::run_one_pending(ThreadState* t, const PendingCall& c) {
+void Runtime::run_one_pending(ThreadState* t, const PendingQueue& q, const PendingCall& c) {
   const Gil* g = gil_for(t->interp);
   const bool holds_gil = g->holder.load() == platform_.current();
-  emit(EventKind::kPendingRun, c.id, 0, holds_gil ? 1 : 0, pending_kind_name(c.kind), t,
-       t->interp);
+  // The queue is named in the event (and the call's end reported) so that an observer can
+  // tell a call started while another call of the same queue still runs on this thread (P4).
+  emit(EventKind::kPendingRun, c.id, q.owner_interp, holds_gil ? 1 : 0,
+       pending_kind_name(c.kind), t, t->interp);
   switch (c.kind) {
     case PendingKind::kTouch:
       touch(t->interp, "pending call: reads its interpreter's state");
@@ -310,6 +312,7 @@ void Runtime::run_one_pending(ThreadState* t, const PendingCall& c) {
     default:
       break;
   }
+  emit(EventKind::kPendingRunEnd, c.id);
 }
 
 void Runtime::drain_until_empty(ThreadState* t, PendingQueue& q) {

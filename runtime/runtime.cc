@@ -186,6 +186,7 @@ void Runtime::exit_process(int code) {
 ThreadState* Runtime::new_tstate(Interpreter* interp, ThreadKind kind, bool daemon) {
   auto* t = heap_.make<ThreadState>("PyThreadState", next_tstate_id_++, interp, kind, daemon);
   t->runtime_generation = generation_;
+  heap_.set_tag(t, t->runtime_generation);  // readable after the free (must_exit_before_gil)
   // Ids read now (the caller vouched for `interp`): once HEAD_LOCK is released in link_tstate,
   // the interpreter (and even `t`) may be freed by a finalising thread before we report.
   const int64_t tstate_id = t->id;

@@ -231,7 +231,7 @@ class Runtime {
   PendingQueue* route_pending(Interpreter* target, ThreadState* caller, Interpreter** run_in);
   bool can_handle_pending(const ThreadState* t, const PendingQueue& q) const;
   int run_pending_queue(ThreadState* t, PendingQueue& q, int maxloop);
-  void run_one_pending(ThreadState* t, const PendingCall& c);
+  void run_one_pending(ThreadState* t, const PendingQueue& q, const PendingCall& c);
   void finish_pending_calls(ThreadState* t);
   void drain_until_empty(ThreadState* t, PendingQueue& q);
   void drop_queue(PendingQueue& q);

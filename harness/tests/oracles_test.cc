@@ -176,6 +176,142 @@ TEST(ForkOracle, FiresWhenARuntimeLockIsHeldByAVanishedThreadAfterAfterForkChild
   EXPECT_EQ(first_signature(p), "");
 }
 
+// ---- event-stream oracles: a crafted stream that violates the contract, then its fixed twin --
+
+rt::Event event(rt::EventKind k, platform::ThreadId thread, int64_t a = 0, int64_t b = 0,
+                std::string text = {}, int64_t interp = -1) {
+  rt::Event e;
+  e.kind = k;
+  e.thread = thread;
+  e.a = a;
+  e.b = b;
+  e.text = std::move(text);
+  e.interp = interp;
+  return e;
+}
+
+// Feeds `events` to a fresh oracle `name` on `profile` (simulated platform, no runtime run);
+// returns the signatures it reported.
+std::vector<std::string> feed(const std::string& name, const std::vector<rt::Event>& events,
+                              const char* profile = "3.12-fixed") {
+  const rt::Profile& prof = *rt::find_profile(profile);
+  platform::SimulatedPlatform plat;
+  rt::Runtime rt(plat, prof);
+  CollectingSink sink(rt, plat);
+  auto o = oracle_named(prof, name);
+  for (const rt::Event& e : events) o->on_event(e, sink);
+  std::vector<std::string> out;
+  for (const Finding& f : sink.findings) out.push_back(f.signature());
+  return out;
+}
+
+using K = rt::EventKind;
+
+TEST(PendingReentryOracle, FiresWhenACallStartsInsideARunningCallOfTheSameQueue) {
+  // The violation: the eval breaker inside call #1 (Python code) started #2 from the same
+  // queue on the same thread before #1 returned — what busy / handling_thread forbid.
+  const std::vector<std::string> bad =
+      feed("pending_reentry", {event(K::kPendingRun, 0, 1, 0), event(K::kPendingRun, 0, 2, 0)});
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(bad[0], "pending-reentry/pending_reentry/main queue run recursively from inside one of its calls");
+  // Fixed: #1 returns first; a call of *another* queue inside a call is not P4's business
+  // (3.12+ run the main-thread queue and then the interpreter's from one breaker check).
+  EXPECT_TRUE(feed("pending_reentry", {event(K::kPendingRun, 0, 1, 0), event(K::kPendingRunEnd, 0, 1),
+                                       event(K::kPendingRun, 0, 2, 0), event(K::kPendingRun, 0, 3, -1)})
+                  .empty());
+  // A thread made to exit inside a call leaves nothing open behind.
+  EXPECT_TRUE(feed("pending_reentry", {event(K::kPendingRun, 1, 1, 0), event(K::kThreadExitForced, 1),
+                                       event(K::kPendingRun, 1, 2, 0)})
+                  .empty());
+}
+
+TEST(PendingReentryOracle, IsSilentOnTheRuntimesPythonCallbacks) {
+  // A `slow` callback runs Python code (eval breaker checks) while more calls wait in its
+  // queue: the runtime's busy flag / handling_thread keep them for after it returns.
+  for (const char* v : {"3.8", "3.11", "3.12", "3.13"}) {
+    EXPECT_EQ(first_signature(seed("pending_python_call_no_reentry", v), 5), "") << v;
+    EXPECT_EQ(first_signature(seed("pendingcalls_threaded", std::string(v) + "-fixed"), 5), "") << v;
+  }
+}
+
+TEST(ForcedExitOracle, FiresOnAForcedExitOutsideFinalisationAndReinitialisation) {
+  const rt::Event init = event(K::kPhase, 0, 0, 0, "init");
+  const rt::Event started = event(K::kThreadStarted, 0, /*a=new thread*/ 1);
+  const rt::Event running = event(K::kPhase, 0, 0, 0, "running");
+  const rt::Event exit1 = event(K::kThreadExitForced, 1, 0, 0, "running");
+  const std::vector<std::string> bad = feed("forced_exit", {init, started, running, exit1});
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(bad[0], "forced-exit/forced_exit/thread forced to exit outside finalisation");
+  EXPECT_EQ(feed("forced_exit", {init, started, event(K::kThreadHang, 1)}).size(), 1u);
+  // Fixed: once finalisation set `finalizing` (F2) ...
+  EXPECT_TRUE(feed("forced_exit", {init, started, event(K::kPhase, 0, 0, 0, "finalize:SetFinalizing"),
+                                   exit1, event(K::kPhase, 0, 0, 0, "finalized"), event(K::kThreadHang, 1)})
+                  .empty());
+  // ... or for a thread of an earlier runtime lifetime after re-initialisation (F6) — but
+  // not for a thread of the new lifetime.
+  const rt::Event reinit = event(K::kPhase, 0, 0, 0, "reinit");
+  EXPECT_TRUE(feed("forced_exit", {init, started, event(K::kPhase, 0, 0, 0, "finalize:SetFinalizing"),
+                                   reinit, exit1})
+                  .empty());
+  EXPECT_EQ(feed("forced_exit", {init, reinit, started, exit1}).size(), 1u);
+}
+
+TEST(ForcedExitOracle, IsSilentOnDaemonsEndedByFinalisationAndReinitialisation) {
+  for (const char* s : {"daemon_wakes_after_finalize", "reinit_with_daemons", "reinit_with_parked_daemons",
+                        "daemon_in_take_gil_at_finalize"}) {
+    for (const char* v : {"3.8-fixed", "3.10-fixed", "3.12-fixed", "3.13-fixed"}) {
+      EXPECT_EQ(first_signature(seed(s, v), 10), "") << s << " on " << v;
+    }
+  }
+}
+
+TEST(AtexitOrderOracle, FiresWhenACallbackStartsBeforeANonDaemonThreadWasJoined) {
+  const rt::Event init = event(K::kPhase, 0, 0, 0, "init");
+  const rt::Event started = event(K::kThreadStarted, 0, /*a=*/1, 0, {}, /*interp=*/0);
+  const rt::Event callback = event(K::kAtexitCallback, 0, 0, 0, {}, 0);
+  // The oracle learns that T1 is a non-daemon threading thread from the op that starts it.
+  auto run = [&](const std::vector<rt::Event>& events, bool t1_ends_before_callback) {
+    const rt::Profile& prof = *rt::find_profile("3.11-fixed");
+    platform::SimulatedPlatform plat;
+    rt::Runtime rt(plat, prof);
+    CollectingSink sink(rt, plat);
+    auto o = oracle_named(prof, "atexit_order");
+    plat.run("main", [&] {
+      // T1 must be alive in the platform's eyes while it has not finished.
+      const platform::ThreadId t1 = plat.spawn("T1", [&] { plat.hang_thread("running"); });
+      EXPECT_EQ(t1, 1);
+      OpContext op;
+      op.thread = 0;
+      op.op.code = OpCode::kStart;
+      op.op.variant = static_cast<uint8_t>(StartKind::kThreading);
+      o->on_op(op, sink);
+      for (const rt::Event& e : events) {
+        if (e.kind == K::kAtexitCallback && t1_ends_before_callback) {
+          o->on_event(event(K::kThreadFinished, 1), sink);
+        }
+        o->on_event(e, sink);
+      }
+      plat.exit_process(0);
+    });
+    return sink.findings;
+  };
+  const auto bad = run({init, started, event(K::kPhase, 0, 0, 0, "finalize:atexit"), callback}, false);
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(bad[0].signature(), "finalize-order/atexit_order/atexit callback ran before a non-daemon thread was joined");
+  // Fixed: the join ended T1 first.
+  EXPECT_TRUE(run({init, started, event(K::kPhase, 0, 0, 0, "finalize:atexit"), callback}, true).empty());
+  // A thread started after the join (from an atexit callback) is nobody's to join.
+  EXPECT_TRUE(run({init, event(K::kPhase, 0, 0, 0, "finalize:FinishPendingCalls"), started, callback}, false).empty());
+}
+
+TEST(AtexitOrderOracle, IsSilentWhenFinalisationJoinsThreadsFirst) {
+  for (const char* s : {"thread_from_atexit", "threads_join_2", "pendingcalls_threaded"}) {
+    for (const char* v : {"3.7-fixed", "3.11-fixed", "3.12-fixed", "3.13-fixed"}) {
+      EXPECT_EQ(first_signature(seed(s, v), 10), "") << s << " on " << v;
+    }
+  }
+}
+
 TEST(InterpIdOracle, FiresOnAReusedIdWithinALifetimeOnly) {
   const rt::Profile& prof = *rt::find_profile("3.12-fixed");
   platform::SimulatedPlatform plat;
