@@ -24,6 +24,8 @@ enum class EventKind : uint8_t {
   kGilDropped,       // a = GIL id
   kPendingAdded,     // a = call id, b = queue owner interp id (-1 = runtime queue), c = result
                      // (0/-1), interp = the caller's (current or last bound tstate's), if known
+  kPendingTaken,     // a = call id, b = queue owner interp id: popped by this thread (under
+                     // the queue's lock); it runs next, unless the thread ends first
   kPendingRun,       // a call starts: a = call id, b = owner interp id of the queue it was
                      // taken from (-1 = runtime queue), interp = where it runs, c = 1 if the
                      // GIL is held

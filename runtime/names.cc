@@ -63,6 +63,7 @@ const char* event_kind_name(EventKind k) {
     case EventKind::kGilTaken: return "gil_taken";
     case EventKind::kGilDropped: return "gil_dropped";
     case EventKind::kPendingAdded: return "pending_added";
+    case EventKind::kPendingTaken: return "pending_taken";
     case EventKind::kPendingRun: return "pending_run";
     case EventKind::kPendingRunEnd: return "pending_run_end";
     case EventKind::kPendingDropped: return "pending_dropped";

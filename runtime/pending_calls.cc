@@ -270,6 +270,9 @@ int Runtime::run_pending_queue(ThreadState* t, PendingQueue& q, int maxloop) {
     PendingCall c;
     q.lock.lock();
     const bool got = q.pop(&c);
+    // Reported under the lock, as the add is: from here the call is in this thread's hands
+    // only (a fork or the process end between here and the call loses it with the thread).
+    if (got) emit(EventKind::kPendingTaken, c.id, q.owner_interp);
     q.lock.unlock();
     if (!got) break;
     if (!q.empty()) platform_.point({Point::kYield, "make_pending_calls", &q});
@@ -355,6 +358,14 @@ void Runtime::finish_pending_calls(ThreadState* t) {
   };
   if (runtime_pending_ && can_handle_pending(t, *runtime_pending_)) drain(*runtime_pending_);
   if (profile_.minor >= 9 && can_handle_pending(t, t->interp->pending)) drain(t->interp->pending);
+}
+
+std::vector<int64_t> Runtime::queued_pending_calls() const {
+  std::vector<int64_t> out;
+  auto add = [&](int64_t id) { out.push_back(id); };
+  if (runtime_pending_) runtime_pending_->for_each_queued(add);
+  for (const Interpreter* i = head_; i != nullptr; i = i->next) i->pending.for_each_queued(add);
+  return out;
 }
 
 void Runtime::drop_queue(PendingQueue& q) {

@@ -165,6 +165,10 @@ class Runtime {
   bool finalizing() const { return finalizing_thread_ != platform::kNoThread; }
   platform::ThreadId finalizing_thread() const { return finalizing_thread_; }
   int64_t generation() const { return generation_.load(); }
+  /// The ids of every pending call still queued: the runtime queue and each live
+  /// interpreter's (inspection for the accounting at a process end: simulated platform, or a
+  /// process whose other threads are gone).
+  std::vector<int64_t> queued_pending_calls() const;
   /// Every runtime lock with its name (fork reinit and the fork oracle walk this one list).
   std::vector<const platform::Mutex*> runtime_locks() const;
   const platform::Mutex& lock(RuntimeLock l) const;

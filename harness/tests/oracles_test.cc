@@ -312,6 +312,76 @@ TEST(AtexitOrderOracle, IsSilentWhenFinalisationJoinsThreadsFirst) {
   }
 }
 
+Program inline_program(const std::string& text) {
+  auto parsed = parse_program(text);
+  EXPECT_TRUE(std::holds_alternative<Program>(parsed))
+      << std::get<ParseError>(parsed).to_string();
+  return std::get<Program>(std::move(parsed));
+}
+
+TEST(PendingCallOracle, FiresWhenAnAcceptedCallVanishesBeforeAProcessEndWithoutFinalize) {
+  // The violation: call #7 was accepted, never ran, was not reported dropped, and is neither
+  // queued nor held by a live thread when the process ends (exit, no Py_FinalizeEx).
+  const rt::Profile& prof = *rt::find_profile("3.12-fixed");
+  platform::SimulatedPlatform plat;
+  rt::Runtime rt(plat, prof);  // never initialised: every queue is empty
+  CollectingSink sink(rt, plat);
+  auto o = oracle_named(prof, "pending_calls");
+  o->on_event(event(K::kPhase, 0, 0, 0, "init"), sink);
+  o->on_event(event(K::kPendingAdded, 0, /*a=call*/ 7, /*b=queue*/ -1), sink);
+  platform::RunResult run;
+  rt::Outcome outcome;
+  o->on_end(EndContext{run, outcome, /*process_ended_normally=*/true}, sink);
+  ASSERT_EQ(sink.findings.size(), 1u);
+  EXPECT_EQ(sink.findings[0].kind, "lost-pending");
+  EXPECT_NE(sink.findings[0].detail.find("neither run, nor dropped, nor still queued"), std::string::npos)
+      << sink.findings[0].detail;
+}
+
+TEST(PendingCallOracle, CallsLeftQueuedByAProcessEndWithoutFinalizeAreCPythonsOwnLoss) {
+  // No CPython runs pending calls in exit() / os._exit() / a fork child that ends without
+  // Py_FinalizeEx: what is still queued then is not a finding, on any profile. Here the main
+  // thread is busy in a join while T1 queues calls only it may run (3.12+), then exits; and a
+  // fork child made by T1 (its main thread from then on, K1) inherits the queue and ends.
+  const Program exit_program = inline_program(R"(interpfuzz-program 1
+profile 3.12-fixed
+
+thread T0:
+  init
+  start T1 threading
+  join T1
+
+thread T1:
+  add_pending noop
+  add_pending touch
+  exit 3
+)");
+  const Program fork_program = inline_program(R"(interpfuzz-program 1
+profile 3.12-fixed
+
+thread T0:
+  init
+  start T1 threading
+  join T1
+
+thread T1:
+  add_pending noop
+  add_pending touch
+  fork fork follow=child child=T2
+
+thread T2:
+  yield
+)");
+  for (const char* v : {"3.8-fixed", "3.10-fixed", "3.12-fixed", "3.13-fixed"}) {
+    Program p = exit_program;
+    p.profile = v;
+    EXPECT_EQ(first_signature(p, 10), "") << v;
+    p = fork_program;
+    p.profile = v;
+    EXPECT_EQ(first_signature(p, 10), "") << v;
+  }
+}
+
 TEST(InterpIdOracle, FiresOnAReusedIdWithinALifetimeOnly) {
   const rt::Profile& prof = *rt::find_profile("3.12-fixed");
   platform::SimulatedPlatform plat;
