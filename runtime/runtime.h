@@ -263,6 +263,19 @@ class Runtime {
   void interpreter_delete(Interpreter* i);
   void runtime_fini();
 
+  // A lock, condition or queue inside a freed interpreter or GIL, used: the modelled
+  // process's crash, named after the lock (Heap::name_part), never a read of freed memory.
+  class LockLifetimeGuard final : public platform::ObjectGuard {
+   public:
+    explicit LockLifetimeGuard(Runtime& rt) : rt_(rt) {}
+    void before_use(const void* object, const char* op) override;
+   private:
+    Runtime& rt_;
+  };
+  /// Names the locks inside a heap block for LockLifetimeGuard's reports.
+  void name_interp_locks(Interpreter* i);
+  void name_gil_locks(Gil* g);
+
   platform::Platform& platform_;
   const Profile profile_;
   DefectSet defects_;
@@ -273,6 +286,7 @@ class Runtime {
   // atomic, and always a string literal.
   std::atomic<const char*> phase_{"pre-init"};
   Heap heap_;
+  LockLifetimeGuard lock_guard_{*this};
 
   // ---- _PyRuntimeState ----
   // The fields other threads read without the GIL (C threads in Py_AddPendingCall, daemons

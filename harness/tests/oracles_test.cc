@@ -382,6 +382,45 @@ thread T2:
   }
 }
 
+// A runtime lock used after the interpreter (or GIL) it lives in was freed: the runtime's lock
+// guard ends the modelled process with a use-after-free named after the lock — a signature the
+// minimiser can keep — instead of the backend reading freed memory (a real crash of the tool).
+TEST(LifetimeOracle, ALockUsedAfterItsInterpreterWasFreedIsAUseAfterFreeNamedAfterTheLock) {
+  auto run = [](bool end_it_first) {
+    const rt::Profile& prof = *rt::find_profile("3.12-fixed");
+    platform::SimulatedPlatform plat;
+    rt::Runtime rt(plat, prof);
+    bool returned = false;
+    const platform::RunResult r = plat.run("main", [&] {
+      rt.initialize();
+      rt::ThreadState* main_t = rt.current();
+      std::string error;
+      rt::ThreadState* sub = rt.new_interpreter(rt::InterpConfig{}, &error);
+      ASSERT_NE(sub, nullptr) << error;
+      platform::Mutex* queue_lock = &sub->interp->pending.lock;
+      if (end_it_first) {
+        rt.end_interpreter(sub);  // frees the interpreter, its queue and the queue's lock
+        rt.swap(main_t);
+      }
+      queue_lock->lock();
+      queue_lock->unlock();
+      returned = true;
+    });
+    CollectingSink sink(rt, plat);
+    auto lifetime = oracle_named(prof, "lifetime");
+    lifetime->on_end(EndContext{r, rt.outcome(), /*process_ended_normally=*/false}, sink);
+    std::vector<std::string> out;
+    for (const Finding& f : sink.findings) out.push_back(f.signature());
+    if (!returned) out.push_back("message: " + rt.outcome().message);
+    return out;
+  };
+  const std::vector<std::string> bad = run(true);
+  ASSERT_EQ(bad.size(), 2u);
+  EXPECT_EQ(bad[0], "uaf/lifetime/lock interp->ceval.pending.lock");
+  EXPECT_EQ(bad[1], "message: use-after-free: lock interp->ceval.pending.lock (freed PyInterpreterState)");
+  EXPECT_TRUE(run(false).empty()) << "the same lock while its interpreter lives";
+}
+
 TEST(InterpIdOracle, FiresOnAReusedIdWithinALifetimeOnly) {
   const rt::Profile& prof = *rt::find_profile("3.12-fixed");
   platform::SimulatedPlatform plat;
