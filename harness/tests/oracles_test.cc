@@ -421,6 +421,37 @@ TEST(LifetimeOracle, ALockUsedAfterItsInterpreterWasFreedIsAUseAfterFreeNamedAft
   EXPECT_TRUE(run(false).empty()) << "the same lock while its interpreter lives";
 }
 
+TEST(ForkOracle, FiresWhenTheForkChildsMainThreadIsNotTheForkingThread) {
+  // T1 forks by hand (no PyOS_AfterFork_Child): the runtime's main thread stays T0, which
+  // vanished — the child would never run its pending calls or handle a signal (K1).
+  const rt::Profile& prof = *rt::find_profile("3.11-fixed");
+  NewestFirst newest;
+  platform::SimulatedPlatform plat(&newest);
+  rt::Runtime rt(plat, prof);
+  CollectingSink sink(rt, plat);
+  auto fork = oracle_named(prof, "fork");
+  plat.run("main", [&] {
+    rt.initialize();
+    rt.save_thread();
+    plat.spawn("T1", [&] {
+      plat.fork(platform::ForkFollow::kChild);
+      {  // scoped: exit_process abandons this coroutine without unwinding it
+        rt::Event e;
+        e.kind = rt::EventKind::kPhase;
+        e.text = "fork-child:running";
+        e.thread = plat.current();
+        fork->on_event(e, sink);
+      }
+      rt.exit_process(0);
+    });
+    plat.join(1);
+  });
+  ASSERT_EQ(sink.findings.size(), 1u);
+  EXPECT_EQ(sink.findings[0].signature(), "fork/fork/the fork child's main thread is not the forking thread");
+  // The fixed counterpart: the runtime's own fork from a thread makes it the child's main thread.
+  EXPECT_EQ(first_signature(seed("fork_from_thread_child_runs", "3.12-fixed")), "");
+}
+
 TEST(InterpIdOracle, FiresOnAReusedIdWithinALifetimeOnly) {
   const rt::Profile& prof = *rt::find_profile("3.12-fixed");
   platform::SimulatedPlatform plat;
