@@ -450,6 +450,10 @@ TEST(ForkOracle, FiresWhenTheForkChildsMainThreadIsNotTheForkingThread) {
   EXPECT_EQ(sink.findings[0].signature(), "fork/fork/the fork child's main thread is not the forking thread");
   // The fixed counterpart: the runtime's own fork from a thread makes it the child's main thread.
   EXPECT_EQ(first_signature(seed("fork_from_thread_child_runs", "3.12-fixed")), "");
+  // ... and the embedding may finalise the child from it (a C thread).
+  for (const char* v : {"3.7-fixed", "3.9-fixed", "3.11-fixed", "3.13-fixed"}) {
+    EXPECT_EQ(first_signature(seed("c_thread_fork_child_finalizes", v), 10), "") << v;
+  }
 }
 
 TEST(InterpIdOracle, FiresOnAReusedIdWithinALifetimeOnly) {
