@@ -24,7 +24,13 @@ enum class EventKind : uint8_t {
   kGilDropped,       // a = GIL id
   kPendingAdded,     // a = call id, b = queue owner interp id (-1 = runtime queue), c = result
                      // (0/-1), interp = the caller's (current or last bound tstate's), if known
-  kPendingRun,       // a = call id, interp = where it runs, c = 1 if the GIL is held
+  kPendingTaken,     // a = call id, b = queue owner interp id: popped by this thread (under
+                     // the queue's lock); it runs next, unless the thread ends first
+  kPendingRun,       // a call starts: a = call id, b = owner interp id of the queue it was
+                     // taken from (-1 = runtime queue), interp = where it runs, c = 1 if the
+                     // GIL is held
+  kPendingRunEnd,    // a = call id: its callback returned (a thread made to exit inside a
+                     // call reports kThreadExitForced instead)
   kPendingDropped,   // a = call id: its queue was freed or reset with the call still in it
   kSignalTripped,    // a = signal number
   kSignalHandled,    // a = signal number, interp
@@ -39,6 +45,7 @@ enum class EventKind : uint8_t {
   kCrash,            // text = what was touched (use-after-free, NULL dereference)
   kFinalizeReturned, // Py_FinalizeEx returned
   kReinitialized,    // Py_Initialize after a finalize
+  kAtexitCallback,   // an atexit callback starts on the finalizing thread, interp = its interp
   kDefectTriggered,  // a = Defect: its bug condition held here (canary; oracles ignore it)
 };
 const char* event_kind_name(EventKind k);

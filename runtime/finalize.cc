@@ -92,6 +92,7 @@ void Runtime::run_atexit(ThreadState* t) {
   while (!atexit_.empty()) {
     std::function<void()> fn = std::move(atexit_.back());
     atexit_.pop_back();
+    emit(EventKind::kAtexitCallback, 0, 0, 0, {}, t, t->interp);
     fn();
     handle_eval_breaker(t);
   }

@@ -64,9 +64,19 @@ bool Runtime::must_exit_before_gil(ThreadState* t) {
   // (gh-124878: the OS thread co-owns its tstate, so it can still tell that the tstate was
   // finalized): here, the tstate is no longer a live one of this lifetime. Its memory is
   // only read when the heap says it is live.
+  //
+  // Only a tstate of an *earlier* lifetime qualifies. One of this lifetime that was freed
+  // while its thread still holds it is no reason to exit: no CPython 3.7–3.13 exits there
+  // (take_gil / _PyThreadState_MustExit look only at the runtime's — 3.13 also the
+  // interpreter's — finalizing state, Python/ceval_gil.c, Python/pystate.c), and neither does
+  // the fixed design (3.14 exits only a tstate finalisation marked _Py_THREAD_SHUTTING_DOWN).
+  // Exiting there would turn a use of freed memory into a silent thread exit: the caller
+  // goes on, reads the tstate, and the use-after-free is reported where it happens. The
+  // lifetime of a freed tstate is the heap's record (Heap::tag_of), not its freed memory.
   int64_t t_generation = -1;
   const bool live = heap_.read_if_live(t, [&] { t_generation = t->runtime_generation; });
-  const bool stale = !live || t_generation != generation_.load();
+  if (!live) heap_.tag_of(t, &t_generation);
+  const bool stale = t_generation != generation_.load();
   if (stale) {
     if (!defect(Defect::kReinitWithStaleDaemons)) return true;
     trigger(Defect::kReinitWithStaleDaemons);

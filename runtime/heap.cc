@@ -115,8 +115,35 @@ const char* Heap::label(const void* p) const {
   return b ? b->what : "";
 }
 
+void Heap::set_tag(const void* p, int64_t tag) {
+  Guard g(busy_);
+  if (const Block* b = find(p, nullptr)) const_cast<Block*>(b)->tag = tag;
+}
+
+bool Heap::tag_of(const void* p, int64_t* tag) const {
+  Guard g(busy_);
+  const Block* b = find(p, nullptr);
+  if (b == nullptr) return false;
+  *tag = b->tag;
+  return true;
+}
+
+void Heap::name_part(const void* part, const char* name) {
+  Guard g(busy_);
+  parts_.emplace_back(part, name);
+}
+
+const char* Heap::part_name(const void* part) const {
+  Guard g(busy_);
+  for (auto it = parts_.rbegin(); it != parts_.rend(); ++it) {
+    if (it->first == part) return it->second;
+  }
+  return "";
+}
+
 void Heap::release_all() {
   Guard g(busy_);
+  parts_.clear();
   for (Block& block : blocks_) {
     void* p = const_cast<void*>(block.start);
     if (block.freed) {

@@ -74,6 +74,18 @@ class Heap {
   /// The label given at allocation of a live or freed block ("PyThreadState"), or "".
   const char* label(const void* p) const;
 
+  /// A number the owner attaches to a block (the runtime: the lifetime it was made in), kept
+  /// after the block is freed, so that a stale pointer can still be told apart by it without
+  /// reading the freed memory. False if `p` is in no block.
+  void set_tag(const void* p, int64_t tag);
+  bool tag_of(const void* p, int64_t* tag) const;
+
+  /// Names a part of a block (a lock, condition or queue inside an interpreter or a GIL), so
+  /// that a use of it after the block was freed is reported by that name. The name must be a
+  /// string literal. part_name(p) is "" for an unnamed address.
+  void name_part(const void* part, const char* name);
+  const char* part_name(const void* part) const;
+
   /// Frees everything: runs destructors of still-live objects, unpoisons and frees the
   /// quarantine. Idempotent. Called when the execution's runtime is torn down.
   void release_all();
@@ -100,6 +112,7 @@ class Heap {
     const char* what;
     Destroy destroy;
     bool freed;
+    int64_t tag = 0;
   };
   using Guard = std::lock_guard<SpinLock>;  // over blocks_, recent_ and the counters
   void* allocate(size_t size, const char* what, Destroy destroy);
@@ -112,6 +125,8 @@ class Heap {
   // almost every runtime access (touch), so a binary search over contiguous entries beats
   // walking tree nodes, and adding a block allocates no node (under ASan, a costly malloc).
   std::vector<Block> blocks_;
+  // Named parts of blocks (name_part), few per block: a linear search, only on a crash path.
+  std::vector<std::pair<const void*, const char*>> parts_;
   // The blocks find() answered last, most recent first (indices into blocks_; cleared when an
   // insertion shifts them): most lookups are the thread state and interpreter just touched.
   mutable std::array<size_t, 2> recent_{kNoBlock, kNoBlock};

@@ -63,7 +63,9 @@ const char* event_kind_name(EventKind k) {
     case EventKind::kGilTaken: return "gil_taken";
     case EventKind::kGilDropped: return "gil_dropped";
     case EventKind::kPendingAdded: return "pending_added";
+    case EventKind::kPendingTaken: return "pending_taken";
     case EventKind::kPendingRun: return "pending_run";
+    case EventKind::kPendingRunEnd: return "pending_run_end";
     case EventKind::kPendingDropped: return "pending_dropped";
     case EventKind::kSignalTripped: return "signal_tripped";
     case EventKind::kSignalHandled: return "signal_handled";
@@ -78,6 +80,7 @@ const char* event_kind_name(EventKind k) {
     case EventKind::kCrash: return "crash";
     case EventKind::kFinalizeReturned: return "finalize_returned";
     case EventKind::kReinitialized: return "reinitialized";
+    case EventKind::kAtexitCallback: return "atexit_callback";
     case EventKind::kDefectTriggered: return "defect_triggered";
   }
   return "?";

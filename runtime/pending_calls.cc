@@ -270,6 +270,9 @@ int Runtime::run_pending_queue(ThreadState* t, PendingQueue& q, int maxloop) {
     PendingCall c;
     q.lock.lock();
     const bool got = q.pop(&c);
+    // Reported under the lock, as the add is: from here the call is in this thread's hands
+    // only (a fork or the process end between here and the call loses it with the thread).
+    if (got) emit(EventKind::kPendingTaken, c.id, q.owner_interp);
     q.lock.unlock();
     if (!got) break;
     if (!q.empty()) platform_.point({Point::kYield, "make_pending_calls", &q});
@@ -281,7 +284,7 @@ int Runtime::run_pending_queue(ThreadState* t, PendingQueue& q, int maxloop) {
       emit(EventKind::kPendingAdded, id, q.owner_interp, ok ? 0 : -1, "rearm", t);  // under the lock
       q.lock.unlock();
     }
-    run_one_pending(t, c);
+    run_one_pending(t, q, c);
     if (c.kind == PendingKind::kFail) {
       rc = -1;  // the pass stops; the queue stays signalled (P4)
       break;
@@ -290,11 +293,13 @@ int Runtime::run_pending_queue(ThreadState* t, PendingQueue& q, int maxloop) {
   return rc;
 }
 
-void Runtime::run_one_pending(ThreadState* t, const PendingCall& c) {
+void Runtime::run_one_pending(ThreadState* t, const PendingQueue& q, const PendingCall& c) {
   const Gil* g = gil_for(t->interp);
   const bool holds_gil = g->holder.load() == platform_.current();
-  emit(EventKind::kPendingRun, c.id, 0, holds_gil ? 1 : 0, pending_kind_name(c.kind), t,
-       t->interp);
+  // The queue is named in the event (and the call's end reported) so that an observer can
+  // tell a call started while another call of the same queue still runs on this thread (P4).
+  emit(EventKind::kPendingRun, c.id, q.owner_interp, holds_gil ? 1 : 0,
+       pending_kind_name(c.kind), t, t->interp);
   switch (c.kind) {
     case PendingKind::kTouch:
       touch(t->interp, "pending call: reads its interpreter's state");
@@ -310,6 +315,7 @@ void Runtime::run_one_pending(ThreadState* t, const PendingCall& c) {
     default:
       break;
   }
+  emit(EventKind::kPendingRunEnd, c.id);
 }
 
 void Runtime::drain_until_empty(ThreadState* t, PendingQueue& q) {
@@ -352,6 +358,14 @@ void Runtime::finish_pending_calls(ThreadState* t) {
   };
   if (runtime_pending_ && can_handle_pending(t, *runtime_pending_)) drain(*runtime_pending_);
   if (profile_.minor >= 9 && can_handle_pending(t, t->interp->pending)) drain(t->interp->pending);
+}
+
+std::vector<int64_t> Runtime::queued_pending_calls() const {
+  std::vector<int64_t> out;
+  auto add = [&](int64_t id) { out.push_back(id); };
+  if (runtime_pending_) runtime_pending_->for_each_queued(add);
+  for (const Interpreter* i = head_; i != nullptr; i = i->next) i->pending.for_each_queued(add);
+  return out;
 }
 
 void Runtime::drop_queue(PendingQueue& q) {

@@ -55,6 +55,13 @@ class PendingQueue {
   }
   bool empty() const { return size() == 0; }
   int capacity() const { return ring_ ? kRingSize - 1 : max_; }
+  /// The ids of the queued calls, oldest first (inspection: a quiescent queue only, i.e. the
+  /// simulated platform or a process whose other threads are gone).
+  template <typename F>
+  void for_each_queued(F&& visit) const {
+    const int storage = ring_ ? kRingSize : kMaxStorage;
+    for (int i = 0, at = first_; i < size(); ++i, at = (at + 1) % storage) visit(calls_[at].id);
+  }
   /// Drop everything (queue freed or reset); returns the dropped calls via `visit`.
   template <typename F>
   void drain_dropped(F&& visit) {

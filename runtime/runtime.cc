@@ -37,9 +37,11 @@ Runtime::Runtime(platform::Platform& platform, const Profile& profile, DefectSet
       unicode_ids_lock_(platform, "unicode_ids.lock"),
       import_lock_(platform, "import_lock") {
   main_gil_ = std::make_unique<Gil>(platform, /*id=*/0);
+  platform_.set_object_guard(&lock_guard_);
 }
 
 Runtime::~Runtime() {
+  if (platform_.object_guard() == &lock_guard_) platform_.set_object_guard(nullptr);
   // Objects the model never freed (process exit, fork) are released here; the Mutexes inside
   // them need the platform, which outlives the runtime.
   heap_.release_all();
@@ -134,6 +136,28 @@ void Runtime::emit_ids(EventKind k, int64_t a, int64_t b, int64_t c, std::string
   if (outer) in_use = false;
 }
 
+void Runtime::LockLifetimeGuard::before_use(const void* object, const char* op) {
+  if (!rt_.heap_.freed(object)) return;
+  // "use-after-free: lock interp->ceval.pending.lock (freed PyInterpreterState)": the site
+  // (operation + lock) is the finding's signature, as for touch().
+  const char* name = rt_.heap_.part_name(object);
+  rt_.crash(std::string("use-after-free: ") + op + " " + (*name ? name : "a runtime lock") +
+            " (freed " + rt_.heap_.label(object) + ")");
+}
+
+void Runtime::name_interp_locks(Interpreter* i) {
+  heap_.name_part(&i->id_mutex, "interp->id_mutex");
+  heap_.name_part(&i->pending.lock, "interp->ceval.pending.lock");
+  heap_.name_part(&i->pending.done, "interp->ceval.pending.done");
+}
+
+void Runtime::name_gil_locks(Gil* g) {
+  heap_.name_part(&g->mutex, "gil->mutex");
+  heap_.name_part(&g->cond, "gil->cond");
+  heap_.name_part(&g->switch_mutex, "gil->switch_mutex");
+  heap_.name_part(&g->switch_cond, "gil->switch_cond");
+}
+
 void Runtime::touch(const void* p, const char* what) {
   if (p == nullptr) crash(std::string("NULL dereference: ") + what);
   if (heap_.freed(p)) {
@@ -186,6 +210,7 @@ void Runtime::exit_process(int code) {
 ThreadState* Runtime::new_tstate(Interpreter* interp, ThreadKind kind, bool daemon) {
   auto* t = heap_.make<ThreadState>("PyThreadState", next_tstate_id_++, interp, kind, daemon);
   t->runtime_generation = generation_;
+  heap_.set_tag(t, t->runtime_generation);  // readable after the free (must_exit_before_gil)
   // Ids read now (the caller vouched for `interp`): once HEAD_LOCK is released in link_tstate,
   // the interpreter (and even `t`) may be freed by a finalising thread before we report.
   const int64_t tstate_id = t->id;
@@ -298,8 +323,10 @@ Interpreter* Runtime::alloc_interpreter(const InterpConfig& cfg) {
   head_lock_.unlock();
   auto* i = heap_.make<Interpreter>("PyInterpreterState", platform_, id, cfg, ring,
                                     ring ? PendingQueue::kRingSize - 1 : 300);
+  name_interp_locks(i);
   if (profile_.per_interp_gil && cfg.own_gil) {
     i->own_gil = heap_.make<Gil>("GIL", platform_, id);
+    name_gil_locks(i->own_gil);
     create_gil(*i->own_gil);
     i->gil = i->own_gil;
   } else {

@@ -165,6 +165,10 @@ class Runtime {
   bool finalizing() const { return finalizing_thread_ != platform::kNoThread; }
   platform::ThreadId finalizing_thread() const { return finalizing_thread_; }
   int64_t generation() const { return generation_.load(); }
+  /// The ids of every pending call still queued: the runtime queue and each live
+  /// interpreter's (inspection for the accounting at a process end: simulated platform, or a
+  /// process whose other threads are gone).
+  std::vector<int64_t> queued_pending_calls() const;
   /// Every runtime lock with its name (fork reinit and the fork oracle walk this one list).
   std::vector<const platform::Mutex*> runtime_locks() const;
   const platform::Mutex& lock(RuntimeLock l) const;
@@ -231,7 +235,7 @@ class Runtime {
   PendingQueue* route_pending(Interpreter* target, ThreadState* caller, Interpreter** run_in);
   bool can_handle_pending(const ThreadState* t, const PendingQueue& q) const;
   int run_pending_queue(ThreadState* t, PendingQueue& q, int maxloop);
-  void run_one_pending(ThreadState* t, const PendingCall& c);
+  void run_one_pending(ThreadState* t, const PendingQueue& q, const PendingCall& c);
   void finish_pending_calls(ThreadState* t);
   void drain_until_empty(ThreadState* t, PendingQueue& q);
   void drop_queue(PendingQueue& q);
@@ -259,6 +263,19 @@ class Runtime {
   void interpreter_delete(Interpreter* i);
   void runtime_fini();
 
+  // A lock, condition or queue inside a freed interpreter or GIL, used: the modelled
+  // process's crash, named after the lock (Heap::name_part), never a read of freed memory.
+  class LockLifetimeGuard final : public platform::ObjectGuard {
+   public:
+    explicit LockLifetimeGuard(Runtime& rt) : rt_(rt) {}
+    void before_use(const void* object, const char* op) override;
+   private:
+    Runtime& rt_;
+  };
+  /// Names the locks inside a heap block for LockLifetimeGuard's reports.
+  void name_interp_locks(Interpreter* i);
+  void name_gil_locks(Gil* g);
+
   platform::Platform& platform_;
   const Profile profile_;
   DefectSet defects_;
@@ -269,6 +286,7 @@ class Runtime {
   // atomic, and always a string literal.
   std::atomic<const char*> phase_{"pre-init"};
   Heap heap_;
+  LockLifetimeGuard lock_guard_{*this};
 
   // ---- _PyRuntimeState ----
   // The fields other threads read without the GIL (C threads in Py_AddPendingCall, daemons

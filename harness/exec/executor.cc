@@ -157,6 +157,7 @@ void Execution::on_event(const rt::Event& e) {
   std::string line = std::string("   . ") + rt::event_kind_name(e.kind);
   if (e.interp >= 0) line += " I" + std::to_string(e.interp);
   if (e.kind == rt::EventKind::kPendingAdded || e.kind == rt::EventKind::kPendingRun ||
+      e.kind == rt::EventKind::kPendingRunEnd || e.kind == rt::EventKind::kPendingTaken ||
       e.kind == rt::EventKind::kPendingDropped) {
     line += " #" + std::to_string(e.a);
   }

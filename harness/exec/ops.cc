@@ -397,6 +397,9 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
         // The callback runs on the finalizing thread and must give it back as it found it.
         ThreadCtx& fc = ctx_of_current();
         rt::ThreadState* before = runtime_->current();
+        // Only the ensures the callback made are its to release: the finalizing thread may be
+        // a C thread inside its own PyGILState_Ensure (a fork child's main thread).
+        const int gilstate_depth_before = fc.gilstate_depth;
         ++fc.in_python_callback;
         run_script(fc, s);
         --fc.in_python_callback;
@@ -404,7 +407,7 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
           runtime_->restore_thread(fc.saved);
           fc.saved = nullptr;
         }
-        while (fc.gilstate_depth > 0 && runtime_->current() == fc.gilstate) {
+        while (fc.gilstate_depth > gilstate_depth_before && runtime_->current() == fc.gilstate) {
           runtime_->gilstate_release(fc.gilstate_states[--fc.gilstate_depth]);
         }
         if (before != nullptr && runtime_->current() != before) runtime_->swap(before);
@@ -514,6 +517,12 @@ bool Execution::op_fork(ThreadCtx& c, const Op& op, const char** why) {
     return true;
   }
   if (opts_.op_log != nullptr) ++opts_.op_log->fork_child_returns;
+  // K1: in the child the forking thread is the runtime's main thread (PyOS_AfterFork_Child
+  // sets _PyRuntime.main_thread, every version). When that thread runs the embedding's C code
+  // (a C thread), the embedding may finalise the child from it. A threading thread may not:
+  // its Python bootstrap would return into a freed thread state (Python code cannot call
+  // Py_FinalizeEx).
+  if (c.is_c_thread) init_thread_ = plat_.current();
   // K3: in a 3.8+ child only the main interpreter is left; this thread keeps its tstate there.
   // A 3.7 child keeps every interpreter and this thread's tstates in them.
   if (rt.profile().fork_deletes_other_interps) {

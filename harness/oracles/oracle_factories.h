@@ -16,6 +16,9 @@ std::unique_ptr<Oracle> make_pending_call_oracle(const rt::Profile& profile);
 std::unique_ptr<Oracle> make_finalize_oracle();
 std::unique_ptr<Oracle> make_fork_oracle();
 std::unique_ptr<Oracle> make_interp_id_oracle();
+std::unique_ptr<Oracle> make_pending_reentry_oracle();
+std::unique_ptr<Oracle> make_forced_exit_oracle();
+std::unique_ptr<Oracle> make_atexit_order_oracle();
 
 /// Finding with kind/oracle/phase/message/detail filled.
 Finding make_finding(const char* kind, const char* oracle, std::string phase, std::string message,

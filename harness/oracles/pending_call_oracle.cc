@@ -3,10 +3,23 @@
 // once, with the GIL, in a live interpreter, in the interpreter and on the thread the profile
 // routes it to; an accepted call that is dropped or never runs is lost.
 //
+// Accounting at every process end (P1): when the process ends after Py_FinalizeEx, every
+// accepted call must have run (finalisation drains the queues); when it ends without it
+// (`exit`, the main script returning, a fork child's end), no CPython version runs what is
+// still queued — exit() / os._exit() / returning from main never call _Py_FinishPendingCalls
+// — so a call may be left queued, or in the hands of a thread that is still alive, but it
+// may not have vanished: an accepted call that is neither run, nor reported dropped, nor in a
+// queue, nor held by a live thread was lost by the mechanism. In a fork child, a call held by
+// a thread that vanished with the fork, and a call queued for an interpreter the child's
+// PyOS_AfterFork_Child deletes (K3, fork-child:DeleteExceptMain), go with them, as in CPython.
+//
 // Where a call must run is derived here from the profile's routing rule and the caller's
 // context (the executor's view of the calling thread), independently of where the runtime
 // queued it — that is what makes a mis-routing visible.
+#include <algorithm>
 #include <map>
+#include <string_view>
+#include <vector>
 
 #include "harness/oracles/oracle_factories.h"
 
@@ -19,7 +32,8 @@ struct Call {
   int64_t queue = -1;            // owner interp of the queue it went to (-1 runtime queue)
   std::string accepted_phase;
   int runs = 0;
-  bool judged = false;           // a loss was already reported
+  bool judged = false;           // a loss was already reported, or the loss is CPython's own
+  platform::ThreadId taken_by = platform::kNoThread;  // popped by this thread (kPendingTaken)
 };
 
 class PendingCallOracle final : public Oracle {
@@ -38,16 +52,43 @@ class PendingCallOracle final : public Oracle {
         if (text_is(e, "reinit")) finalized_ = false;  // a new lifetime: judged at its own end
         break;
       case rt::EventKind::kPendingAdded: if (e.c == 0) accepted(e, sink); break;
+      case rt::EventKind::kPendingTaken:
+        if (auto it = calls_.find(e.a); it != calls_.end()) it->second.taken_by = e.thread;
+        break;
       case rt::EventKind::kPendingRun: ran(e, sink); break;
-      case rt::EventKind::kPendingDropped: lost(e.a, "dropped with its queue", sink); break;
-      case rt::EventKind::kForkChild: calls_.clear(); break;  // K3: inherited calls may go
+      case rt::EventKind::kPendingDropped:
+        // K3: the child keeps only the main interpreter; the others' queues go with them.
+        if (text_is_phase("fork-child:DeleteExceptMain")) forgive(e.a);
+        else lost(e.a, "dropped with its queue", sink);
+        break;
+      case rt::EventKind::kForkChild: forgive_vanished_holders(e.thread); break;
+      case rt::EventKind::kThreadFinished:
+      case rt::EventKind::kThreadExitForced:
+        for (auto& [id, c] : calls_) {
+          if (c.taken_by == e.thread && c.runs == 0) lost(id, "taken from its queue by a thread that ended without running it", sink);
+        }
+        break;
       case rt::EventKind::kFinalizeReturned: lose_all("never run", sink); break;
       default: break;
     }
   }
 
   void on_end(const EndContext& end, OracleSink& sink) override {
-    if (end.process_ended_normally && finalized_) lose_all("never run", sink);
+    if (!end.process_ended_normally) return;
+    if (finalized_) {
+      lose_all("never run", sink);
+      return;
+    }
+    // Ended without Py_FinalizeEx. The queues are read through the inspection API, which is
+    // consistent only when no other thread runs: on the simulated platform.
+    if (!sink.plat.deterministic()) return;
+    const std::vector<int64_t> queued = sink.runtime.queued_pending_calls();
+    for (auto& [id, c] : calls_) {
+      if (c.runs > 0 || c.judged) continue;
+      if (std::find(queued.begin(), queued.end(), id) != queued.end()) continue;  // abandoned
+      if (c.taken_by != platform::kNoThread && sink.plat.alive(c.taken_by)) continue;  // in flight
+      lost(id, "neither run, nor dropped, nor still queued when the process ended", sink);
+    }
   }
 
  private:
@@ -131,6 +172,20 @@ class PendingCallOracle final : public Oracle {
         "P1: pending call #" + std::to_string(id) + " accepted (returned 0) into the " + queue +
             " queue during " + c.accepted_phase + " was " + how,
         queue + " queue, accepted during " + c.accepted_phase + ", " + how));
+  }
+
+  bool text_is_phase(std::string_view p) const { return std::string_view(phase_) == p; }
+
+  void forgive(int64_t id) {
+    if (auto it = calls_.find(id); it != calls_.end()) it->second.judged = true;
+  }
+
+  // K1: only the forking thread lives on in the child; a call another thread had taken from
+  // its queue (and not yet run) vanished with that thread.
+  void forgive_vanished_holders(platform::ThreadId forking) {
+    for (auto& [id, c] : calls_) {
+      if (c.runs == 0 && c.taken_by != platform::kNoThread && c.taken_by != forking) c.judged = true;
+    }
   }
 
   void lose_all(const char* how, OracleSink& sink) {

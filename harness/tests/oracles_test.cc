@@ -176,6 +176,286 @@ TEST(ForkOracle, FiresWhenARuntimeLockIsHeldByAVanishedThreadAfterAfterForkChild
   EXPECT_EQ(first_signature(p), "");
 }
 
+// ---- event-stream oracles: a crafted stream that violates the contract, then its fixed twin --
+
+rt::Event event(rt::EventKind k, platform::ThreadId thread, int64_t a = 0, int64_t b = 0,
+                std::string text = {}, int64_t interp = -1) {
+  rt::Event e;
+  e.kind = k;
+  e.thread = thread;
+  e.a = a;
+  e.b = b;
+  e.text = std::move(text);
+  e.interp = interp;
+  return e;
+}
+
+// Feeds `events` to a fresh oracle `name` on `profile` (simulated platform, no runtime run);
+// returns the signatures it reported.
+std::vector<std::string> feed(const std::string& name, const std::vector<rt::Event>& events,
+                              const char* profile = "3.12-fixed") {
+  const rt::Profile& prof = *rt::find_profile(profile);
+  platform::SimulatedPlatform plat;
+  rt::Runtime rt(plat, prof);
+  CollectingSink sink(rt, plat);
+  auto o = oracle_named(prof, name);
+  for (const rt::Event& e : events) o->on_event(e, sink);
+  std::vector<std::string> out;
+  for (const Finding& f : sink.findings) out.push_back(f.signature());
+  return out;
+}
+
+using K = rt::EventKind;
+
+TEST(PendingReentryOracle, FiresWhenACallStartsInsideARunningCallOfTheSameQueue) {
+  // The violation: the eval breaker inside call #1 (Python code) started #2 from the same
+  // queue on the same thread before #1 returned — what busy / handling_thread forbid.
+  const std::vector<std::string> bad =
+      feed("pending_reentry", {event(K::kPendingRun, 0, 1, 0), event(K::kPendingRun, 0, 2, 0)});
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(bad[0], "pending-reentry/pending_reentry/main queue run recursively from inside one of its calls");
+  // Fixed: #1 returns first; a call of *another* queue inside a call is not P4's business
+  // (3.12+ run the main-thread queue and then the interpreter's from one breaker check).
+  EXPECT_TRUE(feed("pending_reentry", {event(K::kPendingRun, 0, 1, 0), event(K::kPendingRunEnd, 0, 1),
+                                       event(K::kPendingRun, 0, 2, 0), event(K::kPendingRun, 0, 3, -1)})
+                  .empty());
+  // A thread made to exit inside a call leaves nothing open behind.
+  EXPECT_TRUE(feed("pending_reentry", {event(K::kPendingRun, 1, 1, 0), event(K::kThreadExitForced, 1),
+                                       event(K::kPendingRun, 1, 2, 0)})
+                  .empty());
+}
+
+TEST(PendingReentryOracle, IsSilentOnTheRuntimesPythonCallbacks) {
+  // A `slow` callback runs Python code (eval breaker checks) while more calls wait in its
+  // queue: the runtime's busy flag / handling_thread keep them for after it returns.
+  for (const char* v : {"3.8", "3.11", "3.12", "3.13"}) {
+    EXPECT_EQ(first_signature(seed("pending_python_call_no_reentry", v), 5), "") << v;
+    EXPECT_EQ(first_signature(seed("pendingcalls_threaded", std::string(v) + "-fixed"), 5), "") << v;
+  }
+}
+
+TEST(ForcedExitOracle, FiresOnAForcedExitOutsideFinalisationAndReinitialisation) {
+  const rt::Event init = event(K::kPhase, 0, 0, 0, "init");
+  const rt::Event started = event(K::kThreadStarted, 0, /*a=new thread*/ 1);
+  const rt::Event running = event(K::kPhase, 0, 0, 0, "running");
+  const rt::Event exit1 = event(K::kThreadExitForced, 1, 0, 0, "running");
+  const std::vector<std::string> bad = feed("forced_exit", {init, started, running, exit1});
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(bad[0], "forced-exit/forced_exit/thread forced to exit outside finalisation");
+  EXPECT_EQ(feed("forced_exit", {init, started, event(K::kThreadHang, 1)}).size(), 1u);
+  // Fixed: once finalisation set `finalizing` (F2) ...
+  EXPECT_TRUE(feed("forced_exit", {init, started, event(K::kPhase, 0, 0, 0, "finalize:SetFinalizing"),
+                                   exit1, event(K::kPhase, 0, 0, 0, "finalized"), event(K::kThreadHang, 1)})
+                  .empty());
+  // ... or for a thread of an earlier runtime lifetime after re-initialisation (F6) — but
+  // not for a thread of the new lifetime.
+  const rt::Event reinit = event(K::kPhase, 0, 0, 0, "reinit");
+  EXPECT_TRUE(feed("forced_exit", {init, started, event(K::kPhase, 0, 0, 0, "finalize:SetFinalizing"),
+                                   reinit, exit1})
+                  .empty());
+  EXPECT_EQ(feed("forced_exit", {init, reinit, started, exit1}).size(), 1u);
+}
+
+TEST(ForcedExitOracle, IsSilentOnDaemonsEndedByFinalisationAndReinitialisation) {
+  for (const char* s : {"daemon_wakes_after_finalize", "reinit_with_daemons", "reinit_with_parked_daemons",
+                        "daemon_in_take_gil_at_finalize"}) {
+    for (const char* v : {"3.8-fixed", "3.10-fixed", "3.12-fixed", "3.13-fixed"}) {
+      EXPECT_EQ(first_signature(seed(s, v), 10), "") << s << " on " << v;
+    }
+  }
+}
+
+TEST(AtexitOrderOracle, FiresWhenACallbackStartsBeforeANonDaemonThreadWasJoined) {
+  const rt::Event init = event(K::kPhase, 0, 0, 0, "init");
+  const rt::Event started = event(K::kThreadStarted, 0, /*a=*/1, 0, {}, /*interp=*/0);
+  const rt::Event callback = event(K::kAtexitCallback, 0, 0, 0, {}, 0);
+  // The oracle learns that T1 is a non-daemon threading thread from the op that starts it.
+  auto run = [&](const std::vector<rt::Event>& events, bool t1_ends_before_callback) {
+    const rt::Profile& prof = *rt::find_profile("3.11-fixed");
+    platform::SimulatedPlatform plat;
+    rt::Runtime rt(plat, prof);
+    CollectingSink sink(rt, plat);
+    auto o = oracle_named(prof, "atexit_order");
+    plat.run("main", [&] {
+      // T1 must be alive in the platform's eyes while it has not finished.
+      const platform::ThreadId t1 = plat.spawn("T1", [&] { plat.hang_thread("running"); });
+      EXPECT_EQ(t1, 1);
+      OpContext op;
+      op.thread = 0;
+      op.op.code = OpCode::kStart;
+      op.op.variant = static_cast<uint8_t>(StartKind::kThreading);
+      o->on_op(op, sink);
+      for (const rt::Event& e : events) {
+        if (e.kind == K::kAtexitCallback && t1_ends_before_callback) {
+          o->on_event(event(K::kThreadFinished, 1), sink);
+        }
+        o->on_event(e, sink);
+      }
+      plat.exit_process(0);
+    });
+    return sink.findings;
+  };
+  const auto bad = run({init, started, event(K::kPhase, 0, 0, 0, "finalize:atexit"), callback}, false);
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(bad[0].signature(), "finalize-order/atexit_order/atexit callback ran before a non-daemon thread was joined");
+  // Fixed: the join ended T1 first.
+  EXPECT_TRUE(run({init, started, event(K::kPhase, 0, 0, 0, "finalize:atexit"), callback}, true).empty());
+  // A thread started after the join (from an atexit callback) is nobody's to join.
+  EXPECT_TRUE(run({init, event(K::kPhase, 0, 0, 0, "finalize:FinishPendingCalls"), started, callback}, false).empty());
+}
+
+TEST(AtexitOrderOracle, IsSilentWhenFinalisationJoinsThreadsFirst) {
+  for (const char* s : {"thread_from_atexit", "threads_join_2", "pendingcalls_threaded"}) {
+    for (const char* v : {"3.7-fixed", "3.11-fixed", "3.12-fixed", "3.13-fixed"}) {
+      EXPECT_EQ(first_signature(seed(s, v), 10), "") << s << " on " << v;
+    }
+  }
+}
+
+Program inline_program(const std::string& text) {
+  auto parsed = parse_program(text);
+  EXPECT_TRUE(std::holds_alternative<Program>(parsed))
+      << std::get<ParseError>(parsed).to_string();
+  return std::get<Program>(std::move(parsed));
+}
+
+TEST(PendingCallOracle, FiresWhenAnAcceptedCallVanishesBeforeAProcessEndWithoutFinalize) {
+  // The violation: call #7 was accepted, never ran, was not reported dropped, and is neither
+  // queued nor held by a live thread when the process ends (exit, no Py_FinalizeEx).
+  const rt::Profile& prof = *rt::find_profile("3.12-fixed");
+  platform::SimulatedPlatform plat;
+  rt::Runtime rt(plat, prof);  // never initialised: every queue is empty
+  CollectingSink sink(rt, plat);
+  auto o = oracle_named(prof, "pending_calls");
+  o->on_event(event(K::kPhase, 0, 0, 0, "init"), sink);
+  o->on_event(event(K::kPendingAdded, 0, /*a=call*/ 7, /*b=queue*/ -1), sink);
+  platform::RunResult run;
+  rt::Outcome outcome;
+  o->on_end(EndContext{run, outcome, /*process_ended_normally=*/true}, sink);
+  ASSERT_EQ(sink.findings.size(), 1u);
+  EXPECT_EQ(sink.findings[0].kind, "lost-pending");
+  EXPECT_NE(sink.findings[0].detail.find("neither run, nor dropped, nor still queued"), std::string::npos)
+      << sink.findings[0].detail;
+}
+
+TEST(PendingCallOracle, CallsLeftQueuedByAProcessEndWithoutFinalizeAreCPythonsOwnLoss) {
+  // No CPython runs pending calls in exit() / os._exit() / a fork child that ends without
+  // Py_FinalizeEx: what is still queued then is not a finding, on any profile. Here the main
+  // thread is busy in a join while T1 queues calls only it may run (3.12+), then exits; and a
+  // fork child made by T1 (its main thread from then on, K1) inherits the queue and ends.
+  const Program exit_program = inline_program(R"(interpfuzz-program 1
+profile 3.12-fixed
+
+thread T0:
+  init
+  start T1 threading
+  join T1
+
+thread T1:
+  add_pending noop
+  add_pending touch
+  exit 3
+)");
+  const Program fork_program = inline_program(R"(interpfuzz-program 1
+profile 3.12-fixed
+
+thread T0:
+  init
+  start T1 threading
+  join T1
+
+thread T1:
+  add_pending noop
+  add_pending touch
+  fork fork follow=child child=T2
+
+thread T2:
+  yield
+)");
+  for (const char* v : {"3.8-fixed", "3.10-fixed", "3.12-fixed", "3.13-fixed"}) {
+    Program p = exit_program;
+    p.profile = v;
+    EXPECT_EQ(first_signature(p, 10), "") << v;
+    p = fork_program;
+    p.profile = v;
+    EXPECT_EQ(first_signature(p, 10), "") << v;
+  }
+}
+
+// A runtime lock used after the interpreter (or GIL) it lives in was freed: the runtime's lock
+// guard ends the modelled process with a use-after-free named after the lock — a signature the
+// minimiser can keep — instead of the backend reading freed memory (a real crash of the tool).
+TEST(LifetimeOracle, ALockUsedAfterItsInterpreterWasFreedIsAUseAfterFreeNamedAfterTheLock) {
+  auto run = [](bool end_it_first) {
+    const rt::Profile& prof = *rt::find_profile("3.12-fixed");
+    platform::SimulatedPlatform plat;
+    rt::Runtime rt(plat, prof);
+    bool returned = false;
+    const platform::RunResult r = plat.run("main", [&] {
+      rt.initialize();
+      rt::ThreadState* main_t = rt.current();
+      std::string error;
+      rt::ThreadState* sub = rt.new_interpreter(rt::InterpConfig{}, &error);
+      ASSERT_NE(sub, nullptr) << error;
+      platform::Mutex* queue_lock = &sub->interp->pending.lock;
+      if (end_it_first) {
+        rt.end_interpreter(sub);  // frees the interpreter, its queue and the queue's lock
+        rt.swap(main_t);
+      }
+      queue_lock->lock();
+      queue_lock->unlock();
+      returned = true;
+    });
+    CollectingSink sink(rt, plat);
+    auto lifetime = oracle_named(prof, "lifetime");
+    lifetime->on_end(EndContext{r, rt.outcome(), /*process_ended_normally=*/false}, sink);
+    std::vector<std::string> out;
+    for (const Finding& f : sink.findings) out.push_back(f.signature());
+    if (!returned) out.push_back("message: " + rt.outcome().message);
+    return out;
+  };
+  const std::vector<std::string> bad = run(true);
+  ASSERT_EQ(bad.size(), 2u);
+  EXPECT_EQ(bad[0], "uaf/lifetime/lock interp->ceval.pending.lock");
+  EXPECT_EQ(bad[1], "message: use-after-free: lock interp->ceval.pending.lock (freed PyInterpreterState)");
+  EXPECT_TRUE(run(false).empty()) << "the same lock while its interpreter lives";
+}
+
+TEST(ForkOracle, FiresWhenTheForkChildsMainThreadIsNotTheForkingThread) {
+  // T1 forks by hand (no PyOS_AfterFork_Child): the runtime's main thread stays T0, which
+  // vanished — the child would never run its pending calls or handle a signal (K1).
+  const rt::Profile& prof = *rt::find_profile("3.11-fixed");
+  NewestFirst newest;
+  platform::SimulatedPlatform plat(&newest);
+  rt::Runtime rt(plat, prof);
+  CollectingSink sink(rt, plat);
+  auto fork = oracle_named(prof, "fork");
+  plat.run("main", [&] {
+    rt.initialize();
+    rt.save_thread();
+    plat.spawn("T1", [&] {
+      plat.fork(platform::ForkFollow::kChild);
+      {  // scoped: exit_process abandons this coroutine without unwinding it
+        rt::Event e;
+        e.kind = rt::EventKind::kPhase;
+        e.text = "fork-child:running";
+        e.thread = plat.current();
+        fork->on_event(e, sink);
+      }
+      rt.exit_process(0);
+    });
+    plat.join(1);
+  });
+  ASSERT_EQ(sink.findings.size(), 1u);
+  EXPECT_EQ(sink.findings[0].signature(), "fork/fork/the fork child's main thread is not the forking thread");
+  // The fixed counterpart: the runtime's own fork from a thread makes it the child's main thread.
+  EXPECT_EQ(first_signature(seed("fork_from_thread_child_runs", "3.12-fixed")), "");
+  // ... and the embedding may finalise the child from it (a C thread).
+  for (const char* v : {"3.7-fixed", "3.9-fixed", "3.11-fixed", "3.13-fixed"}) {
+    EXPECT_EQ(first_signature(seed("c_thread_fork_child_finalizes", v), 10), "") << v;
+  }
+}
+
 TEST(InterpIdOracle, FiresOnAReusedIdWithinALifetimeOnly) {
   const rt::Profile& prof = *rt::find_profile("3.12-fixed");
   platform::SimulatedPlatform plat;

@@ -73,6 +73,18 @@ class Chooser {
 
 class Platform;
 
+/// Asked before a Mutex or CondVar operation touches the object, so that the owner of the
+/// memory it lives in (the runtime's heap: a lock inside an interpreter or a GIL) can turn a
+/// use after that memory was freed into the modelled process's crash — reported with the
+/// lock's name — instead of letting the backend read freed memory (DESIGN D6). `object` is
+/// only compared, never read. before_use() returns when the object is alive; otherwise it
+/// ends the process and does not return.
+class ObjectGuard {
+ public:
+  virtual ~ObjectGuard() = default;
+  virtual void before_use(const void* object, const char* op) = 0;
+};
+
 /// A CPython-style lock (PyThread_type_lock) with owner tracking. Not reentrant.
 /// invariant: owner() == kNoThread <=> the lock is free.
 class Mutex {
@@ -202,6 +214,13 @@ class Platform {
   /// True for the simulated backend: executions are reproducible from the choices.
   virtual bool deterministic() const = 0;
 
+  /// The guard every Mutex / CondVar operation on this platform's threads asks first (null:
+  /// none). Consulted on the simulated backend (its run() makes this platform the one its
+  /// OS thread's lock operations ask); the native backend leaves a stale lock to the real
+  /// signal it causes.
+  void set_object_guard(ObjectGuard* g) { object_guard_ = g; }
+  ObjectGuard* object_guard() const { return object_guard_; }
+
   // ---- threads -------------------------------------------------------------------------------
   /// Id of the calling thread.
   virtual ThreadId current() const = 0;
@@ -250,6 +269,19 @@ class Platform {
   /// `point`: the notify is a scheduling point (simulated) — false only while a thread unwinds.
   virtual void cond_notify(CondVar& c, bool all, bool point) = 0;
   virtual void cond_reinit(CondVar& c) = 0;
+
+ private:
+  ObjectGuard* object_guard_ = nullptr;
 };
+
+namespace internal {
+/// The platform whose guard this OS thread's lock operations ask (set by SimulatedPlatform::run
+/// for its duration). Read without touching the lock object, which may be freed memory.
+extern thread_local Platform* tls_guarded_platform;
+/// Asks that platform's guard about `object` before an operation `op` touches it (backends
+/// call it again when a thread resumes from a wait on the object: it may have been freed
+/// while the thread waited).
+void guard_object(const void* object, const char* op);
+}  // namespace internal
 
 }  // namespace ifz::platform

@@ -194,7 +194,11 @@ RunResult SimulatedPlatform::run(std::string main_name, std::function<void()> ma
   add_thread(std::move(main_name), std::move(main_body));
   in_run_ = true;
   next_ = 0;
+  // Every coroutine runs on this OS thread: its lock operations ask this platform's guard.
+  Platform* const outer_guarded = internal::tls_guarded_platform;
+  internal::tls_guarded_platform = this;
   while (!ended_) resume(next_);
+  internal::tls_guarded_platform = outer_guarded;
   in_run_ = false;
   current_ = kNoThread;
   release_coroutines();
@@ -434,13 +438,17 @@ void SimulatedPlatform::report(std::string_view bytes) { result_.report.append(b
 
 // ---- PyThread locks -----------------------------------------------------------------------------
 
+// After each scheduling point the lock is asked about again (internal::guard_object): the
+// memory it lives in may have been freed while this thread was switched out.
 void SimulatedPlatform::mutex_lock(Mutex& m) {
   point({Point::kLock, m.name(), &m});
+  internal::guard_object(&m, "lock");
   acquire(m);
 }
 
 bool SimulatedPlatform::mutex_try_lock(Mutex& m) {
   point({Point::kLock, m.name(), &m});
+  internal::guard_object(&m, "lock");
   if (m.locked()) return false;
   m.owner_.store(current(), std::memory_order_relaxed);
   return true;
@@ -472,6 +480,7 @@ void SimulatedPlatform::acquire(Mutex& m) {
     me.mutex = &m;
     m.waiters_.insert(retry ? m.waiters_.begin() : m.waiters_.end(), me.id);
     schedule({Point::kLock, m.name(), &m});
+    internal::guard_object(&m, "lock");  // freed (with its owner) while this thread waited?
     retry = true;
   }
   m.owner_.store(me.id, std::memory_order_relaxed);
@@ -501,6 +510,7 @@ bool SimulatedPlatform::cond_wait(CondVar& c, Mutex& m, int64_t micros) {
   me.mutex = &m;
   c.waiters_.push_back(me.id);
   schedule({Point::kWait, c.name(), &c});
+  internal::guard_object(&c, "wait on");  // freed (with its owner) while this thread waited?
   bool timed_out = me.state == State::kTimedCond;  // picked before any notify
   if (timed_out) {
     c.waiters_.erase(std::find(c.waiters_.begin(), c.waiters_.end(), me.id));

@@ -204,6 +204,26 @@ TEST_P(GilContracts, G2_SwapBetweenInterpretersWithDifferentGilsMovesTheGil) {
   EXPECT_TRUE(r.exited_normally()) << r.summary();
 }
 
+// F2/F6: "must exit" is about finalisation (and, in the fixed design, about a thread state of
+// an earlier runtime lifetime). A thread state of *this* lifetime freed while its thread still
+// holds it is no reason to exit: no CPython 3.7–3.13 does, so a thread resuming with it reads
+// freed memory, and the model reports that use-after-free instead of ending the thread quietly.
+TEST_P(GilContracts, F2_ResumingWithAFreedThreadStateOfThisLifetimeIsAUseAfterFreeNotAnExit) {
+  auto r = run_sim(GetParam(), [&](Runtime& rt) {
+    rt.initialize();
+    // A second thread state (3.11+ keep the first one in static storage: never freed).
+    ThreadState* t = rt.thread_state_new(rt.main_interp());
+    rt.save_thread();
+    rt.restore_thread(t);
+    rt.save_thread();
+    RuntimeTestPeer::free_thread_state(rt, t);
+    rt.restore_thread(t);
+  });
+  EXPECT_TRUE(r.crashed()) << r.summary();
+  EXPECT_EQ(r.outcome.message.rfind("use-after-free: ", 0), 0u) << r.summary();
+  EXPECT_EQ(r.count(EventKind::kThreadExitForced), 0u) << r.summary();
+}
+
 // G3: drop_gil on a GIL nobody holds is CPython's fatal error. No C-API call of the model can
 // release an unheld GIL (save_thread without a tstate is its own fatal error), so the test
 // calls the runtime's drop_gil directly after the GIL was released.

@@ -23,6 +23,13 @@ class RuntimeTestPeer {
  public:
   /// drop_gil() on `g` by the calling thread (G3: by a thread that does not hold it).
   static void drop_gil(Runtime& rt, Gil& g) { rt.drop_gil(g, nullptr); }
+  /// Unlinks and frees `t` while its OS thread still holds it, outside any finalisation: no
+  /// C-API path of the model does that (it is the mechanism slip the lifetime checks exist
+  /// for), so the test does it by hand.
+  static void free_thread_state(Runtime& rt, ThreadState* t) {
+    rt.unlink_tstate(t);
+    rt.free_tstate(t);
+  }
 };
 
 }  // namespace ifz::rt
