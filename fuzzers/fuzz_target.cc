@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "fuzzers/custom_mutator.h"
-#include "fuzzers/fuzz_input.h"
+#include "harness/exec/fuzz_input.h"
 #include "harness/exec/canary_log.h"
 #include "harness/exec/checked_run.h"
 #include "harness/program/text_format.h"

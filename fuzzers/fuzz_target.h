@@ -28,8 +28,8 @@
 #include <string_view>
 #include <vector>
 
-#include "fuzzers/fuzz_input.h"  // looks_like_text_program, the decoding rules
-#include "fuzzers/targets.h"
+#include "harness/exec/fuzz_input.h"  // looks_like_text_program, the decoding rules
+#include "harness/program/fuzz_targets.h"
 #include "harness/exec/executor.h"
 #include "harness/program/binary_codec.h"
 #include "harness/schedule/strategy.h"

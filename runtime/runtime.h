@@ -152,6 +152,8 @@ class Runtime {
   const Canaries& canaries() const { return canaries_; }
   const Outcome& outcome() const { return outcome_; }
   std::string phase() const { return phase_.load(); }
+  /// The same without a copy: always a string literal (for records written at every op).
+  const char* phase_literal() const { return phase_.load(); }
   platform::Platform& platform() const { return platform_; }
   Heap& heap() { return heap_; }
   Interpreter* main_interp() const { return main_.load(); }

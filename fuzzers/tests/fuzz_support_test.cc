@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "fuzzers/custom_mutator.h"
-#include "fuzzers/targets.h"
+#include "harness/program/fuzz_targets.h"
 #include "harness/program/binary_codec.h"
 #include "harness/program/validate.h"
 #include "runtime/profile.h"

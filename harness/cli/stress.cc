@@ -6,6 +6,13 @@
 // not take the run (or the other workers) down, and native executions fork anyway. A worker
 // writes a finding's artifacts (atomically: temp file + rename) *before* telling the parent,
 // so a worker killed at any point loses nothing it reported.
+//
+// A worker the model crashes under (a signal, a sanitizer report, a failed IFZ_CHECK) is the
+// containment of that crash: each worker runs its executions with a FlightRecorder the parent
+// mapped before forking it, holding the program in progress and every choice made so far. The
+// parent turns the death into a `model-crash` finding of that program and schedule (its
+// artifacts written as any other's, then minimised, contained) and starts a new worker on a
+// fresh random stream. Executions stay in-process: no per-execution cost but the record.
 #include "harness/cli/stress.h"
 
 #include <fcntl.h>
@@ -19,6 +26,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -27,6 +35,8 @@
 #include "harness/exec/canary_log.h"
 #include "harness/exec/reach.h"
 #include "harness/exec/checked_run.h"
+#include "harness/exec/flight_recorder.h"
+#include "harness/exec/model_crash.h"
 #include "harness/cli/minimize_cmd.h"
 #include "harness/program/binary_codec.h"
 #include "harness/program/text_format.h"
@@ -75,6 +85,7 @@ struct Worker {
   const StressOptions& opts;
   int index;
   int out_fd;
+  FlightRecorder& recorder;
   Rng rng;
   std::vector<Program> seeds;
   std::vector<std::string> profiles;
@@ -126,6 +137,13 @@ struct Worker {
 
   void run_one() {
     const Program p = next_program();
+    recorder.begin_execution();
+    recorder.note_program(print_program(p));
+    run_program(p);
+    recorder.end_execution();
+  }
+
+  void run_program(const Program& p) {
     ExecOptions eo;
     eo.trace = false;
     eo.max_steps = opts.max_steps;
@@ -144,7 +162,8 @@ struct Worker {
     const bool random = mix ? pick < 4 : opts.strategy == "random";
     if (random) st = std::make_unique<RandomStrategy>(rng.next_u64());
     else st = std::make_unique<PctStrategy>(1 + static_cast<int>(rng.next_u64() % 3), rng.next_u64());
-    const CheckedRun cr = run_checked(p, *st, eo);
+    LoggingChooser logged(*st, recorder);  // the schedule so far, should the model crash
+    const CheckedRun cr = run_checked(p, logged, eo);
     if (canary_log) canary_log->observe(cr.result);
     reach.merge(cr.result.reach);
     if (!cr.reproducible) send("D\t" + cr.divergence);
@@ -222,8 +241,9 @@ struct Parent {
   }
 };
 
-int worker_main(const StressOptions& opts, int index, int fd) {
-  Worker w{opts, index, fd, Rng::stream(opts.seed, static_cast<uint64_t>(index))};
+int worker_main(const StressOptions& opts, int index, int fd, FlightRecorder& recorder) {
+  set_active_flight_recorder(&recorder);
+  Worker w{opts, index, fd, recorder, Rng::stream(opts.seed, static_cast<uint64_t>(index))};
   w.seeds = load_seeds(opts.seeds_dir);
   w.profiles = stress_profiles(opts);
   std::stringstream ss(opts.defects);
@@ -272,26 +292,86 @@ int run_stress(const StressOptions& opts) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  std::vector<pid_t> pids;
-  std::vector<int> fds;
-  for (int i = 0; i < jobs; ++i) {
-    int pipefd[2];
-    if (pipe(pipefd) != 0) return 2;
+  std::vector<pid_t> pids(jobs);
+  std::vector<int> fds(jobs, -1);
+  std::vector<int> err_fds(jobs, -1);
+  std::vector<std::string> err_tail(jobs);
+  std::vector<std::unique_ptr<FlightRecorder>> recorders;
+  for (int i = 0; i < jobs; ++i) recorders.push_back(std::make_unique<FlightRecorder>());
+  int streams = 0;  // random streams used: a replacement worker never repeats one
+  // Starts worker `i` (again), stdout-free: progress on its pipe, stderr on another, whose
+  // tail says how it died.
+  auto spawn = [&](int i) -> bool {
+    int pipefd[2], errfd[2];
+    if (pipe(pipefd) != 0 || pipe(errfd) != 0) return false;
+    const int stream = streams++;
+    std::fflush(nullptr);
     const pid_t pid = fork();
     if (pid == 0) {
       close(pipefd[0]);
-      _exit(worker_main(opts, i, pipefd[1]));
+      close(errfd[0]);
+      dup2(errfd[1], STDERR_FILENO);
+      close(errfd[1]);
+      _exit(worker_main(opts, stream, pipefd[1], *recorders[i]));
     }
     close(pipefd[1]);
-    pids.push_back(pid);
-    fds.push_back(pipefd[0]);
+    close(errfd[1]);
+    pids[i] = pid;
+    fds[i] = pipefd[0];
+    err_fds[i] = errfd[0];
+    err_tail[i].clear();
+    return true;
+  };
+  for (int i = 0; i < jobs; ++i) {
+    if (!spawn(i)) return 2;
   }
   Parent parent{opts};
   std::vector<std::string> partial(fds.size());
   std::vector<bool> alive(pids.size(), true);
   int worker_failures = 0;
+  int model_crashes = 0;
   const auto start = Clock::now();
+  const Clock::time_point deadline =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opts.seconds));
   size_t running = pids.size();
+  // A worker's stderr goes on to ours; its last 64 KiB are kept for the crash report.
+  auto drain_err = [&](size_t i) {
+    pollfd pfd{err_fds[i], POLLIN, 0};
+    while (err_fds[i] >= 0 && poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLIN | POLLHUP))) {
+      char buf[4096];
+      const ssize_t n = read(err_fds[i], buf, sizeof buf);
+      if (n <= 0) {
+        close(err_fds[i]);
+        err_fds[i] = -1;
+        break;
+      }
+      fwrite(buf, 1, static_cast<size_t>(n), stderr);
+      err_tail[i].append(buf, static_cast<size_t>(n));
+      if (err_tail[i].size() > 65536) err_tail[i].erase(0, err_tail[i].size() - 65536);
+    }
+  };
+  // Worker i died in the middle of an execution: that execution crashed the model.
+  auto report_model_crash = [&](size_t i, int status) {
+    const FlightRecorder& rec = *recorders[i];
+    ProcessDeath d;
+    d.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    d.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+    d.stderr_text = err_tail[i];
+    d.last_op = rec.last_op_name();
+    d.last_op_detail = rec.last_op();
+    auto parsed = parse_program(rec.program(), "<worker " + std::to_string(i) + ">");
+    const Program* p = std::get_if<Program>(&parsed);
+    if (p == nullptr) return false;
+    Finding f = model_crash_finding(d);
+    ExecResult r;
+    r.run.kind = platform::RunResult::Kind::kAborted;
+    r.run.message = "the model crashed: " + f.detail;
+    const ArtifactPaths paths = write_finding_artifacts(opts.artifacts, *p, rec.schedule(), f, r);
+    parent.on_line("F\t" + f.signature() + "\t" + f.classification + "\t" + paths.program +
+                   "\tworker");
+    ++model_crashes;
+    return true;
+  };
   bool forwarded = false;
   // Workers are watched by pid, not by pipe EOF: a process a native execution forked may
   // still hold a copy of a worker's pipe.
@@ -336,20 +416,42 @@ int run_stress(const StressOptions& opts) {
       }
     }
     std::vector<pollfd> pfds;
-    for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (!alive[i]) continue;
+      pfds.push_back({fds[i], POLLIN, 0});
+      if (err_fds[i] >= 0) pfds.push_back({err_fds[i], POLLIN, 0});
+    }
     poll(pfds.data(), pfds.size(), 250);
-    for (size_t i = 0; i < fds.size(); ++i) drain(i, 0);
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (!alive[i]) continue;
+      drain(i, 0);
+      drain_err(i);
+    }
     for (size_t i = 0; i < pids.size(); ++i) {
       int status = 0;
       if (!alive[i] || waitpid(pids[i], &status, WNOHANG) != pids[i]) continue;
       alive[i] = false;
       --running;
       drain(i, 50);
-      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++worker_failures;
+      drain_err(i);
+      if (err_fds[i] >= 0) close(err_fds[i]);
+      err_fds[i] = -1;
+      close(fds[i]);
+      partial[i].clear();
+      const bool failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+      if (failed && recorders[i]->in_execution() && report_model_crash(i, status)) {
+        // Contained: the run goes on with a new worker, unless it is ending anyway.
+        const bool ending = g_stop || forwarded || stopped_early || Clock::now() >= deadline;
+        if (!ending && spawn(static_cast<int>(i))) {
+          alive[i] = true;
+          ++running;
+        }
+      } else if (failed) {
+        ++worker_failures;
+      }
     }
     parent.progress(std::chrono::duration<double>(Clock::now() - start).count());
   }
-  for (int fd : fds) close(fd);
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   if (!opts.quiet) std::fprintf(stderr, "\n");
 
@@ -386,6 +488,10 @@ int run_stress(const StressOptions& opts) {
   std::printf("reachability (how often interesting states were reached):\n%s",
               parent.reach.table().c_str());
   if (worker_failures > 0) std::printf("warning: %d worker(s) did not exit cleanly\n", worker_failures);
+  if (model_crashes > 0) {
+    std::printf("the model crashed %d time(s) (model-crash findings above); each crashed worker "
+                "was replaced\n", model_crashes);
+  }
   if (parent.divergences > 0) {
     std::printf("DETERMINISM FAILURES: %d (a recorded schedule did not replay)\n", parent.divergences);
     return 1;

@@ -4,7 +4,7 @@
 // (cpython-notes §3). Budgets are execution counts, so the results are deterministic.
 #include <gtest/gtest.h>
 
-#include "fuzzers/fuzz_input.h"
+#include "harness/exec/fuzz_input.h"
 #include "harness/exec/checked_run.h"
 #include "harness/minimize/minimizer.h"
 #include "harness/program/binary_codec.h"
