@@ -81,6 +81,23 @@ std::vector<Program> load_seeds(const std::string& dir) {
 
 // ---- worker --------------------------------------------------------------------------------
 
+// A worker's program: its pinned profile, a newline, the bytes it decoded (with the defects of
+// the run); decoding is deterministic, so the parent rebuilds the exact program from this.
+Program program_of_record(const std::string& record, const std::vector<std::string>& defects) {
+  const size_t nl = record.find('\n');
+  DecodeOptions d;
+  d.pinned_profile = record.substr(0, nl);
+  d.extra_defects = defects;
+  const std::string bytes = nl == std::string::npos ? "" : record.substr(nl + 1);
+  Program p = decode_program(std::span<const uint8_t>(
+                                 reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
+                             d)
+                  .program;
+  p.schedule.clear();
+  p.defects = defects;  // the profile's own defects plus --defects, never random ones
+  return p;
+}
+
 struct Worker {
   const StressOptions& opts;
   int index;
@@ -104,7 +121,9 @@ struct Worker {
     }
   }
 
-  Program next_program() {
+  // A program and, in `record`, what rebuilds it (program_of_record): cheaper than its text,
+  // which would be printed for every execution.
+  Program next_program(std::string* record) {
     std::vector<uint8_t> bytes;
     const bool from_seed = !seeds.empty() && !opts.native_only_uniform && rng.next_u64() % 2 == 0;
     if (from_seed) {
@@ -120,10 +139,10 @@ struct Worker {
     DecodeOptions d;
     d.pinned_profile = profiles[rng.next_u64() % profiles.size()];
     d.extra_defects = extra_defects;
-    Program p = decode_program(bytes, d).program;
-    p.schedule.clear();
-    p.defects = extra_defects;  // the profile's own defects plus --defects, never random ones
-    return p;
+    record->assign(d.pinned_profile);
+    record->push_back('\n');
+    record->append(bytes.begin(), bytes.end());
+    return program_of_record(*record, extra_defects);
   }
 
   void report(const Program& p, const ExecResult& r, const Schedule& s, const char* engine) {
@@ -136,9 +155,10 @@ struct Worker {
   }
 
   void run_one() {
-    const Program p = next_program();
+    std::string record;
+    const Program p = next_program(&record);
     recorder.begin_execution();
-    recorder.note_program(print_program(p));
+    recorder.note_program(record);
     run_program(p);
     recorder.end_execution();
   }
@@ -359,9 +379,14 @@ int run_stress(const StressOptions& opts) {
     d.stderr_text = err_tail[i];
     d.last_op = rec.last_op_name();
     d.last_op_detail = rec.last_op();
-    auto parsed = parse_program(rec.program(), "<worker " + std::to_string(i) + ">");
-    const Program* p = std::get_if<Program>(&parsed);
-    if (p == nullptr) return false;
+    std::vector<std::string> defects;
+    std::stringstream ds(opts.defects);
+    for (std::string x; std::getline(ds, x, ',');) {
+      if (!x.empty()) defects.push_back(x);
+    }
+    if (rec.program().empty()) return false;
+    const Program program = program_of_record(rec.program(), defects);
+    const Program* p = &program;
     Finding f = model_crash_finding(d);
     ExecResult r;
     r.run.kind = platform::RunResult::Kind::kAborted;

@@ -178,7 +178,7 @@ bool decode_exec_result(const std::string& bytes, ExecResult* res) {
 
 // ---- the test-only crash hook ---------------------------------------------------------------
 
-void maybe_crash_for_test(const char* op_name) {
+void maybe_crash_for_test(OpCode op) {
   // Parsed once: the environment does not change under a running process.
   static const std::string spec = [] {
     const char* e = std::getenv("IFZ_TEST_MODEL_CRASH");
@@ -186,7 +186,7 @@ void maybe_crash_for_test(const char* op_name) {
   }();
   if (spec.empty()) return;
   const size_t colon = spec.find(':');
-  if (spec.compare(0, colon, op_name) != 0 || std::strlen(op_name) != colon) return;
+  if (spec.substr(0, colon) != op_info(op).name) return;
   const std::string how = colon == std::string::npos ? "segv" : spec.substr(colon + 1);
   if (how == "abort") std::abort();
   if (how == "check") IFZ_CHECK(false, "IFZ_TEST_MODEL_CRASH asked for a failed check");

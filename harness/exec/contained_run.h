@@ -20,6 +20,7 @@
 #include <string>
 
 #include "harness/exec/executor.h"
+#include "harness/program/op.h"
 
 namespace ifz::harness {
 
@@ -39,6 +40,6 @@ bool decode_finding(const std::string& bytes, size_t* pos, Finding* f);
 /// Test-only way to crash the model on purpose (never an op of the vocabulary): when the
 /// environment variable IFZ_TEST_MODEL_CRASH is `<op>:<how>` (how = segv | abort | check), the
 /// executor crashes that way as an op named <op> starts. Read once per process.
-void maybe_crash_for_test(const char* op_name);
+void maybe_crash_for_test(OpCode op);
 
 }  // namespace ifz::harness

@@ -39,10 +39,10 @@ FlightRecorder* g_active = nullptr;
 struct FlightRecorder::Header {
   uint64_t magic;
   int32_t op_thread;
-  char op[48];
-  char phase[64];
-  char thread_op[kThreads][48];     // per simulated thread: the op it is in
-  char thread_phase[kThreads][64];  // and the phase when it started it
+  int32_t op;                       // OpCode of the last op started, -1 before
+  const char* phase;                // a string literal: same address in the parent (fork)
+  int32_t thread_op[kThreads];      // per simulated thread: the op it is in, -1 none
+  const char* thread_phase[kThreads];  // and the phase when it started it
   int32_t crashed_thread;           // set by the fatal-signal handler, -1 before
   int32_t crash_signal;
   std::atomic<uint64_t> log_used;
@@ -72,9 +72,9 @@ FlightRecorder::~FlightRecorder() {
 
 void FlightRecorder::begin_execution() {
   header_->op_thread = -1;
-  header_->op[0] = '\0';
-  header_->phase[0] = '\0';
-  for (int t = 0; t < kThreads; ++t) header_->thread_op[t][0] = '\0';
+  header_->op = -1;
+  header_->phase = "";
+  for (int t = 0; t < kThreads; ++t) header_->thread_op[t] = -1;
   header_->crashed_thread = -1;
   header_->crash_signal = 0;
   header_->log_used.store(0, std::memory_order_release);
@@ -85,15 +85,13 @@ void FlightRecorder::begin_execution() {
 void FlightRecorder::end_execution() { header_->in_execution = 0; }
 bool FlightRecorder::in_execution() const { return header_->in_execution != 0; }
 
-void FlightRecorder::note_op(int thread, const char* op, const char* phase) {
+void FlightRecorder::note_op(int thread, OpCode op, const char* phase) {
   header_->op_thread = thread;
-  std::strncpy(header_->op, op, sizeof header_->op - 1);
-  header_->op[sizeof header_->op - 1] = '\0';
-  std::strncpy(header_->phase, phase ? phase : "", sizeof header_->phase - 1);
-  header_->phase[sizeof header_->phase - 1] = '\0';
+  header_->op = static_cast<int32_t>(op);
+  header_->phase = phase != nullptr ? phase : "";
   if (thread >= 0 && thread < kThreads) {
-    std::memcpy(header_->thread_op[thread], header_->op, sizeof header_->op);
-    std::memcpy(header_->thread_phase[thread], header_->phase, sizeof header_->phase);
+    header_->thread_op[thread] = header_->op;
+    header_->thread_phase[thread] = header_->phase;
   }
 }
 
@@ -133,20 +131,26 @@ void FlightRecorder::log_pick(std::span<const platform::ThreadId> runnable,
   header_->log_used.store(used + bytes, std::memory_order_release);
 }
 
+namespace {
+std::string op_name(int32_t code) {
+  return code < 0 ? "" : std::string(op_info(static_cast<OpCode>(code)).name);
+}
+}  // namespace
+
 std::string FlightRecorder::last_op_name() const {
   const int t = header_->crashed_thread;
-  if (t >= 0 && t < kThreads && header_->thread_op[t][0] != '\0') return header_->thread_op[t];
-  return header_->op;
+  if (t >= 0 && t < kThreads && header_->thread_op[t] >= 0) return op_name(header_->thread_op[t]);
+  return op_name(header_->op);
 }
 
 std::string FlightRecorder::last_op() const {
   const int t = header_->crashed_thread;
-  const bool by_crash = t >= 0 && t < kThreads && header_->thread_op[t][0] != '\0';
-  const char* op = by_crash ? header_->thread_op[t] : header_->op;
+  const bool by_crash = t >= 0 && t < kThreads && header_->thread_op[t] >= 0;
+  const int32_t op = by_crash ? header_->thread_op[t] : header_->op;
   const char* phase = by_crash ? header_->thread_phase[t] : header_->phase;
-  if (op[0] == '\0') return "";
-  std::string out = std::string(op) + " (T" + std::to_string(by_crash ? t : header_->op_thread);
-  if (phase[0] != '\0') out += ", phase " + std::string(phase);
+  if (op < 0) return "";
+  std::string out = op_name(op) + " (T" + std::to_string(by_crash ? t : header_->op_thread);
+  if (phase != nullptr && phase[0] != '\0') out += ", phase " + std::string(phase);
   return out + ")";
 }
 

@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 
+#include "harness/program/op.h"
 #include "harness/schedule/schedule.h"
 #include "harness/schedule/strategy.h"
 #include "runtime/platform/platform.h"
@@ -33,8 +34,9 @@ class FlightRecorder {
   void begin_execution();
   /// It ended (a death after this is not the execution's).
   void end_execution();
-  /// Thread `thread` starts op `op` (a static string) while the runtime is in `phase`.
-  void note_op(int thread, const char* op, const char* phase);
+  /// Thread `thread` starts an op while the runtime is in `phase` (a string literal). The name
+  /// is looked up only when read: this runs at every op of every recorded execution.
+  void note_op(int thread, OpCode op, const char* phase);
   /// The program being run, as text (stress workers; truncated to the reserved size).
   void note_program(const std::string& text);
   /// One Chooser::pick call and its (reduced) answer.

@@ -71,9 +71,9 @@ void Execution::run_script(ThreadCtx& c, int script) {
     // Always a string literal: a skipped op (frequent in fuzzing) allocates nothing.
     const char* why = "";
     if (FlightRecorder* fr = active_flight_recorder()) {
-      fr->note_op(plat_.current(), op_info(op.code).name, runtime_->phase_literal());
+      fr->note_op(plat_.current(), op.code, runtime_->phase_literal());
     }
-    maybe_crash_for_test(op_info(op.code).name);
+    maybe_crash_for_test(op.code);
     sync_lifetime(c);
     const bool done = do_op(c, slot, op, &why);
     if (done) {
