@@ -11,8 +11,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "fuzzers/custom_mutator.h"
-#include "fuzzers/fuzz_input.h"
+#include "harness/program/program_mutator.h"
+#include "harness/exec/fuzz_input.h"
 #include "harness/exec/canary_log.h"
 #include "harness/exec/checked_run.h"
 #include "harness/program/text_format.h"
@@ -20,6 +20,12 @@
 #include "harness/schedule/input_driven.h"
 #include "runtime/defects.h"
 #include "runtime/profile.h"
+
+// libFuzzer's own mutators (also provided by AFL++'s libFuzzer driver). Weak, so that the
+// replay drivers and the unit tests link without an engine; the program mutator then flips a
+// bit instead.
+extern "C" __attribute__((weak)) size_t LLVMFuzzerMutate(uint8_t* data, size_t size,
+                                                        size_t max_size);
 
 namespace ifz::fuzz {
 namespace {
@@ -182,6 +188,7 @@ Recorded record(const Program& p, harness::Strategy& strategy, const ExecResult&
 }  // namespace
 
 ProgramTarget::ProgramTarget(const TargetSpec& spec) : spec_(spec) {
+  set_engine_byte_mutator(LLVMFuzzerMutate);  // null without an engine
   // The decoding rules are fuzz_input.h's, shared with `interpfuzz minimize CRASH-FILE`.
   std::string error;
   std::optional<harness::DecodeOptions> d = env_decode_options(spec, &error);

@@ -28,8 +28,8 @@
 #include <string_view>
 #include <vector>
 
-#include "fuzzers/fuzz_input.h"  // looks_like_text_program, the decoding rules
-#include "fuzzers/targets.h"
+#include "harness/exec/fuzz_input.h"  // looks_like_text_program, the decoding rules
+#include "harness/program/fuzz_targets.h"
 #include "harness/exec/executor.h"
 #include "harness/program/binary_codec.h"
 #include "harness/schedule/strategy.h"
@@ -73,7 +73,7 @@ class ProgramTarget final : public Target {
   int replay(const std::string& path, std::span<const uint8_t> bytes) override;
   const TargetSpec& spec() const override { return spec_; }
   void set_native(bool on) override { native_ = on; }
-  /// LLVMFuzzerCustomMutator / LLVMFuzzerCustomCrossOver (custom_mutator.h).
+  /// LLVMFuzzerCustomMutator / LLVMFuzzerCustomCrossOver (harness/program/program_mutator.h).
   size_t mutate(uint8_t* data, size_t size, size_t max_size, unsigned seed) const;
   size_t cross_over(std::span<const uint8_t> a, std::span<const uint8_t> b, uint8_t* out,
                     size_t max_out, unsigned seed) const;

@@ -296,6 +296,8 @@ Shape shape_f4() {
                    {"subinterp with a daemon", 2, {new_interp(), start_helper(StartKind::kDaemon), swap_to(0)}},
                    {"isolated live", 1, {new_interp(kIsolated), swap_to(0)}}};
   s.helper_ops = {{OpCode::kBlock, 3}, {OpCode::kRunBytecode, 2}};
+  // A daemon still creating a subinterpreter when finalize_subinterpreters runs ([EXP] 3.13.0).
+  s.helper_motifs = {{"daemon creates a subinterp", 1, {new_interp()}}};
   s.role_weights = roles(1, 1, 0, 0, 0, 0, 3);
   s.max_helpers = 1;
   s.finalize_percent = 100;

@@ -78,6 +78,10 @@ const Detection kTable[] = {
    "Thread/fork from atexit at shutdown (gh-104690)", 3, 0, ""},
   {"initial_tstate_not_reset", "3.12-fixed", "S1",
    "(no §3 row; [EXP] 3.11/3.12: init; new_interp; delete_tstate; new_tstate I1)", 4, 0, ""},
+  {"finalize_half_built_subinterp", "3.13-fixed", "F4",
+   "(no §3 row; [EXP] 3.13.0: init; start T daemon; T: new_interp; finalize)", 4, 2,
+   "F4's shapes keep a live subinterpreter (motif new_interp; swap I0), which the shrunk "
+   "program keeps as the interpreter the helper is started in"},
 };
 // clang-format on
 

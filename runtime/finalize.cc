@@ -122,9 +122,21 @@ void Runtime::finalize_subinterpreters(ThreadState* t) {
         others_ending = true;
         continue;
       }
+      // Likewise one another thread is still creating (Interpreter::creating_thread): its
+      // creator either finishes or is made to exit at the new GIL, giving the claim up.
+      // CPython 3.13 does not look (the defect): it ends whatever is in the list.
+      const platform::ThreadId creator = i->creating_thread.load();
+      if (creator != platform::kNoThread && !defect(Defect::kFinalizeHalfBuiltSubinterp)) {
+        others_ending = true;
+        continue;
+      }
       victim = i;
     }
     if (victim != nullptr && profile_.fixed) victim->ending_thread = platform_.current();
+    if (victim != nullptr && victim->creation.load() != Interpreter::Creation::kReady &&
+        defects_.has(Defect::kFinalizeHalfBuiltSubinterp)) {
+      trigger(Defect::kFinalizeHalfBuiltSubinterp);
+    }
     head_lock_.unlock();
     if (victim == nullptr && others_ending) {
       // Give the other enders the GIL and wait until each has unlinked its interpreter or
@@ -135,6 +147,7 @@ void Runtime::finalize_subinterpreters(ThreadState* t) {
         for (Interpreter* i = head_; i != nullptr; i = i->next) {
           const platform::ThreadId ender = i->ending_thread.load();
           if (i != main_ && ender != platform::kNoThread && ender != platform_.current()) return true;
+          if (i != main_ && i->creating_thread.load() != platform::kNoThread) return true;
         }
         return false;
       };

@@ -95,8 +95,19 @@ void Runtime::exit_for_finalization(ThreadState* t, Gil* g, bool holds_gil_mutex
 void Runtime::release_claims_of_exiting_thread() {
   // The -fixed shutdown design (docs/design-notes.md §7): a thread made to exit must not leave
   // others waiting on what it promised. Invariant kept: after this, no Interpreter's
-  // ending_thread names this thread, and its Thread.start() starter is awake.
+  // ending_thread or creating_thread names this thread, and its Thread.start() starter is awake.
   PerThread& pt = per_thread(platform_.current());
+  if (pt.creating_interp.load() && head_lock_.owner() != platform_.current()) {
+    pt.creating_interp = false;
+    // An interpreter this thread was creating stays half-built (Interpreter::Creation): the
+    // finalizing thread ends it.
+    head_lock_.lock();
+    for (Interpreter* i = head_; i != nullptr; i = i->next) {
+      if (i->creating_thread.load() == platform_.current()) i->creating_thread = platform::kNoThread;
+    }
+    ending_done_.notify_all();
+    head_lock_.unlock();
+  }
   if (pt.ending_interp.load() && head_lock_.owner() != platform_.current()) {
     pt.ending_interp = false;
     // An interpreter this thread was ending is left half-ended: the finalizing thread takes it
@@ -166,9 +177,17 @@ void Runtime::take_gil(ThreadState* t) {
     if (!heap_.read_if_live(t, [&] { interp = t->interp; })) {
       touch(t, "take_gil: tstate->interp");
     }
-    if (profile_.per_interp_gil && !heap_.read_if_live(interp, [&] { g = interp->gil; })) {
+    bool gil_made = true;
+    if (profile_.per_interp_gil &&
+        !heap_.read_if_live(interp, [&] {
+          g = interp->gil;
+          gil_made = interp->creation.load() != Interpreter::Creation::kLinked;
+        })) {
       touch(interp, "take_gil: interp->ceval.gil");
     }
+    // interp->ceval.gil is NULL until init_interp_create_gil: only a thread that found an
+    // interpreter still being created can get here ([EXP] 3.13.0: SIGSEGV in take_gil).
+    if (!gil_made) touch(nullptr, "take_gil: interp->ceval.gil (NULL until init_interp_create_gil)");
   }
   auto ceval = [&]() -> Ceval& { return interp ? ceval_for(interp) : runtime_ceval_; };
   g->mutex.lock();

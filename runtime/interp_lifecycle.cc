@@ -20,12 +20,35 @@ ThreadState* Runtime::new_interpreter(const InterpConfig& requested, std::string
   // Config flags a version does not have are ignored, as the real API cannot express them.
   if (!profile_.has_isolated_interps) cfg.isolated = false;
   if (!profile_.per_interp_gil) cfg.own_gil = false;
-  Interpreter* i = alloc_interpreter(cfg);
+  // PyInterpreterState_New: linked into the runtime's list at once (a finalizing thread can
+  // find it from here on), and claimed by this thread on the -fixed twins.
+  Interpreter* i = alloc_interpreter(cfg, /*claim_for_creator=*/profile_.fixed);
   i->main_thread = platform_.current();
   ThreadState* t = new_tstate(i, ThreadKind::kInterp, /*daemon=*/false);
   t->thread = platform_.current();
-  swap(t);  // ≤3.11 the process GIL stays held; 3.12+ it moves to the new interpreter's GIL
+  // init_interp_create_gil: the GIL exists from here (interp->ceval.gil), and the creator
+  // takes it: ≤3.11 the process GIL stays held; 3.12+ swap moves this thread to the new
+  // interpreter's GIL, where a thread must exit if the runtime is finalizing (F2). Such a
+  // creator leaves the interpreter half-built ([EXP] 3.13.0: it exits in take_gil, called
+  // from init_interp_create_gil).
+  i->creation = Interpreter::Creation::kGilCreated;
+  swap(t);
+  i->creation = Interpreter::Creation::kReady;
+  if (profile_.fixed) give_up_creation_claim(i);
   return t;
+}
+
+void Runtime::give_up_creation_claim(Interpreter* i) {
+  per_thread(platform_.current()).creating_interp = false;
+  i->creating_thread = platform::kNoThread;
+  // A finalizing thread may wait for this claim (finalize_subinterpreters). Seen under
+  // HEAD_LOCK, with the notify, so that it cannot miss it; with no finalizer yet, it reads the
+  // cleared claim itself (both flags are seq_cst atomics).
+  if (finalizing_thread_ != platform::kNoThread) {
+    head_lock_.lock();
+    ending_done_.notify_all();
+    head_lock_.unlock();
+  }
 }
 
 void Runtime::end_interpreter(ThreadState* t) {
@@ -51,6 +74,15 @@ void Runtime::end_interpreter(ThreadState* t) {
     per_thread(platform_.current()).ending_interp = true;
   }
   interp->finalizing = true;
+  if (interp->creation.load() != Interpreter::Creation::kReady &&
+      defects_.has(Defect::kFinalizeHalfBuiltSubinterp)) {
+    // Only finalize_subinterpreters gets here (nobody else has a tstate in an interpreter
+    // being created). [EXP] 3.13.0: wait_for_thread_shutdown fails to import threading from
+    // the missing sys.modules and reports it with PyErr_FormatUnraisable, which reads a NULL
+    // dict: SIGSEGV. The fixed design has nothing of the half-built interpreter to wait for.
+    crash("NULL dereference: Py_EndInterpreter: wait_for_thread_shutdown of an interpreter "
+          "whose creation never finished (no sys.modules)");
+  }
   // Wrap up existing "threading"-module-created, non-daemon threads.
   wait_for_thread_shutdown(t);
   interp->shutdown = Interpreter::Shutdown::kThreadsJoined;

@@ -59,6 +59,20 @@ class Interpreter {
   // Py_FinalizeEx's finalize_subinterpreters never ends an interpreter another thread is
   // already ending (CPython 3.13 does not check; with own GILs both run at once).
   std::atomic<platform::ThreadId> ending_thread{platform::kNoThread};
+  // How far Py_NewInterpreter got (new_interpreter(), Python/pylifecycle.c). PyInterpreterState_New
+  // links the interpreter into the runtime's list before anything else, so other threads can
+  // find it half-built:
+  //   kLinked      interp->ceval.gil is still NULL (set by init_interp_create_gil);
+  //   kGilCreated  the GIL exists and the creator is about to take it (a creator made to exit
+  //                there, at shutdown, leaves the interpreter in this state for good);
+  //   kReady       the creator holds the new GIL: nobody else can tell it from finished.
+  enum class Creation : uint8_t { kLinked, kGilCreated, kReady };
+  std::atomic<Creation> creation{Creation::kLinked};
+  // -fixed twins: the thread creating this interpreter, claimed under HEAD_LOCK in the same
+  // critical section that links it, given up once the creator attached its thread state or
+  // was made to exit. finalize_subinterpreters leaves a claimed interpreter to its creator
+  // (3.13 ends it half-built: Defect::kFinalizeHalfBuiltSubinterp).
+  std::atomic<platform::ThreadId> creating_thread{platform::kNoThread};
   // How far shutdown of this interpreter got, for the F5 refusals (threads/fork at shutdown).
   enum class Shutdown : uint8_t { kNone, kThreadsJoined, kAtexit, kFinalizing };
   std::atomic<Shutdown> shutdown{Shutdown::kNone};

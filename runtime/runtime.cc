@@ -208,6 +208,9 @@ void Runtime::exit_process(int code) {
 // thread states
 
 ThreadState* Runtime::new_tstate(Interpreter* interp, ThreadKind kind, bool daemon) {
+  // new_threadstate() reads interp->runtime first: the caller's pointer may be stale (its
+  // holder was parked while a finalizing thread freed the interpreter).
+  touch(interp, "new_threadstate: interp");
   auto* t = heap_.make<ThreadState>("PyThreadState", next_tstate_id_++, interp, kind, daemon);
   t->runtime_generation = generation_;
   heap_.set_tag(t, t->runtime_generation);  // readable after the free (must_exit_before_gil)
@@ -217,6 +220,13 @@ ThreadState* Runtime::new_tstate(Interpreter* interp, ThreadKind kind, bool daem
   const int64_t interp_id = interp->id;
   if (!link_tstate(t)) {
     heap_.destroy(t);  // never visible to anyone
+    // Only a foreign thread is refused by design; for the others the interpreter was deleted
+    // while this thread waited for HEAD_LOCK: CPython links the tstate into freed memory.
+    const bool foreign = kind == ThreadKind::kForeignC || kind == ThreadKind::kGilState;
+    if (!foreign) {
+      touch(interp, "new_threadstate: interp->threads.head");
+      crash("use-after-free: new_threadstate: interp->threads.head (deleted PyInterpreterState)");
+    }
     return nullptr;
   }
   emit_ids(EventKind::kTstateCreated, 0, 0, 0, thread_kind_name(kind), tstate_id, interp_id);
@@ -316,7 +326,7 @@ std::vector<ThreadState*> Runtime::thread_states(const Interpreter* i) const {
 // ---------------------------------------------------------------------------------------------
 // interpreters
 
-Interpreter* Runtime::alloc_interpreter(const InterpConfig& cfg) {
+Interpreter* Runtime::alloc_interpreter(const InterpConfig& cfg, bool claim_for_creator) {
   const bool ring = profile_.pending_capacity == PendingCapacity::kRing32;
   head_lock_.lock();
   const int64_t id = next_interp_id_++;  // S3: monotonic within a runtime lifetime
@@ -333,6 +343,10 @@ Interpreter* Runtime::alloc_interpreter(const InterpConfig& cfg) {
     i->gil = main_gil_.get();
   }
   head_lock_.lock();
+  if (claim_for_creator) {
+    i->creating_thread = platform_.current();
+    per_thread(platform_.current()).creating_interp = true;
+  }
   i->next = head_;
   head_ = i;
   head_lock_.unlock();
@@ -407,6 +421,8 @@ void Runtime::initialize() {
   }
   main_ = alloc_interpreter(InterpConfig{});
   main_.load()->main_thread = self;
+  // pycore_create_interpreter: nobody can reach the new main interpreter before it is done.
+  main_.load()->creation = Interpreter::Creation::kReady;
   ThreadState* t = new_tstate(main_, ThreadKind::kMain, /*daemon=*/false);
   t->thread = self;
   t->bound = true;

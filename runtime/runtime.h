@@ -152,6 +152,8 @@ class Runtime {
   const Canaries& canaries() const { return canaries_; }
   const Outcome& outcome() const { return outcome_; }
   std::string phase() const { return phase_.load(); }
+  /// The same without a copy: always a string literal (for records written at every op).
+  const char* phase_literal() const { return phase_.load(); }
   platform::Platform& platform() const { return platform_; }
   Heap& heap() { return heap_; }
   Interpreter* main_interp() const { return main_.load(); }
@@ -188,13 +190,20 @@ class Runtime {
   void emit_ids(EventKind k, int64_t a, int64_t b, int64_t c, std::string_view text,
                 int64_t tstate_id, int64_t interp_id);
   ThreadState* current_of(platform::ThreadId t) const;
+  /// new_threadstate(): a tstate linked into `interp`. Null only for the kinds a finalizing
+  /// or ending interpreter refuses (foreign C threads, PyGILState_Ensure); for the others a
+  /// deleted `interp` is the modelled process's crash, as CPython's read of it would be.
   ThreadState* new_tstate(Interpreter* interp, ThreadKind kind, bool daemon);
   bool link_tstate(ThreadState* t);
   void unlink_tstate(ThreadState* t);
   void free_tstate(ThreadState* t);
   void take_initial_tstate_storage(ThreadState* t);
   void clear_tstate(ThreadState* t);
-  Interpreter* alloc_interpreter(const InterpConfig& cfg);
+  /// PyInterpreterState_New: allocated and linked into the runtime's list; with
+  /// claim_for_creator, Interpreter::creating_thread is set in the same HEAD_LOCK section.
+  Interpreter* alloc_interpreter(const InterpConfig& cfg, bool claim_for_creator = false);
+  /// -fixed: the creator attached to its new interpreter (Interpreter::creating_thread).
+  void give_up_creation_claim(Interpreter* i);
   void free_interpreter(Interpreter* i);
   void delete_interp_tstates(Interpreter* i);
   bool defect(Defect d);
@@ -329,6 +338,7 @@ class Runtime {
     std::atomic<ThreadState*> current{nullptr};   // _PyThreadState_GET
     std::atomic<ThreadState*> bound{nullptr};     // last tstate attached here (kept when detached)
     std::atomic<bool> ending_interp{false};       // -fixed: inside Py_EndInterpreter (a claim)
+    std::atomic<bool> creating_interp{false};     // -fixed: inside Py_NewInterpreter (a claim)
     std::atomic<bool> started{false};             // threading.Thread._started was set (ids are never reused)
     std::atomic<bool> start_failed{false};        // -fixed: made to exit before it started
     std::atomic<ThreadState*> gilstate{nullptr};  // the autoTSS key (main-interpreter tstates only)

@@ -7,8 +7,8 @@
 #include <set>
 #include <vector>
 
-#include "fuzzers/custom_mutator.h"
-#include "fuzzers/targets.h"
+#include "harness/program/program_mutator.h"
+#include "harness/program/fuzz_targets.h"
 #include "harness/program/binary_codec.h"
 #include "harness/program/validate.h"
 #include "runtime/profile.h"

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "fuzzers/targets.h"
+#include "harness/program/fuzz_targets.h"
 #include "harness/program/binary_codec.h"
 #include "harness/program/text_format.h"
 

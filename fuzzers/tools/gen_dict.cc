@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "fuzzers/targets.h"
+#include "harness/program/fuzz_targets.h"
 #include "harness/program/binary_codec.h"
 #include "harness/program/text_format.h"
 #include "runtime/defects.h"

@@ -10,6 +10,11 @@
 #include <cstring>
 
 #include "harness/emit/emit_c.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include "harness/exec/checked_run.h"
 #include "harness/program/text_format.h"
 
@@ -80,10 +85,48 @@ ArtifactPaths write_finding_artifacts(const std::string& dir, const Program& p, 
 std::string write_repro_c(const std::string& stem, const Program& p, const Schedule& s) {
   emit::EmitOptions o;
   o.source_name = stem + ".ifz";
-  const emit::Emitted e = emit::emit_c(p, s, o);
+  // emit_c runs the model to place the threads: in a child process, so that a program that
+  // crashes the model (a model-crash finding) costs its reproducer, not the tool.
+  std::string text;
+  bool ok = false;
+  int fds[2];
+  if (pipe(fds) == 0) {
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      close(fds[0]);
+      const emit::Emitted e = emit::emit_c(p, s, o);
+      const std::string out = (e.ok ? "1" : "0") + (e.ok ? e.c : e.error);
+      for (size_t off = 0; off < out.size();) {
+        const ssize_t n = write(fds[1], out.data() + off, out.size() - off);
+        if (n <= 0) break;
+        off += static_cast<size_t>(n);
+      }
+      _exit(0);
+    }
+    close(fds[1]);
+    std::string bytes;
+    char buf[1 << 16];
+    ssize_t n;
+    while ((n = read(fds[0], buf, sizeof buf)) != 0) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) break;
+      bytes.append(buf, static_cast<size_t>(n));
+    }
+    close(fds[0]);
+    int status = 0;
+    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && !bytes.empty()) {
+      ok = bytes[0] == '1';
+      text = ok ? bytes.substr(1) : "no repro.c for " + o.source_name + ": " + bytes.substr(1) + "\n";
+    } else {
+      text = "no repro.c for " + o.source_name + ": running the model to emit it crashed the "
+             "model (a model-crash finding: a bug of interpfuzz, nothing to run on CPython)\n";
+    }
+  }
   std::string err;
-  const std::string path = stem + (e.ok ? ".repro.c" : ".repro.txt");
-  const std::string text = e.ok ? e.c : "no repro.c for " + o.source_name + ": " + e.error + "\n";
+  const std::string path = stem + (ok ? ".repro.c" : ".repro.txt");
   if (!write_file_atomic(path, text, &err)) {
     std::fprintf(stderr, "interpfuzz: %s\n", err.c_str());
     return "";

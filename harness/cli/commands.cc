@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "harness/cli/input_file.h"
 #include "harness/exec/checked_run.h"
 #include "harness/oracles/oracle.h"
 #include "harness/program/text_format.h"
@@ -74,26 +75,22 @@ void print_findings(const ExecResult& r, const std::string& file, const Schedule
 }  // namespace
 
 int cmd_replay(const Flags& f, bool explain) {
-  std::string file;
-  auto p = load_program(f, &file);
-  if (!p) return 2;
-  std::string sched_text = f.schedule.empty() ? p->schedule : f.schedule;
-  Schedule schedule;
-  if (!sched_text.empty()) {
-    std::string err;
-    auto s = Schedule::parse(sched_text, &err);
-    if (!s) return input_error("interpfuzz: bad schedule: " + err);
-    schedule = *s;
-  }
   ExecOptions opts = base_options(f);
   opts.trace_thread_states = explain;
+  // Contained: a crash of the model is a model-crash finding of this execution, not ours.
+  opts.contain = !f.native;
+  const std::optional<InputFile> in = load_input_file(f, opts);
+  if (!in) return 2;
   std::string divergence;
   ExecResult r;
-  if (f.native) {
-    r = execute(*p, opts);
+  if (in->raw_result) {
+    r = *in->raw_result;  // the fuzz target's own execution, run while decoding
+  } else if (f.native) {
+    r = execute(in->program, opts);
   } else {
-    r = replay_schedule(*p, schedule, opts, &divergence);
+    r = replay_schedule(in->program, in->schedule, opts, &divergence);
   }
+  if (in->raw) std::cout << "raw input " << in->path << " (" << in->raw_setup << ")\n";
   if (!f.quiet) {
     for (const std::string& line : r.trace) std::cout << line << "\n";
   }
@@ -101,7 +98,7 @@ int cmd_replay(const Flags& f, bool explain) {
   if (!divergence.empty()) {
     std::cout << "==ifz== WARNING: the execution diverged from the schedule: " << divergence << "\n";
   }
-  print_findings(r, file, schedule);
+  print_findings(r, in->reproduce_name, in->schedule);
   return r.found() ? 1 : 0;
 }
 
@@ -124,6 +121,7 @@ int cmd_run(const Flags& f) {
   }
   ExecOptions opts = base_options(f);
   opts.trace = false;
+  opts.contain = true;  // a fork per execution (contained_run.h): run's budgets are small
   struct Seen {
     int count = 0;
     std::string classification;

@@ -9,9 +9,14 @@
 #include <iostream>
 #include <sstream>
 
-#include "fuzzers/fuzz_input.h"
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "harness/cli/artifacts.h"
 #include "harness/cli/commands.h"
+#include "harness/cli/input_file.h"
+#include "harness/exec/contained_run.h"
+#include "harness/exec/fuzz_input.h"
 #include "harness/emit/emit_c.h"
 #include "runtime/profile.h"
 #include "harness/exec/checked_run.h"
@@ -25,46 +30,6 @@ namespace ifz::harness::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-// A raw fuzzer input (libFuzzer's crash-/leak-/timeout- file): decoded and run exactly as
-// the fuzz target `--target` did (fuzzers/fuzz_input.h: its op mix, fixed_profiles_only, the
-// pinned profile and defects), with the schedule its bytes drove recorded. The profile and
-// defects are --profile / --defects when given, else INTERPFUZZ_PROFILE / INTERPFUZZ_DEFECTS,
-// as when fuzzing. Returns false after printing one line on stderr for bad flags/environment.
-bool from_fuzzer_input(const Flags& f, const std::string& bytes, fuzz::ReplayedInput* out,
-                       std::string* setup) {
-  const fuzz::TargetSpec* t = fuzz::find_target(f.target);
-  if (t == nullptr || t->input != fuzz::InputKind::kBinaryProgram) {
-    std::string known;
-    for (const fuzz::TargetSpec& s : fuzz::all_targets()) {
-      if (s.input == fuzz::InputKind::kBinaryProgram) known += (known.empty() ? "" : ", ") + std::string(s.name);
-    }
-    input_error("interpfuzz minimize: --target: '" + f.target +
-                "' is not a program fuzz target (known: " + known + ")");
-    return false;
-  }
-  const char* env_profile = std::getenv("INTERPFUZZ_PROFILE");
-  const char* env_defects = std::getenv("INTERPFUZZ_DEFECTS");
-  const bool flag_profile = f.was_given("--profile");
-  const bool flag_defects = f.was_given("--defects");
-  const std::string profile = flag_profile ? f.profile : env_profile ? env_profile : "";
-  const std::string defects = flag_defects ? f.defects : env_defects ? env_defects : "";
-  std::string err;
-  const std::optional<DecodeOptions> d =
-      fuzz::decode_options_for(*t, profile, fuzz::split_names(defects), &err);
-  if (!d) {
-    const bool profile_bad = !profile.empty() && rt::find_profile(profile) == nullptr;
-    const char* where = profile_bad ? (flag_profile ? "--profile" : "INTERPFUZZ_PROFILE")
-                                    : (flag_defects ? "--defects" : "INTERPFUZZ_DEFECTS");
-    input_error("interpfuzz minimize: " + std::string(where) + ": " + err);
-    return false;
-  }
-  const std::vector<uint8_t> data(bytes.begin(), bytes.end());
-  *out = fuzz::replay_fuzzer_input(data, *d);
-  *setup = std::string(t->name) + ", profile " + (profile.empty() ? "from the input" : profile) +
-           ", defects " + (defects.empty() ? "none" : defects);
-  return true;
-}
 
 // The signature a text program says it yields: its `# expect:` line (minimiser output,
 // regressions) or the `# SUMMARY: interpfuzz:` line of the report a stress artifact carries.
@@ -116,6 +81,120 @@ MinimizeResult minimize_keeping(const Program& p, const Schedule& s, const std::
   return other;
 }
 
+// MinimizeResult across minimize_safely's pipe: the program as text, the schedule as a string.
+std::string encode_minimize_result(const MinimizeResult& r) {
+  std::string out;
+  auto put = [&](const std::string& x) { out += std::to_string(x.size()) + ":" + x; };
+  put(r.ok ? "1" : "0");
+  put(r.error);
+  put(print_program(r.program));
+  put(r.schedule.to_string());
+  encode_finding(r.finding, &out);
+  for (uint64_t v : {uint64_t{r.ops_before}, uint64_t{r.ops_after}, uint64_t{r.threads_before},
+                     uint64_t{r.threads_after}, uint64_t{r.preemptions_before},
+                     uint64_t{r.preemptions_after}, r.executions,
+                     uint64_t{r.schedule_searched}}) {
+    put(std::to_string(v));
+  }
+  put(std::to_string(r.seconds));
+  return out;
+}
+
+bool decode_minimize_result(const std::string& in, size_t* pos, MinimizeResult* r) {
+  bool ok = true;
+  auto get = [&]() -> std::string {
+    const size_t colon = in.find(':', *pos);
+    if (!ok || colon == std::string::npos) {
+      ok = false;
+      return "";
+    }
+    const size_t n = std::strtoull(in.c_str() + *pos, nullptr, 10);
+    if (n > in.size() - colon - 1) {
+      ok = false;
+      return "";
+    }
+    std::string x = in.substr(colon + 1, n);
+    *pos = colon + 1 + n;
+    return x;
+  };
+  r->ok = get() == "1";
+  r->error = get();
+  const std::string program = get();
+  const std::string schedule = get();
+  if (!ok) return false;
+  if (r->ok) {
+    auto parsed = parse_program(program, "<minimised>");
+    auto* prog = std::get_if<Program>(&parsed);
+    auto sched = Schedule::parse(schedule, nullptr);
+    if (prog == nullptr || !sched) return false;
+    r->program = *prog;
+    r->schedule = *sched;
+  }
+  if (!decode_finding(in, pos, &r->finding)) return false;
+  size_t* fields[] = {&r->ops_before, &r->ops_after, &r->threads_before, &r->threads_after,
+                      &r->preemptions_before, &r->preemptions_after};
+  for (size_t* f : fields) *f = std::strtoull(get().c_str(), nullptr, 10);
+  r->executions = std::strtoull(get().c_str(), nullptr, 10);
+  r->schedule_searched = get() == "1";
+  r->seconds = std::strtod(get().c_str(), nullptr);
+  return ok;
+}
+
+// minimize_keeping, never taken down by a crash of the model. A model-crash signature is
+// minimised with every execution contained (a fork each). Anything else runs at full speed in
+// a child process; if that child dies (some candidate crashed the model), the minimisation
+// starts again with every execution contained, where such a candidate is a finding of another
+// signature and is simply not kept.
+MinimizeResult minimize_safely(const Program& p, const Schedule& s, const std::string& wanted,
+                               const std::string& wanted_class, MinimizeOptions mo,
+                               std::string* note) {
+  if (wanted.rfind("model-crash/", 0) == 0) mo.contain = true;
+  if (mo.contain) return minimize_keeping(p, s, wanted, wanted_class, mo, note);
+  int fds[2];
+  if (pipe(fds) != 0) return minimize_keeping(p, s, wanted, wanted_class, mo, note);
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    std::string child_note;
+    const MinimizeResult r = minimize_keeping(p, s, wanted, wanted_class, mo, &child_note);
+    std::string out = encode_minimize_result(r);
+    out += child_note;
+    for (size_t off = 0; off < out.size();) {
+      const ssize_t n = write(fds[1], out.data() + off, out.size() - off);
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string bytes;
+  char buf[1 << 16];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    bytes.append(buf, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  int status = 0;
+  while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  MinimizeResult r;
+  size_t pos = 0;
+  if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+      decode_minimize_result(bytes, &pos, &r)) {
+    *note = bytes.substr(pos);
+    return r;
+  }
+  mo.contain = true;
+  r = minimize_keeping(p, s, wanted, wanted_class, mo, note);
+  const std::string why = "a candidate crashed the model during minimisation; minimised again "
+                          "with every execution in a child process";
+  *note = note->empty() ? why : *note + "; " + why;
+  return r;
+}
+
 std::string header_comment(const MinimizeResult& r, const std::string& note = "") {
   std::ostringstream os;
   if (!note.empty()) os << "# note: " << note << "\n";
@@ -132,6 +211,7 @@ std::string header_comment(const MinimizeResult& r, const std::string& note = ""
 std::string trace_text(const MinimizeResult& r) {
   ExecOptions eo;
   eo.trace_thread_states = true;
+  eo.contain = true;  // the minimal program may crash the model: that is its finding
   std::string div;
   const ExecResult x = replay_schedule(r.program, r.schedule, eo, &div);
   std::string out;
@@ -169,7 +249,7 @@ std::string minimize_artifact(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   std::string note;
-  const MinimizeResult r = minimize_keeping(*p, s, recorded_signature(text.str()),
+  const MinimizeResult r = minimize_safely(*p, s, recorded_signature(text.str()),
                                             recorded_classification(text.str()), mo, &note);
   if (!r.ok) return "";
   const std::string stem = path.substr(0, path.size() - 4);
@@ -180,54 +260,45 @@ std::string minimize_artifact(const std::string& path) {
 }
 
 int cmd_minimize(const Flags& f) {
-  if (f.positional.empty()) return input_error("interpfuzz minimize: missing FILE");
-  const std::string path = f.positional[0];
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) return input_error("interpfuzz minimize: " + path + " is a directory, not a file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return input_error("interpfuzz minimize: cannot read " + path);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) return input_error("interpfuzz minimize: cannot read " + path);
-  const std::string bytes = buf.str();
-  Program prog;
-  Schedule schedule;
+  ExecOptions decode_eo = fuzz::input_exec_options(nullptr);
+  decode_eo.contain = true;  // a raw input that crashes the model is a model-crash finding
+  const std::optional<InputFile> in = load_input_file(f, decode_eo);
+  if (!in) return 2;
+  const std::string& path = in->path;
+  const Program& prog = in->program;
+  const Schedule& schedule = in->schedule;
   std::string signature;  // "" = the first finding of the program as given
   std::string classification;  // recorded with it, "" if none
-  std::string raw_setup;  // raw input: how it was decoded, for the report
-  const std::span<const uint8_t> span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  if (fuzz::looks_like_text_program(path, span)) {
-    std::string file;
-    auto p = load_program(f, &file);
-    if (!p) return 2;
-    prog = *p;
-    std::string err;
-    if (!prog.schedule.empty()) {
-      auto sp = Schedule::parse(prog.schedule, &err);
-      if (!sp) return input_error("interpfuzz minimize: bad schedule in " + path + ": " + err);
-      schedule = *sp;
+  const std::string raw_setup = in->raw_setup;  // raw input: how it was decoded, for the report
+  if (!in->raw) {
+    signature = recorded_signature(in->bytes);
+    classification = recorded_classification(in->bytes);
+    if (signature.empty() && !in->schedule.picks.empty()) {
+      // The program's own first finding, found contained: if it is a crash of the model, the
+      // minimisation knows from the start that it must contain every execution.
+      ExecOptions eo;
+      eo.trace = false;
+      eo.contain = true;
+      std::string divergence;
+      const ExecResult first = replay_schedule(prog, schedule, eo, &divergence);
+      if (first.found()) signature = first.findings[0].signature();
     }
-    signature = recorded_signature(bytes);
-    classification = recorded_classification(bytes);
-  } else {
-    fuzz::ReplayedInput in;
-    if (!from_fuzzer_input(f, bytes, &in, &raw_setup)) return 2;
-    if (!in.result.found()) {
+  } else if (in->raw_result) {
+    if (!in->raw_result->found()) {
       std::cout << "interpfuzz minimize: " << path << " (raw input, " << raw_setup
-                << ") yields no finding: outcome " << in.result.outcome_summary()
+                << ") yields no finding: outcome " << in->raw_result->outcome_summary()
                 << "; a libFuzzer crash file replays only with the target, profile and defects "
                    "it was fuzzed with (--target, --profile/--defects or INTERPFUZZ_PROFILE/"
-                   "INTERPFUZZ_DEFECTS), and a sanitizer-only crash has no oracle finding\n";
+                   "INTERPFUZZ_DEFECTS), and a sanitizer-only crash of the modelled process has "
+                   "no oracle finding\n";
       return 0;
     }
-    prog = in.program;
-    schedule = in.schedule;
-    signature = in.result.findings[0].signature();  // the finding the fuzz target reported
+    signature = in->raw_result->findings[0].signature();  // what the fuzz target reported
   }
   MinimizeOptions mo;
   mo.seconds = static_cast<double>(f.was_given("--time") ? f.time : 25);
   std::string note;
-  const MinimizeResult r = minimize_keeping(prog, schedule, signature, classification, mo, &note);
+  const MinimizeResult r = minimize_safely(prog, schedule, signature, classification, mo, &note);
   if (!r.ok) {
     std::cout << "interpfuzz minimize: " << r.error << "\n";
     return 0;

@@ -6,6 +6,13 @@
 // not take the run (or the other workers) down, and native executions fork anyway. A worker
 // writes a finding's artifacts (atomically: temp file + rename) *before* telling the parent,
 // so a worker killed at any point loses nothing it reported.
+//
+// A worker the model crashes under (a signal, a sanitizer report, a failed IFZ_CHECK) is the
+// containment of that crash: each worker runs its executions with a FlightRecorder the parent
+// mapped before forking it, holding the program in progress and every choice made so far. The
+// parent turns the death into a `model-crash` finding of that program and schedule (its
+// artifacts written as any other's, then minimised, contained) and starts a new worker on a
+// fresh random stream. Executions stay in-process: no per-execution cost but the record.
 #include "harness/cli/stress.h"
 
 #include <fcntl.h>
@@ -20,6 +27,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -28,6 +36,8 @@
 #include "harness/exec/canary_log.h"
 #include "harness/exec/reach.h"
 #include "harness/exec/checked_run.h"
+#include "harness/exec/flight_recorder.h"
+#include "harness/exec/model_crash.h"
 #include "harness/cli/minimize_cmd.h"
 #include "harness/program/binary_codec.h"
 #include "harness/program/text_format.h"
@@ -74,10 +84,28 @@ std::vector<Program> load_seeds(const std::string& dir) {
 
 // ---- worker --------------------------------------------------------------------------------
 
+// A worker's program: its pinned profile, a newline, the bytes it decoded (with the defects of
+// the run); decoding is deterministic, so the parent rebuilds the exact program from this.
+Program program_of_record(const std::string& record, const std::vector<std::string>& defects) {
+  const size_t nl = record.find('\n');
+  DecodeOptions d;
+  d.pinned_profile = record.substr(0, nl);
+  d.extra_defects = defects;
+  const std::string bytes = nl == std::string::npos ? "" : record.substr(nl + 1);
+  Program p = decode_program(std::span<const uint8_t>(
+                                 reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
+                             d)
+                  .program;
+  p.schedule.clear();
+  p.defects = defects;  // the profile's own defects plus --defects, never random ones
+  return p;
+}
+
 struct Worker {
   const StressOptions& opts;
   int index;
   int out_fd;
+  FlightRecorder& recorder;
   Rng rng;
   std::vector<Program> seeds;
   std::vector<std::string> profiles;
@@ -96,7 +124,9 @@ struct Worker {
     }
   }
 
-  Program next_program() {
+  // A program and, in `record`, what rebuilds it (program_of_record): cheaper than its text,
+  // which would be printed for every execution.
+  Program next_program(std::string* record) {
     std::vector<uint8_t> bytes;
     const bool from_seed = !seeds.empty() && !opts.native_only_uniform && rng.next_u64() % 2 == 0;
     if (from_seed) {
@@ -112,10 +142,10 @@ struct Worker {
     DecodeOptions d;
     d.pinned_profile = profiles[rng.next_u64() % profiles.size()];
     d.extra_defects = extra_defects;
-    Program p = decode_program(bytes, d).program;
-    p.schedule.clear();
-    p.defects = extra_defects;  // the profile's own defects plus --defects, never random ones
-    return p;
+    record->assign(d.pinned_profile);
+    record->push_back('\n');
+    record->append(bytes.begin(), bytes.end());
+    return program_of_record(*record, extra_defects);
   }
 
   void report(const Program& p, const ExecResult& r, const Schedule& s, const char* engine) {
@@ -130,7 +160,15 @@ struct Worker {
   }
 
   void run_one() {
-    const Program p = next_program();
+    std::string record;
+    const Program p = next_program(&record);
+    recorder.begin_execution();
+    recorder.note_program(record);
+    run_program(p);
+    recorder.end_execution();
+  }
+
+  void run_program(const Program& p) {
     ExecOptions eo;
     eo.trace = false;
     eo.max_steps = opts.max_steps;
@@ -149,7 +187,8 @@ struct Worker {
     const bool random = mix ? pick < 4 : opts.strategy == "random";
     if (random) st = std::make_unique<RandomStrategy>(rng.next_u64());
     else st = std::make_unique<PctStrategy>(1 + static_cast<int>(rng.next_u64() % 3), rng.next_u64());
-    const CheckedRun cr = run_checked(p, *st, eo);
+    LoggingChooser logged(*st, recorder);  // the schedule so far, should the model crash
+    const CheckedRun cr = run_checked(p, logged, eo);
     if (canary_log) canary_log->observe(cr.result);
     reach.merge(cr.result.reach);
     if (!cr.reproducible) send("D\t" + cr.divergence);
@@ -302,8 +341,9 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
-int worker_main(const StressOptions& opts, int index, int fd) {
-  Worker w{opts, index, fd, Rng::stream(opts.seed, static_cast<uint64_t>(index))};
+int worker_main(const StressOptions& opts, int index, int fd, FlightRecorder& recorder) {
+  set_active_flight_recorder(&recorder);
+  Worker w{opts, index, fd, recorder, Rng::stream(opts.seed, static_cast<uint64_t>(index))};
   w.seeds = load_seeds(opts.seeds_dir);
   w.profiles = stress_profiles(opts);
   std::stringstream ss(opts.defects);
@@ -352,19 +392,38 @@ int run_stress(const StressOptions& opts) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  std::vector<pid_t> pids;
-  std::vector<int> fds;
-  for (int i = 0; i < jobs; ++i) {
-    int pipefd[2];
-    if (pipe(pipefd) != 0) return 2;
+  std::vector<pid_t> pids(jobs);
+  std::vector<int> fds(jobs, -1);
+  std::vector<int> err_fds(jobs, -1);
+  std::vector<std::string> err_tail(jobs);
+  std::vector<std::unique_ptr<FlightRecorder>> recorders;
+  for (int i = 0; i < jobs; ++i) recorders.push_back(std::make_unique<FlightRecorder>());
+  int streams = 0;  // random streams used: a replacement worker never repeats one
+  // Starts worker `i` (again), stdout-free: progress on its pipe, stderr on another, whose
+  // tail says how it died.
+  auto spawn = [&](int i) -> bool {
+    int pipefd[2], errfd[2];
+    if (pipe(pipefd) != 0 || pipe(errfd) != 0) return false;
+    const int stream = streams++;
+    std::fflush(nullptr);
     const pid_t pid = fork();
     if (pid == 0) {
       close(pipefd[0]);
-      _exit(worker_main(opts, i, pipefd[1]));
+      close(errfd[0]);
+      dup2(errfd[1], STDERR_FILENO);
+      close(errfd[1]);
+      _exit(worker_main(opts, stream, pipefd[1], *recorders[i]));
     }
     close(pipefd[1]);
-    pids.push_back(pid);
-    fds.push_back(pipefd[0]);
+    close(errfd[1]);
+    pids[i] = pid;
+    fds[i] = pipefd[0];
+    err_fds[i] = errfd[0];
+    err_tail[i].clear();
+    return true;
+  };
+  for (int i = 0; i < jobs; ++i) {
+    if (!spawn(i)) return 2;
   }
   Parent parent{opts};
   std::vector<std::string> partial(fds.size());
@@ -373,8 +432,54 @@ int run_stress(const StressOptions& opts) {
   // would turn the wait below into a busy loop.
   std::vector<bool> at_eof(fds.size(), false);
   int worker_failures = 0;
+  int model_crashes = 0;
   const auto start = Clock::now();
+  const Clock::time_point deadline =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opts.seconds));
   size_t running = pids.size();
+  // A worker's stderr goes on to ours; its last 64 KiB are kept for the crash report.
+  auto drain_err = [&](size_t i) {
+    pollfd pfd{err_fds[i], POLLIN, 0};
+    while (err_fds[i] >= 0 && poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLIN | POLLHUP))) {
+      char buf[4096];
+      const ssize_t n = read(err_fds[i], buf, sizeof buf);
+      if (n <= 0) {
+        close(err_fds[i]);
+        err_fds[i] = -1;
+        break;
+      }
+      fwrite(buf, 1, static_cast<size_t>(n), stderr);
+      err_tail[i].append(buf, static_cast<size_t>(n));
+      if (err_tail[i].size() > 65536) err_tail[i].erase(0, err_tail[i].size() - 65536);
+    }
+  };
+  // Worker i died in the middle of an execution: that execution crashed the model.
+  auto report_model_crash = [&](size_t i, int status) {
+    const FlightRecorder& rec = *recorders[i];
+    ProcessDeath d;
+    d.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    d.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+    d.stderr_text = err_tail[i];
+    d.last_op = rec.last_op_name();
+    d.last_op_detail = rec.last_op();
+    std::vector<std::string> defects;
+    std::stringstream ds(opts.defects);
+    for (std::string x; std::getline(ds, x, ',');) {
+      if (!x.empty()) defects.push_back(x);
+    }
+    if (rec.program().empty()) return false;
+    const Program program = program_of_record(rec.program(), defects);
+    const Program* p = &program;
+    Finding f = model_crash_finding(d);
+    ExecResult r;
+    r.run.kind = platform::RunResult::Kind::kAborted;
+    r.run.message = "the model crashed: " + f.detail;
+    const ArtifactPaths paths = write_finding_artifacts(opts.artifacts, *p, rec.schedule(), f, r);
+    parent.on_line("F\t" + f.signature() + "\t" + f.classification + "\t" + paths.program +
+                   "\tworker\t" + paths.report);
+    ++model_crashes;
+    return true;
+  };
   bool forwarded = false;
   std::vector<bool> killed(pids.size(), false);
   // Workers are watched by pid, not by pipe EOF: a process a native execution forked may
@@ -430,21 +535,46 @@ int run_stress(const StressOptions& opts) {
     }
     std::vector<pollfd> pfds;
     for (size_t i = 0; i < fds.size(); ++i) {
+      if (!alive[i]) continue;
       if (!at_eof[i]) pfds.push_back({fds[i], POLLIN, 0});
+      if (err_fds[i] >= 0) pfds.push_back({err_fds[i], POLLIN, 0});
     }
     poll(pfds.data(), pfds.size(), 250);  // with no pipe left open: a plain 250 ms wait
-    for (size_t i = 0; i < fds.size(); ++i) drain(i, 0);
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (!alive[i]) continue;
+      drain(i, 0);
+      drain_err(i);
+    }
     for (size_t i = 0; i < pids.size(); ++i) {
       int status = 0;
       if (!alive[i] || waitpid(pids[i], &status, WNOHANG) != pids[i]) continue;
       alive[i] = false;
       --running;
       drain(i, 50);
-      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++worker_failures;
+      drain_err(i);
+      if (err_fds[i] >= 0) close(err_fds[i]);
+      err_fds[i] = -1;
+      close(fds[i]);
+      partial[i].clear();
+      const bool failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+      // SIGKILL never comes from the model (a fault is SIGSEGV/SIGBUS, a failed check or a
+      // sanitizer aborts or exits): it is the OOM killer or a user, so a worker failure.
+      const bool killed_from_outside = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+      if (failed && !killed_from_outside && recorders[i]->in_execution() &&
+          report_model_crash(i, status)) {
+        // Contained: the run goes on with a new worker, unless it is ending anyway.
+        const bool ending = g_stop || forwarded || stopped_early || Clock::now() >= deadline;
+        if (!ending && spawn(static_cast<int>(i))) {
+          alive[i] = true;
+          at_eof[i] = false;  // a new pipe
+          ++running;
+        }
+      } else if (failed) {
+        ++worker_failures;
+      }
     }
     parent.progress(std::chrono::duration<double>(Clock::now() - start).count());
   }
-  for (int fd : fds) close(fd);
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   parent.progress_line.break_line();
   const bool interrupted = g_stop != 0;
@@ -485,6 +615,10 @@ int run_stress(const StressOptions& opts) {
   std::printf("reachability (how often interesting states were reached):\n%s",
               parent.reach.table().c_str());
   if (worker_failures > 0) std::printf("warning: %d worker(s) did not exit cleanly\n", worker_failures);
+  if (model_crashes > 0) {
+    std::printf("the model crashed %d time(s) (model-crash findings above); each crashed worker "
+                "was replaced\n", model_crashes);
+  }
   if (parent.divergences > 0) {
     std::printf("DETERMINISM FAILURES: %d (a recorded schedule did not replay)\n", parent.divergences);
   }

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "fuzzers/custom_mutator.h"
-#include "fuzzers/targets.h"
+#include "harness/program/program_mutator.h"
+#include "harness/program/fuzz_targets.h"
 #include "harness/emit/c_ops.h"
 #include "harness/exec/executor.h"
 #include "harness/program/binary_codec.h"
@@ -38,7 +38,7 @@ std::vector<Seed> load_seeds(const std::string& dir) {
 
 namespace {
 
-// The program fuzz targets' op mixes (fuzzers/targets.h), taken in turn.
+// The program fuzz targets' op mixes (harness/program/fuzz_targets.h), taken in turn.
 std::vector<const fuzz::TargetSpec*> program_targets() {
   std::vector<const fuzz::TargetSpec*> out;
   for (const fuzz::TargetSpec& t : fuzz::all_targets()) {

@@ -8,7 +8,7 @@
 //   1. the corpus seeds as they are (their own schedules and `# real` marks): what conform
 //      checks, so a diff run starts from the known-good;
 //   2. then, endlessly, half the time a seed mutated with the fuzzers' structure-aware mutator
-//      (fuzzers/custom_mutator.h: insert/delete/swap/duplicate ops, change arguments, move ops
+//      (harness/program/program_mutator.h: insert/delete/swap/duplicate ops, change arguments, move ops
 //      between threads, add a thread), half the time a fresh random program decoded from bytes
 //      as the stress runner does; both with the op mix of one of the program fuzz targets
 //      (fuzzers/targets.h: every op, pending calls, fork, shutdown) in turn.

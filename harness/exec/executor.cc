@@ -8,7 +8,9 @@
 
 #include <unistd.h>
 
+#include "harness/exec/contained_run.h"
 #include "harness/exec/execution.h"
+#include "harness/exec/flight_recorder.h"
 #include "runtime/check.h"
 #include "runtime/platform/native.h"
 #include "runtime/platform/simulated.h"
@@ -253,7 +255,10 @@ ExecResult execute_simulated(const Program& p, const rt::Profile& profile,
   ExecResult res;
   {
     exec_internal::Execution ex(p, opts, plat, profile, defects_of(p));
+    // A contained child or a stress worker notes which thread a fatal signal hit.
+    if (active_flight_recorder() != nullptr) set_running_platform(&plat);
     const platform::RunResult run = plat.run("T0", [&] { ex.run_main(); });
+    set_running_platform(nullptr);
     ex.finish(run, &res);
   }
   return res;
@@ -355,6 +360,9 @@ ExecResult execute_native(const Program& p, const rt::Profile& profile, const Ex
 ExecResult execute(const Program& program, const ExecOptions& opts) {
   const rt::Profile* profile = rt::find_profile(program.profile);
   IFZ_PRECONDITION(profile != nullptr, "execute: unknown profile (validate programs first)");
+  if (opts.contain && opts.platform == ExecOptions::Platform::kSimulated) {
+    return execute_contained(program, opts);
+  }
   return opts.platform == ExecOptions::Platform::kSimulated
              ? execute_simulated(program, *profile, opts)
              : execute_native(program, *profile, opts);

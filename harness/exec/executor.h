@@ -38,6 +38,9 @@ struct ExecOptions {
   /// Simulated only: when set, op starts/ends and runtime events are recorded here (emit-c,
   /// conform). Not owned.
   OpLog* op_log = nullptr;
+  /// Run the (simulated) execution in a child process, so that a crash of the model is a
+  /// `model-crash` finding instead of the end of the tool (contained_run.h). Costs a fork.
+  bool contain = false;
   /// Count reachability (ExecResult::reach) for stress summaries. Off in the fuzz targets,
   /// which never read it: a figure about the run, not an oracle, so nothing is judged less.
   bool count_reach = true;

@@ -4,6 +4,8 @@
 // C API, which is not what interpfuzz looks for, and skipping keeps every program runnable.
 // Preconditions also rule out program-level deadlocks (a join only waits for a thread with a
 // higher script index) so that a deadlock finding is always the runtime's.
+#include "harness/exec/contained_run.h"
+#include "harness/exec/flight_recorder.h"
 #include "harness/exec/execution.h"
 #include "harness/program/text_format.h"
 #include "runtime/check.h"
@@ -68,6 +70,10 @@ void Execution::run_script(ThreadCtx& c, int script) {
     }
     // Always a string literal: a skipped op (frequent in fuzzing) allocates nothing.
     const char* why = "";
+    if (FlightRecorder* fr = active_flight_recorder()) {
+      fr->note_op(plat_.current(), op.code, runtime_->phase_literal());
+    }
+    maybe_crash_for_test(op.code);
     sync_lifetime(c);
     const bool done = do_op(c, slot, op, &why);
     if (done) {

@@ -41,6 +41,7 @@ struct Minimizer {
     o.trace = false;
     o.max_steps = opts.max_steps;
     o.chooser = chooser;
+    o.contain = opts.contain;
     return o;
   }
 
@@ -573,9 +574,10 @@ void descend(Minimizer& m, Program* prog, Schedule* current) {
 }  // namespace
 
 bool find_schedule(const Program& p, const std::string& signature, int budget, uint64_t max_steps,
-                   Schedule* out, Finding* finding, uint64_t* executions) {
+                   Schedule* out, Finding* finding, uint64_t* executions, bool contain) {
   MinimizeOptions o;
   o.max_steps = max_steps;
+  o.contain = contain;
   Minimizer m{o, signature, Clock::now() + std::chrono::seconds(60)};
   auto matches = [&](Strategy& st) {
     st.begin_execution();
@@ -613,7 +615,11 @@ MinimizeResult descend_from(Minimizer& m, const Program& p, Schedule current,
 }  // namespace
 
 MinimizeResult minimize(const Program& p, const Schedule& s, const std::string& signature,
-                        const MinimizeOptions& opts) {
+                        const MinimizeOptions& options) {
+  // A crash of the model is kept like any signature, but only contained executions survive
+  // the candidates that reproduce it.
+  MinimizeOptions opts = options;
+  if (signature.rfind("model-crash/", 0) == 0) opts.contain = true;
   const auto start = Clock::now();
   MinimizeResult res;
   res.ops_before = p.op_count();
@@ -640,7 +646,7 @@ MinimizeResult minimize(const Program& p, const Schedule& s, const std::string& 
     if (!hit) {
       res.schedule_searched = true;
       if (!find_schedule(p, m.signature, opts.search_budget, opts.max_steps, &current,
-                         &m.last_finding, &m.executions)) {
+                         &m.last_finding, &m.executions, opts.contain)) {
         res.error = m.signature.empty() ? "the program yields no finding under any schedule tried"
                                         : "could not reproduce '" + m.signature + "' under any schedule tried";
         res.executions = m.executions;

@@ -36,6 +36,10 @@ struct MinimizeOptions {
   size_t pair_max_ops = 24;    // remove op pairs (quadratic) only in programs this short
   int search_budget = 20'000;  // executions to find a schedule for a schedule-less finding
   uint64_t max_steps = 50'000;
+  /// Every execution in a child process (ExecOptions::contain): a candidate that crashes the
+  /// model is a `model-crash` finding, so such a signature can be kept. About a fork per
+  /// execution; the CLI turns it on for model-crash signatures and after a crash.
+  bool contain = false;
 };
 
 struct MinimizeResult {
@@ -77,6 +81,6 @@ MinimizeResult minimize(const Program& p, const Schedule& s, const std::string& 
 /// sequential, then PCT depths 1–3 and random, up to `budget` executions. Used to make native
 /// findings replayable. Returns false when none was found.
 bool find_schedule(const Program& p, const std::string& signature, int budget, uint64_t max_steps,
-                   Schedule* out, Finding* finding, uint64_t* executions);
+                   Schedule* out, Finding* finding, uint64_t* executions, bool contain = false);
 
 }  // namespace ifz::harness

@@ -55,7 +55,7 @@ namespace ifz::harness {
 inline constexpr size_t kCodecHeaderSize = 8;
 inline constexpr size_t kCodecRecordSize = 4;
 inline constexpr size_t kCodecDefectBytes = 4;
-/// Header offsets a structure-aware mutator edits (fuzzers/custom_mutator.cc).
+/// Header offsets a structure-aware mutator edits (harness/program/program_mutator.cc).
 inline constexpr size_t kCodecThreadsByte = 5;
 inline constexpr size_t kCodecCountByte = 6;  // and 7, little-endian
 /// The largest valid program: every script full.

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // cli_test.cc — the `interpfuzz` binary end to end: bad input is one clear line and exit 2,
-// never a crash (1,000 random files); `replay` prints the same bytes three times in a row for
-// every seed; exit statuses 0 / 1 / 2 mean what the usage says.
+// never a crash (1,000 random files); raw fuzzer files of any bytes replay, explain and minimise
+// without a signal; a crash of the model is a contained `model-crash` finding in every command;
+// `replay` prints the same bytes three times in a row for every seed; exit statuses 0 / 1 / 2
+// mean what the usage says.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -336,6 +338,111 @@ TEST(Cli, DiffFindsAModelMadeWrongOnPurposeAndNothingOtherwise) {
   EXPECT_NE(runs.find("\"programs\":1,\"agree\":0,"), std::string::npos) << runs;
   EXPECT_NE(runs.find("\"disagree\":1,"), std::string::npos) << runs;
   EXPECT_NE(slurp((dir / "right" / "runs.jsonl").string()).find("\"agree\":1,"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+// Raw fuzzer files (any bytes, the empty file, a seed's encoding) are decoded as fuzz_lifecycle
+// decodes them: `replay`, `explain` and `minimize` report a finding (1) or nothing (0), never
+// a signal.
+TEST(Cli, RawFuzzerFilesOfAnyBytesNeverKillTheTool) {
+  const fs::path dir = fs::temp_directory_path() / ("ifz_raw_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::mt19937 rng(4321);
+  const auto valid = seeds();
+  for (int i = 0; i < 24; ++i) {
+    std::string bytes;
+    if (i % 3 == 1) {
+      const std::vector<uint8_t> enc = ifz::harness::encode_program(
+          std::get<ifz::harness::Program>(ifz::harness::read_program_file(valid[rng() % valid.size()])));
+      bytes.assign(enc.begin(), enc.end());
+      for (int k = 0; k < 3 && !bytes.empty(); ++k) bytes[rng() % bytes.size()] = static_cast<char>(rng());
+    } else if (i > 0) {
+      bytes.resize(rng() % 500);
+      for (char& b : bytes) b = static_cast<char>(rng());
+    }  // i == 0: the empty file
+    const std::string path = (dir / ("crash-" + std::to_string(i))).string();
+    std::ofstream(path, std::ios::binary) << bytes;
+    const std::string minimize = "minimize --time 1 --regressions '' --out " + (dir / "out").string() + " ";
+    for (const std::string& cmd : {std::string("replay --quiet "), std::string("explain --quiet "), minimize}) {
+      const CliRun r = run(cmd + path, "INTERPFUZZ_PROFILE=3.13-fixed");
+      ASSERT_LT(r.status, 2) << cmd << path << "\n" << r.out << r.err;
+      ASSERT_EQ(r.err.find("model-crash"), std::string::npos) << r.out << r.err;
+    }
+  }
+  fs::remove_all(dir);
+}
+
+// `replay` and `explain` take a raw crash file as `minimize` does: the fuzz target's decoding,
+// with the profile and defects of the environment or the flags, and a reproduce line that says
+// how it was decoded.
+TEST(Cli, ReplayAndExplainDecodeARawFileAsTheFuzzTargetDid) {
+  const fs::path dir = fs::temp_directory_path() / ("ifz_rawreplay_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  auto parsed = ifz::harness::read_program_file(IFZ_SOURCE_DIR "/corpus/seeds/fork_with_live_subinterp.ifz");
+  ifz::harness::Program p = std::get<ifz::harness::Program>(std::move(parsed));
+  p.defects.clear();
+  const std::vector<uint8_t> bytes = ifz::harness::encode_program(p);
+  const std::string crash = (dir / "crash-feed").string();
+  std::ofstream(crash, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                               static_cast<std::streamsize>(bytes.size()));
+  const std::string env = "INTERPFUZZ_PROFILE=3.10-fixed INTERPFUZZ_DEFECTS=bpo39958_headlock_reentry";
+  const std::string sig = "SUMMARY: interpfuzz: deadlock/deadlock/lock HEAD_LOCK (self)";
+  for (const char* cmd : {"replay ", "explain "}) {
+    const CliRun r = run(cmd + crash, env);
+    EXPECT_EQ(r.status, 1) << cmd << r.out << r.err;
+    EXPECT_NE(r.out.find("raw input " + crash + " (fuzz_lifecycle, profile 3.10-fixed"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(sig), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("reproduce: interpfuzz replay " + crash + " --target fuzz_lifecycle --profile 3.10-fixed --defects bpo39958_headlock_reentry --schedule"), std::string::npos) << r.out;
+  }
+  // The reproduce line replays the same finding with no environment.
+  const CliRun again = run("replay " + crash + " --profile 3.10-fixed --defects bpo39958_headlock_reentry");
+  EXPECT_EQ(again.status, 1) << again.out << again.err;
+  EXPECT_NE(again.out.find(sig), std::string::npos) << again.out;
+  fs::remove_all(dir);
+}
+
+// A crash of the model itself (made on purpose through the test-only IFZ_TEST_MODEL_CRASH
+// hook: a SIGSEGV, an abort, a failed IFZ_CHECK as an op starts) is a finding of its own kind
+// in replay, explain, run, minimize and stress: the usual report, exit status 1, and a
+// signature the minimiser keeps.
+TEST(Cli, AModelCrashIsAContainedFindingInEveryCommand) {
+  const fs::path dir = fs::temp_directory_path() / ("ifz_modelcrash_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string program = IFZ_SOURCE_DIR "/corpus/regressions/0021-false-null-deref.ifz";
+  const std::string segv = "IFZ_TEST_MODEL_CRASH=new_interp:segv";
+  const std::string sig = "model-crash/containment/SIGSEGV in new_interp";
+  for (const char* cmd : {"replay ", "explain ", "run --iterations 3 "}) {
+    const CliRun r = run(cmd + program, segv);
+    EXPECT_EQ(r.status, 1) << cmd << r.out << r.err;
+    EXPECT_NE(r.out.find("==ifz== FINDING: model-crash [containment]"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("SUMMARY: interpfuzz: " + sig + "\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("reproduce: interpfuzz replay " + program), std::string::npos) << r.out;
+  }
+  // The site of a failed check is its file and line; of an abort, the signal and the op.
+  const CliRun check = run("replay " + program, "IFZ_TEST_MODEL_CRASH=new_interp:check");
+  EXPECT_EQ(check.status, 1) << check.out << check.err;
+  EXPECT_NE(check.out.find("SUMMARY: interpfuzz: model-crash/containment/harness/exec/contained_run.cc:"),
+            std::string::npos) << check.out;
+  const CliRun abrt = run("replay " + program, "IFZ_TEST_MODEL_CRASH=new_interp:abort");
+  EXPECT_NE(abrt.out.find("SUMMARY: interpfuzz: model-crash/containment/SIGABRT in new_interp"),
+            std::string::npos) << abrt.out;
+  // The minimiser keeps the model-crash signature.
+  const CliRun min = run("minimize " + program + " --time 5 --regressions '' --out " + (dir / "min").string(), segv);
+  EXPECT_EQ(min.status, 1) << min.out << min.err;
+  const std::string minimal = slurp((dir / "min" / "0021-false-null-deref.min.ifz").string());
+  EXPECT_NE(minimal.find("# expect: " + sig + "\n"), std::string::npos) << minimal;
+  // Stress replaces the crashed worker and reports the crash as any finding, with artifacts.
+  const CliRun stress = run("stress --time 2 --jobs 1 --quiet --no-minimize --artifacts " +
+                            (dir / "art").string(), "IFZ_TEST_MODEL_CRASH=init:segv");
+  EXPECT_EQ(stress.status, 1) << stress.out << stress.err;
+  EXPECT_NE(stress.out.find("model-crash/containment/SIGSEGV in init"), std::string::npos) << stress.out;
+  bool artifact = false;
+  for (const auto& e : fs::directory_iterator(dir / "art")) {
+    artifact |= e.path().filename().string().rfind("model-crash-", 0) == 0 && e.path().extension() == ".ifz";
+  }
+  EXPECT_TRUE(artifact);
   fs::remove_all(dir);
 }
 

@@ -4,7 +4,7 @@
 // (cpython-notes §3). Budgets are execution counts, so the results are deterministic.
 #include <gtest/gtest.h>
 
-#include "fuzzers/fuzz_input.h"
+#include "harness/exec/fuzz_input.h"
 #include "harness/exec/checked_run.h"
 #include "harness/minimize/minimizer.h"
 #include "harness/program/binary_codec.h"
@@ -54,6 +54,7 @@ const Row kRows[] = {
     {"reinit_with_stale_daemons", "3.11", "reinit_with_daemons", 5, "re-init with sleeping daemons"},
     {"gh108987_thread_run_after_finalize", "3.10", "thread_from_atexit", 4, "thread from atexit (3) + the started script"},
     {"initial_tstate_not_reset", "3.12", "new_tstate_after_initial_deleted", 4, "(ours) init; new_interp; delete_tstate; new_tstate I1"},
+    {"finalize_half_built_subinterp", "3.13", "subinterp_created_at_finalize", 4, "(ours) init; start T1 daemon; T1: new_interp; finalize"},
 };
 
 class MinimizeDefect : public ::testing::TestWithParam<Row> {};

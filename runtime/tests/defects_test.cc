@@ -469,6 +469,54 @@ TEST(Defects, Gh108987ThreadRunAfterFinalize) {
   EXPECT_NE(f.find("use-after-free"), std::string::npos) << f;
 }
 
+// A daemon thread creates a subinterpreter with its own GIL and is held once that
+// interpreter is in the runtime's list; the main thread finalizes meanwhile. The creator gives
+// the main GIL up to take the new one (init_interp_create_gil), so finalize_subinterpreters
+// meets the interpreter half-built ([EXP] 3.13.0, tests/exp: SIGSEGV in Py_EndInterpreter).
+// The -fixed twin waits for the creator, which exits at the new GIL; the finalizer then ends
+// the interpreter it left.
+ScenarioResult subinterp_created_during_finalize(const std::string& profile, DefectSet extra) {
+  Director d;
+  const ThreadId kT = 1;
+  d.order = {kT};
+  d.on_point = [&](ThreadId current, const platform::PointInfo& where) {
+    if (current != kT || d.held(kT)) return;
+    for (const Event& e : *sim_events()) {
+      if (e.kind == EventKind::kTstateCreated && e.interp == 1) d.hold(kT);
+    }
+  };
+  return run_sim(profile, [&](Runtime& rt) {
+    rt.initialize();
+    rt.start_thread(ThreadKind::kThreading, /*daemon=*/true, [&rt] {
+      InterpConfig own;
+      own.own_gil = true;
+      rt.new_interpreter(own, nullptr);
+      rt.run_bytecode(1);
+    });
+    rt.block("let the daemon start creating");
+    rt.finalize();
+  }, &d, extra);
+}
+
+// finalize_half_built_subinterp (3.13): the finalizer ends the interpreter the daemon is still
+// creating: a crash. Fixed: the daemon is made to exit, nothing is flagged.
+TEST(Defects, FinalizeHalfBuiltSubinterp) {
+  const std::string f = check_defect(Defect::kFinalizeHalfBuiltSubinterp, "3.13-fixed",
+                                     subinterp_created_during_finalize);
+  EXPECT_NE(f.find("creation never finished"), std::string::npos) << f;
+  const ScenarioResult fixed = subinterp_created_during_finalize("3.13-fixed", {});
+  // The creator gave its claim up as it was made to exit (the process may end before it
+  // reports the exit); the finalizer then ended the interpreter it left and returned.
+  EXPECT_TRUE(fixed.exited_normally()) << fixed.summary();
+  EXPECT_EQ(fixed.count(EventKind::kFinalizeReturned), 1u) << fixed.summary();
+  bool sub_deleted = false;
+  for (const Event* e : fixed.all(EventKind::kInterpDeleted)) sub_deleted |= e->interp == 1;
+  EXPECT_TRUE(sub_deleted) << fixed.summary();
+  // The release profile has it by itself.
+  const ScenarioResult release = subinterp_created_during_finalize("3.13", {});
+  EXPECT_TRUE(release.crashed()) << release.summary();
+}
+
 // Every defect of defects.def has a test above.
 // The main thread deletes its own (the main interpreter's initial) thread state, then makes a
 // new one for the same interpreter, which has none left ([EXP] 3.11.2/3.11.7/3.12.1 fatal
@@ -503,7 +551,7 @@ TEST(Defects, EveryDefectIsCovered) {
       "gh110052_tstate_freed_after_must_exit_check", "gh96387_stale_drop_request",
       "gh109793_swap_exits_finalizer", "gh113433_fatal_remaining_subinterps",
       "reinit_with_stale_daemons", "gh108987_thread_run_after_finalize",
-      "initial_tstate_not_reset"};
+      "initial_tstate_not_reset", "finalize_half_built_subinterp"};
   for (const DefectInfo& d : all_defects()) EXPECT_TRUE(tested.count(d.name)) << d.name;
   EXPECT_EQ(tested.size(), all_defects().size());
 }

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// targets.h — the table of fuzz targets: what each one feeds the runtime and which ops its
+// fuzz_targets.h — the table of fuzz targets: what each one feeds the runtime and which ops its
 // decoder draws from. Defines InputKind, TargetSpec, all_targets and find_target.
 //
 // One table, so that the fuzz targets, the seed encoder, the dictionary generator, the
-// OSS-Fuzz build and the benchmarks agree on the names and the op mixes (STYLE §8.7).
+// OSS-Fuzz build, the CLI (decoding raw crash files) and the benchmarks agree on the names and
+// the op mixes (STYLE §8.7). In harness/ because the CLI needs it and harness/ never includes
+// fuzzers/; the namespace names what it is about.
 #pragma once
 
 #include <span>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // fuzz_input.cc — decoding options, execution and text/raw detection of fuzzer inputs, shared by
-// the fuzz targets and `interpfuzz minimize`.
-#include "fuzzers/fuzz_input.h"
+// the fuzz targets (fuzzers/) and the CLI's replay, explain and minimize.
+#include "harness/exec/fuzz_input.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -82,12 +82,13 @@ harness::ExecResult run_input(const harness::Decoded& d, harness::Strategy& stra
   return harness::execute(d.program, eo);
 }
 
-ReplayedInput replay_fuzzer_input(std::span<const uint8_t> input, const harness::DecodeOptions& d) {
+ReplayedInput replay_fuzzer_input(std::span<const uint8_t> input, const harness::DecodeOptions& d,
+                                  harness::ExecOptions eo) {
   const harness::Decoded dec = harness::decode_program(input, d);
   harness::InputDrivenStrategy strategy(dec.schedule_bytes);
   harness::RecordingChooser rec(strategy);
   ReplayedInput out;
-  out.result = run_input(dec, rec, input_exec_options(nullptr));
+  out.result = run_input(dec, rec, eo);
   out.program = dec.program;
   out.schedule = rec.schedule();
   return out;

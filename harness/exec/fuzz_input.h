@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // fuzz_input.h — how a program fuzz target turns its input bytes into an execution, as a
-// library: the fuzz targets (fuzz_target.cc) and `interpfuzz minimize` on a raw libFuzzer crash
-// file both use it, so a crash file is decoded and scheduled exactly as the target did.
+// library: the fuzz targets (fuzzers/fuzz_target.cc) and `interpfuzz replay|explain|minimize` on
+// a raw libFuzzer crash file all use it, so a crash file is decoded and scheduled exactly as the
+// target did.
 // Defines decode_options_for, env_decode_options, input_exec_options, run_input,
 // replay_fuzzer_input and looks_like_text_program.
 //
@@ -18,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "fuzzers/targets.h"
+#include "harness/program/fuzz_targets.h"
 #include "harness/exec/executor.h"
 #include "harness/program/binary_codec.h"
 #include "harness/schedule/schedule.h"
@@ -59,7 +60,9 @@ struct ReplayedInput {
   harness::Schedule schedule;  // what the input-driven strategy chose
   harness::ExecResult result;
 };
-ReplayedInput replay_fuzzer_input(std::span<const uint8_t> input, const harness::DecodeOptions& d);
+/// `eo` as input_exec_options() by default; the CLI sets trace and contain (contained_run.h).
+ReplayedInput replay_fuzzer_input(std::span<const uint8_t> input, const harness::DecodeOptions& d,
+                                  harness::ExecOptions eo = input_exec_options(nullptr));
 
 /// True if the file is an `.ifz` program: its name ends in `.ifz`, or its first line that is not
 /// blank or a `#` comment starts with the versioned header `interpfuzz-program`. Anything else

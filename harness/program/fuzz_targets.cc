@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// targets.cc — the fuzz target table and each restricted target's op mix.
-#include "fuzzers/targets.h"
+// fuzz_targets.cc — the fuzz target table and each restricted target's op mix.
+#include "harness/program/fuzz_targets.h"
 
 #include <algorithm>
 #include <array>

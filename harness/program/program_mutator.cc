@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// custom_mutator.cc — record-level mutation and cross-over of binary program inputs.
+// program_mutator.cc — record-level mutation and cross-over of binary program inputs.
 // The byte layout is binary_codec.h's; this file only reads it (header, records, schedule)
 // and writes it back with a consistent record count.
-#include "fuzzers/custom_mutator.h"
+#include "harness/program/program_mutator.h"
 
 #include <algorithm>
 #include <array>
@@ -12,13 +12,11 @@
 
 #include "harness/program/binary_codec.h"
 
-// libFuzzer's own mutators (also provided by AFL++'s libFuzzer driver). Weak, so that the
-// replay driver and the unit tests link without an engine; they then flip a byte instead.
-extern "C" __attribute__((weak)) size_t LLVMFuzzerMutate(uint8_t* data, size_t size,
-                                                        size_t max_size);
-
 namespace ifz::fuzz {
 namespace {
+
+// The engine's byte mutator, set once by a fuzz target before fuzzing starts (one per process).
+ByteMutator g_engine_mutator = nullptr;
 
 using harness::kCodecCountByte;
 using harness::kCodecHeaderSize;
@@ -189,13 +187,15 @@ bool mutate_schedule(Layout& l, Rng& rng) {
 }
 
 size_t engine_mutate(uint8_t* data, size_t size, size_t max_size, Rng& rng) {
-  if (LLVMFuzzerMutate != nullptr) return LLVMFuzzerMutate(data, size, max_size);
+  if (g_engine_mutator != nullptr) return g_engine_mutator(data, size, max_size);
   if (size == 0) return 0;
   data[below(rng, size)] ^= static_cast<uint8_t>(1u << below(rng, 8));
   return size;
 }
 
 }  // namespace
+
+void set_engine_byte_mutator(ByteMutator m) { g_engine_mutator = m; }
 
 size_t mutate_program_bytes(uint8_t* data, size_t size, size_t max_size, unsigned seed,
                             std::span<const OpCode> ops) {
