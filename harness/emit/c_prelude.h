@@ -9,6 +9,9 @@
 
 namespace ifz::harness::emit {
 
+/// The #include lines the prelude needs (Python.h first).
+const char* c_includes();
+
 /// The C text placed after the generated header and before the generated scripts.
 const std::string& c_prelude();
 

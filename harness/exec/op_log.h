@@ -23,6 +23,9 @@ struct OpLogEntry {
   bool skipped = false;  // kEnd: the op's precondition did not hold (see harness/exec/ops.cc)
   std::string why;       // kEnd + skipped: the reason
   int64_t current_interp = -1;  // kStart: the interpreter of the thread's current tstate, -1 none
+  // kStart: the thread holds a GIL (its interpreter's, or the main one) as the op starts, and
+  // so held it since its previous op returned: emit-c keeps it held while waiting for the turn.
+  bool holds_gil = false;
 };
 
 struct OpLog {

@@ -35,6 +35,15 @@ int64_t Execution::interp_of(const rt::ThreadState* t) const {
   return t->interp->id;
 }
 
+bool Execution::holds_a_gil() {
+  const platform::ThreadId me = plat_.current();
+  if (runtime_->main_gil().holder.load() == me) return true;
+  const rt::ThreadState* cur = runtime_->current();
+  if (interp_of(cur) < 0) return false;
+  const rt::Gil* g = cur->interp->gil;
+  return g != nullptr && g->holder.load() == me;
+}
+
 ThreadCtx& Execution::ctx_of_current() { return ctx_[slot_of_tid_[plat_.current()]]; }
 
 // Invariant kept: before a thread reads its own tstates, they belong to the current runtime
@@ -64,7 +73,7 @@ void Execution::run_script(ThreadCtx& c, int script) {
     if (opts_.trace) trace_line("T" + std::to_string(plat_.current()) + " " + print_op(op));
     if (opts_.op_log != nullptr) {
       opts_.op_log->entries.push_back({OpLogEntry::Kind::kStart, script, static_cast<int>(n), slot,
-                                       false, "", oc.current_interp});
+                                       false, "", oc.current_interp, holds_a_gil()});
     }
     // Always a string literal: a skipped op (frequent in fuzzing) allocates nothing.
     const char* why = "";
