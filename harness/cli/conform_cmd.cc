@@ -10,6 +10,7 @@
 #include "harness/cli/commands.h"
 #include "harness/cli/emit_cmd.h"
 #include "harness/conform/conform.h"
+#include "harness/real/real_executor.h"
 
 namespace ifz::harness::cli {
 
@@ -65,6 +66,17 @@ void print_details(const std::string& program, const conform::CPythonInstall& in
 
 }  // namespace
 
+std::string driver_cache_dir() {
+  // build/<preset>/bin/interpfuzz -> build/real-driver; elsewhere, a folder in /tmp.
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec && exe.parent_path().filename() == "bin" &&
+      exe.parent_path().parent_path().parent_path().filename() == "build") {
+    return (exe.parent_path().parent_path().parent_path() / "real-driver").string();
+  }
+  return (fs::temp_directory_path() / "ifz-real-driver").string();
+}
+
 int cmd_conform(const Flags& f) {
   if (f.positional.empty()) return input_error("interpfuzz conform: missing FILE or DIR");
   if (f.runs < 1 || f.runs > 100) return input_error("interpfuzz conform: --runs must be 1..100");
@@ -81,6 +93,21 @@ int cmd_conform(const Flags& f) {
   o.runs = static_cast<int>(f.runs);
   o.timeout_ms = static_cast<int>(f.timeout * 1000);
 
+  // One driver per usable install (built once, cached), unless --compile.
+  std::vector<std::unique_ptr<real::RealExecutor>> executors(installs.size());
+  if (!f.compile) {
+    for (size_t i = 0; i < installs.size(); ++i) {
+      if (!installs[i].missing.empty()) continue;
+      std::string why;
+      executors[i] = real::make_driver_executor(installs[i], driver_cache_dir(), &why);
+      if (!executors[i]) {
+        fs::remove_all(dir);
+        return input_error("interpfuzz conform: no driver for " + installs[i].label + ": " + why +
+                           " (--compile runs without it)");
+      }
+    }
+  }
+
   size_t width = 8;
   for (const std::string& file : files) width = std::max(width, fs::path(file).stem().string().size());
   std::cout << std::left << std::setw(static_cast<int>(width)) << "program";
@@ -94,7 +121,7 @@ int cmd_conform(const Flags& f) {
     std::cout << std::setw(static_cast<int>(width)) << name << std::flush;
     std::vector<conform::Cell> cells;
     for (const auto& in : installs) {
-      cells.push_back(conform::conform_cell(file, in, o, dir));
+      cells.push_back(conform::conform_cell(file, in, o, dir, executors[&in - installs.data()].get()));
       std::cout << " | " << std::setw(22) << cells.back().short_text() << std::flush;
       ++totals[cells.back().short_text().substr(0, cells.back().short_text().find(' '))];
       failed |= !cells.back().passes();

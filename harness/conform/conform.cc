@@ -34,6 +34,7 @@
 #include "harness/conform/real_runner.h"
 #include "harness/emit/emit_c.h"
 #include "harness/outcome/model_run.h"
+#include "harness/real/real_executor.h"
 #include "harness/program/text_format.h"
 #include "runtime/profile.h"
 
@@ -136,7 +137,8 @@ std::string version_key(const CPythonInstall& in) { return in.label.substr(0, in
 
 
 Cell conform_cell(const std::string& program_file, const CPythonInstall& in,
-                  const ConformOptions& o, const std::string& work_dir) {
+                  const ConformOptions& o, const std::string& work_dir,
+                  real::RealExecutor* executor) {
   Cell c;
   if (!in.missing.empty()) {
     c.why = in.missing;
@@ -168,19 +170,32 @@ Cell conform_cell(const std::string& program_file, const CPythonInstall& in,
     return c;
   }
   c.model = outcome::model_outcome(e.model, e.log);
-  const std::string stem = work_dir + "/" + std::to_string(std::hash<std::string>{}(program_file + in.config));
-  {
-    std::ofstream out(stem + ".c");
-    out << e.c;
-  }
-  const std::string cerr = compile_repro(in, stem + ".c", stem);
-  if (!cerr.empty()) {
-    c.verdict = Cell::Verdict::kError;
-    c.why = "the emitted C does not compile: " + cerr;
-    return c;
+  std::vector<outcome::RealRun> runs;
+  if (executor != nullptr) {
+    std::string why;
+    runs = executor->run(e, o.runs, o.timeout_ms, &why);
+    if (runs.empty()) {
+      c.verdict = Cell::Verdict::kError;
+      c.why = "the real runs failed: " + why;
+      return c;
+    }
+  } else {
+    const std::string stem =
+        work_dir + "/" + std::to_string(std::hash<std::string>{}(program_file + in.config));
+    {
+      std::ofstream out(stem + ".c");
+      out << e.c;
+    }
+    const std::string cerr = compile_repro(in, stem + ".c", stem);
+    if (!cerr.empty()) {
+      c.verdict = Cell::Verdict::kError;
+      c.why = "the emitted C does not compile: " + cerr;
+      return c;
+    }
+    runs = run_repro(stem, o.runs, o.timeout_ms);
   }
   const std::vector<std::string> assertions = read_assertion_marks(program_file, version_key(in));
-  for (const outcome::RealRun& r : run_repro(stem, o.runs, o.timeout_ms)) {
+  for (const outcome::RealRun& r : runs) {
     outcome::Outcome real = outcome::classify_real_run(r);
     const bool marked_assertion =
         real.kind == outcome::Outcome::Kind::kSignal && real.code == SIGABRT &&

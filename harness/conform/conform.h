@@ -11,6 +11,10 @@
 #include "harness/conform/cpython_install.h"
 #include "harness/outcome/outcome.h"
 
+namespace ifz::harness::real {
+class RealExecutor;
+}
+
 namespace ifz::harness::conform {
 
 struct ConformOptions {
@@ -63,8 +67,11 @@ void judge(Cell* c);
 /// The version key of an install label ("3.11.2-dbg (Debian)" -> "3.11.2-dbg").
 std::string version_key(const CPythonInstall& in);
 
-/// Runs one program file on one install.
+/// Runs one program file on one install: through `executor` (made for `in`, e.g. the
+/// fork-server driver of harness/real/), or, when it is null, by compiling the reproducer in
+/// `work_dir` and running the binary.
 Cell conform_cell(const std::string& program_file, const CPythonInstall& in,
-                  const ConformOptions& o, const std::string& work_dir);
+                  const ConformOptions& o, const std::string& work_dir,
+                  real::RealExecutor* executor = nullptr);
 
 }  // namespace ifz::harness::conform
