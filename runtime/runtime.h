@@ -92,6 +92,7 @@ class Runtime {
 
   // ---- thread states and the GIL (gil.cc) ----------------------------------------------------
   ThreadState* current() const;           // _PyThreadState_GET on this OS thread
+  ThreadState* gilstate_tstate() const;   // PyGILState_GetThisThreadState on this OS thread
   ThreadState* swap(ThreadState* t);      // PyThreadState_Swap (GIL held unless t is null)
   ThreadState* save_thread();             // PyEval_SaveThread: detach, drop the GIL
   void restore_thread(ThreadState* t);    // PyEval_RestoreThread: take the GIL, attach

@@ -339,9 +339,18 @@ IFZ_FN void ifz_exit_like(int wait_status) {
 /* ---- lifecycle -------------------------------------------------------------------------- */
 static int ifz_signals[17];                   /* signal numbers the program trips */
 
+/* The interpreter of the calling thread's current thread state. */
+IFZ_FN long long ifz_current_interp_id(void) {
+#if PY_VERSION_HEX >= 0x03090000
+  return (long long)PyInterpreterState_GetID(PyInterpreterState_Get());
+#else
+  return (long long)PyInterpreterState_GetID(PyThreadState_Get()->interp);
+#endif
+}
+
 static PyObject *ifz_signal_handler(PyObject *self, PyObject *args) {
   (void)args;
-  ifz_obs("signal_handled sig=%ld", PyLong_AsLong(self));
+  ifz_obs("signal_handled sig=%ld interp=%lld", PyLong_AsLong(self), ifz_current_interp_id());
   Py_RETURN_NONE;
 }
 static PyMethodDef ifz_signal_def = {"ifz_signal_handler", ifz_signal_handler, METH_VARARGS, NULL};
@@ -490,14 +499,37 @@ IFZ_FN void ifz_run_bytecode(int n) {
   if (PyRun_SimpleString(code) != 0) ifz_obs("note run_bytecode raised");
 }
 
+/* What PyGILState_GetThisThreadState() returns now, as the observable "gilstate_tstate
+ * interp=<id> current=<is it the current thread state>" or "gilstate_tstate none". */
+IFZ_FN void ifz_obs_gilstate_tstate(void) {
+  PyThreadState *g = PyGILState_GetThisThreadState();
+  if (!g) {
+    ifz_obs("gilstate_tstate none");
+    return;
+  }
+#if PY_VERSION_HEX >= 0x030D0000
+  PyThreadState *cur = PyThreadState_GetUnchecked();
+#else
+  PyThreadState *cur = _PyThreadState_UncheckedGet();
+#endif
+  ifz_obs("gilstate_tstate interp=%lld current=%d", ifz_interp_id(g), g == cur);
+}
+
 IFZ_FN void ifz_gilstate_ensure(ifz_thread *c) {
   c->gs[c->gs_depth++] = PyGILState_Ensure();
   c->ts = c->gilstate = PyThreadState_Get();
+  ifz_obs_gilstate_tstate();
+}
+
+/* Without the observable: a thread's cleanup, not an op of the program. */
+IFZ_FN void ifz_gilstate_release_quietly(ifz_thread *c) {
+  PyGILState_Release(c->gs[--c->gs_depth]);
+  if (c->gs_depth == 0) c->ts = c->gilstate = NULL;
 }
 
 IFZ_FN void ifz_gilstate_release(ifz_thread *c) {
-  PyGILState_Release(c->gs[--c->gs_depth]);
-  if (c->gs_depth == 0) c->ts = c->gilstate = NULL;
+  ifz_gilstate_release_quietly(c);
+  ifz_obs_gilstate_tstate();
 }
 
 /* ---- pending calls ---------------------------------------------------------------------- */
@@ -556,7 +588,7 @@ IFZ_FN void ifz_cleanup_thread(ifz_thread *c) {
     PyThreadState_Swap(base);
     c->ts = base;
   }
-  while (c->gs_depth > 0 && c->ts == c->gilstate) ifz_gilstate_release(c);
+  while (c->gs_depth > 0 && c->ts == c->gilstate) ifz_gilstate_release_quietly(c);
   if (c->created && c->ts == c->created) ifz_delete_tstate(c);
   if (!c->is_c_thread && c->home && c->ts && c->ts != c->home) {
     PyThreadState_Swap(c->home);
@@ -646,7 +678,7 @@ static PyObject *ifz_atexit_main(PyObject *self, PyObject *unused) {
   PyThreadState *before = c->ts;
   ifz_scripts[PyLong_AsLong(self)](c);
   if (c->saved) ifz_acquire_gil(c);
-  while (c->gs_depth > 0 && c->ts == c->gilstate) ifz_gilstate_release(c);
+  while (c->gs_depth > 0 && c->ts == c->gilstate) ifz_gilstate_release_quietly(c);
   if (before && c->ts != before) {
     PyThreadState_Swap(before);
     c->ts = before;
@@ -908,6 +940,9 @@ IFZ_FN void ifz_fork(ifz_thread *self, const ifz_op *op) {
   }
   if (pid == 0) {
     ifz_obs("fork_child threads=%d", ifz_count_tstates());
+    /* _PyOS_IsMainThread: the forking thread became the child's main thread
+     * (PyOS_AfterFork_Child) and, in the main interpreter, is where signal handlers run. */
+    ifz_obs("fork_child main_thread=%d", _PyOS_IsMainThread());
     if (op->flags & IFZ_CHILD_SCRIPT_RUNS) {
       ifz_scripts[op->thread](self);
       ifz_exit_process(0);

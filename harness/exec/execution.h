@@ -98,6 +98,7 @@ class Execution {
   /// Whether the calling thread holds a GIL (the main one, or its interpreter's own): the op
   /// log's holds_gil.
   bool holds_a_gil();
+  void log_gilstate_tstate();
   OpContext op_context(const ThreadCtx& c, int slot, const Op& op) const;
   ThreadCtx& ctx_of_current();
   void sync_lifetime(ThreadCtx& c);

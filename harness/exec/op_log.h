@@ -32,6 +32,10 @@ struct OpLog {
   std::vector<OpLogEntry> entries;  // in execution order
   std::vector<rt::Event> events;    // every runtime event, in order
   int fork_child_returns = 0;        // times a followed fork child got back into the program
+  // Facts the executor read off the runtime after an op, already in the observable vocabulary
+  // (harness/outcome/outcome.h): "gilstate_tstate ..." after gilstate ops, "fork_child
+  // main_thread=..." in a followed fork child.
+  std::vector<std::string> observables;
   // The program thread the modelled process died on, by a crash or a fatal error (-1: it did
   // not die so).
   int died_on_slot = -1;

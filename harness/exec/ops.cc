@@ -35,6 +35,17 @@ int64_t Execution::interp_of(const rt::ThreadState* t) const {
   return t->interp->id;
 }
 
+// The thread state PyGILState_GetThisThreadState() returns, as an observable.
+void Execution::log_gilstate_tstate() {
+  if (opts_.op_log == nullptr) return;
+  const rt::ThreadState* g = runtime_->gilstate_tstate();
+  const int64_t interp = interp_of(g);
+  opts_.op_log->observables.push_back(
+      g == nullptr ? std::string("gilstate_tstate none")
+                   : "gilstate_tstate interp=" + std::to_string(interp) +
+                         " current=" + (g == runtime_->current() ? "1" : "0"));
+}
+
 bool Execution::holds_a_gil() {
   const platform::ThreadId me = plat_.current();
   if (runtime_->main_gil().holder.load() == me) return true;
@@ -466,12 +477,14 @@ bool Execution::op_gil(ThreadCtx& c, const Op& op, const char** why) {
                   "PyGILState_Ensure from a thread with its own thread state");
       c.gilstate_states[c.gilstate_depth++] = rt.gilstate_ensure();
       c.gilstate = rt.current();
+      log_gilstate_tstate();
       return true;
     }
     case OpCode::kGilStateRelease:
       IFZ_REQUIRE(c.gilstate_depth > 0 && rt.current() == c.gilstate, "no matching ensure");
       rt.gilstate_release(c.gilstate_states[--c.gilstate_depth]);
       if (c.gilstate_depth == 0) c.gilstate = nullptr;
+      log_gilstate_tstate();
       return true;
     case OpCode::kYield:
       plat_.point({platform::Point::kYield, "yield", nullptr});
@@ -522,7 +535,15 @@ bool Execution::op_fork(ThreadCtx& c, const Op& op, const char** why) {
     if (!plat_.deterministic() && f.child_pid > 0) wait_native_child(f.child_pid, f.child_report_fd);
     return true;
   }
-  if (opts_.op_log != nullptr) ++opts_.op_log->fork_child_returns;
+  if (opts_.op_log != nullptr) {
+    ++opts_.op_log->fork_child_returns;
+    // The child's main thread is the forking one (PyOS_AfterFork_Child); signal handlers (and
+    // main-thread pending calls) run on it when it is in the main interpreter.
+    const rt::Interpreter* main = rt.main_interp();
+    const bool main_thread = rt.main_thread() == plat_.current() && main != nullptr &&
+                             interp_of(rt.current()) == main->id;
+    opts_.op_log->observables.push_back(std::string("fork_child main_thread=") + (main_thread ? "1" : "0"));
+  }
   // K3: in a 3.8+ child only the main interpreter is left; this thread keeps its tstate there.
   // A 3.7 child keeps every interpreter and this thread's tstates in them.
   if (rt.profile().fork_deletes_other_interps) {
