@@ -358,6 +358,11 @@ static PyMethodDef ifz_signal_def = {"ifz_signal_handler", ifz_signal_handler, M
 /* Python-level handlers so that a tripped signal is observable where CPython handles it
  * (the main thread of the main interpreter, P5). */
 IFZ_FN void ifz_install_signal_handlers(void) {
+  /* Only a program that trips a signal imports the signal module (and enum with it: half the
+   * cost of a Py_Initialize). */
+  int any = 0;
+  for (int s = 1; s <= 16; ++s) any |= ifz_signals[s];
+  if (!any) return;
   PyObject *mod = PyImport_ImportModule("signal");
   for (int s = 1; s <= 16 && mod; ++s) {
     if (!ifz_signals[s]) continue;

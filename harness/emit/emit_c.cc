@@ -86,10 +86,9 @@ struct ScriptBuilder {
   // The op's call; false with *error set if it has no counterpart.
   bool add_op(int k, int i, const OpTurns& t) {
     const Op& op = p.threads[k].ops[i];
-    if (op.code == OpCode::kHoldLock && op.variant == 3 && (minor > 11 || t.current_interp < 0)) {
+    if (op.code == OpCode::kHoldLock && op.variant == 3 && minor <= 11 && t.current_interp < 0) {
       *error = "emit-c: '" + print_op(op) + "' has no faithful counterpart on CPython 3." +
-               std::to_string(minor) + ": _PyImport_AcquireLock needs an attached thread state" +
-               (minor > 11 ? " and takes an interpreter from 3.12" : "");
+               std::to_string(minor) + ": _PyImport_AcquireLock needs an attached thread state";
       return false;
     }
     OpEmitContext x;
