@@ -3,6 +3,7 @@
 #include "harness/emit/script_steps.h"
 
 #include <cctype>
+#include <tuple>
 
 #include "harness/program/op.h"
 
@@ -64,11 +65,19 @@ std::string step_as_c(const Step& s) {
     case StepKind::kPassBlocking: call = "ifz_pass_blocking(" + t + ");"; break;
     case StepKind::kOp: {
       call = "ifz_do_op(self, &(ifz_op){.code = " + op_enum_name(s.op.code);
-      const std::pair<const char*, int> fields[] = {{"interp", s.op.interp}, {"thread", s.op.thread},
-                                                    {"count", s.op.count}, {"variant", s.op.variant},
-                                                    {"flags", s.op.flags}};
-      for (const auto& [name, v] : fields) {
-        if (v != 0) call += std::string(", .") + name + " = " + std::to_string(v);
+      // Only the fields the op's argument shape uses (the others are its defaults, unread).
+      ArgShape shape = ArgShape::kNone;
+      if (is_opcode(static_cast<uint8_t>(s.op.code))) shape = op_info(static_cast<OpCode>(s.op.code)).args;
+      const bool interp = shape == ArgShape::kInterp || shape == ArgShape::kPending;
+      const bool thread = shape == ArgShape::kStart || shape == ArgShape::kThread || shape == ArgShape::kFork;
+      const bool count = shape == ArgShape::kCount || shape == ArgShape::kLock;
+      const bool variant = shape == ArgShape::kInterpCfg || shape == ArgShape::kStart ||
+                           shape == ArgShape::kPending || shape == ArgShape::kFork || shape == ArgShape::kLock;
+      const std::tuple<const char*, int, bool> fields[] = {
+          {"interp", s.op.interp, interp}, {"thread", s.op.thread, thread}, {"count", s.op.count, count},
+          {"variant", s.op.variant, variant}, {"flags", s.op.flags, shape == ArgShape::kFork}};
+      for (const auto& [name, v, used] : fields) {
+        if (used && v != 0) call += std::string(", .") + name + " = " + std::to_string(v);
       }
       call += "});";
       break;
