@@ -225,7 +225,10 @@ class Runtime {
   void attach(ThreadState* t);
 
   // eval.cc
-  void handle_eval_breaker(ThreadState* t);
+  // True when a pending call failed: its exception is raised in the code that checked the
+  // breaker (ceval's `goto error`). Callers that model Python code other than run_bytecode
+  // still go on as if it had not (their own op's outcome is not modelled for it yet).
+  bool handle_eval_breaker(ThreadState* t);
   void handle_signals(ThreadState* t);
 
   // pending_calls.cc

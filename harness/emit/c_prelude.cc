@@ -501,7 +501,13 @@ IFZ_FN void ifz_block(ifz_thread *c) {
 IFZ_FN void ifz_run_bytecode(int n) {
   char code[64];
   snprintf(code, sizeof code, "for _ in range(%d): pass\n", n);
-  if (PyRun_SimpleString(code) != 0) ifz_obs("note run_bytecode raised");
+  PyObject *g = PyDict_New();
+  PyDict_SetItemString(g, "__builtins__", PyEval_GetBuiltins());
+  PyObject *r = PyRun_String(code, Py_file_input, g, g);
+  /* A failing pending call's exception leaves the loop (ceval's `goto error`): observable. */
+  if (!r) ifz_raised();
+  Py_XDECREF(r);
+  Py_DECREF(g);
 }
 
 /* What PyGILState_GetThisThreadState() returns now, as the observable "gilstate_tstate
@@ -576,7 +582,7 @@ static int ifz_pending_call(void *arg) {
 }
 
 IFZ_FN void ifz_make_pending(void) {
-  if (Py_MakePendingCalls() < 0) PyErr_Clear();
+  if (Py_MakePendingCalls() < 0) ifz_raised();  /* -1 with the failing call's exception */
 }
 
 /* ---- threads ---------------------------------------------------------------------------- */

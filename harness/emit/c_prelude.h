@@ -21,7 +21,9 @@
 //                                interpreter it runs in
 //   finalize_returned            ifz_finalize, after Py_FinalizeEx
 //   raised <type>                ifz_raised: an API call's exception (thread start, os.fork,
-//                                subprocess, atexit.register, new_interp's failure)
+//                                subprocess, atexit.register, new_interp's failure), and a
+//                                failing pending call's RuntimeError out of run_bytecode or
+//                                Py_MakePendingCalls
 //   fork_child threads=N         a followed fork child: thread states of its interpreter
 //   fork_child main_thread=B     a followed fork child: _PyOS_IsMainThread(), the forking
 //                                thread is the main thread of the main interpreter there
@@ -29,9 +31,10 @@
 //                                after each gilstate op: PyGILState_GetThisThreadState()
 // Interpreter ids are CPython's own (PyInterpreterState_GetID): the model numbers them the
 // same way (main 0, then 1, 2, ... per runtime lifetime; CPython resets the counter at init).
-// Not compared (printed as "IFZ note ..."): a run_bytecode that raised (PyRun_SimpleString's
-// -1; the model has no such observable: a known gap, see the issue-18 report), a handshake
-// that fell back (ifz_wait_holding's 1 s), an interpreter new_tstate did not find.
+// Not compared (printed as "IFZ note ..."): a handshake that fell back (ifz_wait_holding's
+// 1 s), an interpreter new_tstate did not find. Known gap: a failing pending call run by the
+// eval-breaker check of other Python code (Thread.start, os.fork, threading._shutdown) raises
+// there in CPython; the model runs that code on as if it had not (runtime.h).
 #pragma once
 
 #include <string>
