@@ -22,6 +22,10 @@ PyAPI_FUNC(int) _PyEval_AddPendingCall(PyInterpreterState *interp, int (*func)(v
 #endif
                                        );
 #endif
+#if PY_VERSION_HEX >= 0x030D0000
+/* Moved to internal/pycore_signal.h in 3.13, still exported. */
+PyAPI_FUNC(int) _PyOS_IsMainThread(void);
+#endif
 #define IFZ_MAX_THREADS 8
 #define IFZ_MAX_INTERP 16
 
