@@ -29,7 +29,8 @@ size_t capacity(const Model& m, bool runtime_queue) {
 
 // P3/P4: one pass of make_pending_calls over `q`, run in interpreter `in`: the call is popped,
 // a rearm call queues its follow-up first, a failing call ends the pass (and re-signals).
-void run_queue(Model& m, Expect& e, std::vector<ModelCall>& q, int64_t in, int maxloop) {
+// True when a failing call ended it (its exception is raised where the pass ran).
+bool run_queue(Model& m, Expect& e, std::vector<ModelCall>& q, int64_t in, int maxloop) {
   for (int n = 0; (maxloop == 0 || n < maxloop) && !q.empty(); ++n) {
     const ModelCall call = q.front();
     q.erase(q.begin());
@@ -38,8 +39,9 @@ void run_queue(Model& m, Expect& e, std::vector<ModelCall>& q, int64_t in, int m
       e.rearmed.push_back(q.back().logical);
     }
     e.runs.emplace_back(call.logical, in);
-    if (call.kind == kFail) break;
+    if (call.kind == kFail) return true;
   }
+  return false;
 }
 
 // _Py_FinishPendingCalls / Py_EndInterpreter: until the queue is empty (gh-118297's fix: a
@@ -53,16 +55,20 @@ bool has_runtime_queue(const Model& m) { return m.minor <= 8 || m.minor >= 12; }
 // The eval breaker of the main thread in its current interpreter (P3, P5): signals only in
 // the main interpreter; ≤3.8 the global queue in any interpreter; 3.12+ the main-thread queue
 // only in the main interpreter; 3.9+ the current interpreter's own queue (3.13: 100 per pass).
-void eval_pass(Model& m, Expect& e, int64_t c) {
+// True when a failing pending call raised (ceval's `goto error`: the code that checked the
+// breaker stops there).
+bool eval_pass(Model& m, Expect& e, int64_t c) {
   if (c == 0 && !m.tripped.empty()) {
     e.signals.insert(e.signals.end(), m.tripped.begin(), m.tripped.end());
     m.tripped.clear();
   }
-  if (has_runtime_queue(m) && (m.minor <= 8 || c == 0)) run_queue(m, e, m.runtime_queue, c, 0);
-  if (m.minor >= 9) run_queue(m, e, m.find(c)->queue, c, m.minor >= 13 ? 100 : 0);
+  if (has_runtime_queue(m) && (m.minor <= 8 || c == 0) && run_queue(m, e, m.runtime_queue, c, 0)) {
+    return true;
+  }
+  return m.minor >= 9 && run_queue(m, e, m.find(c)->queue, c, m.minor >= 13 ? 100 : 0);
 }
 
-void eval_pass(Model& m, Expect& e) { eval_pass(m, e, m.current); }
+bool eval_pass(Model& m, Expect& e) { return eval_pass(m, e, m.current); }
 
 // wait_for_thread_shutdown(): if `threading` was ever imported there, threading._shutdown
 // (Python code) checks the eval breaker as it starts, joins the non-daemon threading threads,
@@ -333,7 +339,13 @@ std::pair<Model, Expect> model_step(const Model& s0, const Op& op) {
       m.released = false;
       break;
     case OpCode::kRunBytecode:
-      for (int n = 0; n < op.count; ++n) eval_pass(m, e);
+      // A failing pending call's RuntimeError leaves the loop: the rest does not run.
+      for (int n = 0; n < op.count; ++n) {
+        if (eval_pass(m, e)) {
+          e.error = "RuntimeError";
+          break;
+        }
+      }
       break;
     case OpCode::kAddPending:
       add_pending(m, e, op);

@@ -20,13 +20,18 @@ void Runtime::run_bytecode(int iterations) {
     touch(t, "eval loop: tstate");
     touch(t->interp, "eval loop: tstate->interp");
     platform_.point({Point::kYield, "eval", nullptr});
-    handle_eval_breaker(t);
+    if (handle_eval_breaker(t)) {
+      // ceval: a failing pending call's exception leaves the frame (`goto error`): the rest of
+      // the loop does not run, and the caller (PyRun_*) sees it raised.
+      emit(EventKind::kError, 0, 0, 0, "RuntimeError: a pending call failed", t, t->interp);
+      break;
+    }
   }
   touch(t, "eval loop: tstate");  // the last eval breaker check was a scheduling point
   if (t->frames > 0) --t->frames;  // (cleared meanwhile: no frames left to pop)
 }
 
-void Runtime::handle_eval_breaker(ThreadState* t) {
+bool Runtime::handle_eval_breaker(ThreadState* t) {
   touch(t->interp, "eval breaker: interp->ceval");
   Ceval& ce = ceval_for(t->interp);
   if (ce.gil_drop_request.load()) {
@@ -40,12 +45,13 @@ void Runtime::handle_eval_breaker(ThreadState* t) {
   }
   // Pending calls: the queues this thread may run (P3).
   if (runtime_pending_ && !runtime_pending_->empty() && can_handle_pending(t, *runtime_pending_)) {
-    run_pending_queue(t, *runtime_pending_, /*maxloop=*/0);
+    if (run_pending_queue(t, *runtime_pending_, /*maxloop=*/0) < 0) return true;
   }
   if (profile_.minor >= 9 && !t->interp->pending.empty() &&
       can_handle_pending(t, t->interp->pending)) {
-    run_pending_queue(t, t->interp->pending, profile_.minor >= 13 ? 100 : 0);
+    if (run_pending_queue(t, t->interp->pending, profile_.minor >= 13 ? 100 : 0) < 0) return true;
   }
+  return false;
 }
 
 void Runtime::trip_signal(int signum) {
@@ -86,6 +92,8 @@ int Runtime::make_pending_calls() {
   if (rc == 0 && profile_.minor >= 9 && can_handle_pending(t, t->interp->pending)) {
     rc = run_pending_queue(t, t->interp->pending, profile_.minor >= 13 ? 100 : 0);
   }
+  // Py_MakePendingCalls returns -1 with the failing call's exception set.
+  if (rc < 0) emit(EventKind::kError, 0, 0, 0, "RuntimeError: a pending call failed", t, t->interp);
   return rc;
 }
 

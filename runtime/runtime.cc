@@ -90,6 +90,7 @@ const Runtime::PerThread& Runtime::per_thread(ThreadId t) const {
 }
 
 ThreadState* Runtime::current() const { return per_thread(platform_.current()).current.load(); }
+ThreadState* Runtime::gilstate_tstate() const { return per_thread(platform_.current()).gilstate.load(); }
 ThreadState* Runtime::current_of(ThreadId t) const { return per_thread(t).current.load(); }
 
 bool Runtime::defect(Defect d) {

@@ -92,6 +92,7 @@ class Runtime {
 
   // ---- thread states and the GIL (gil.cc) ----------------------------------------------------
   ThreadState* current() const;           // _PyThreadState_GET on this OS thread
+  ThreadState* gilstate_tstate() const;   // PyGILState_GetThisThreadState on this OS thread
   ThreadState* swap(ThreadState* t);      // PyThreadState_Swap (GIL held unless t is null)
   ThreadState* save_thread();             // PyEval_SaveThread: detach, drop the GIL
   void restore_thread(ThreadState* t);    // PyEval_RestoreThread: take the GIL, attach
@@ -237,7 +238,10 @@ class Runtime {
   void attach(ThreadState* t);
 
   // eval.cc
-  void handle_eval_breaker(ThreadState* t);
+  // True when a pending call failed: its exception is raised in the code that checked the
+  // breaker (ceval's `goto error`). Callers that model Python code other than run_bytecode
+  // still go on as if it had not (their own op's outcome is not modelled for it yet).
+  bool handle_eval_breaker(ThreadState* t);
   void handle_signals(ThreadState* t);
 
   // pending_calls.cc

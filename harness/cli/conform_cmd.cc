@@ -66,6 +66,17 @@ void print_details(const std::string& program, const conform::CPythonInstall& in
 
 }  // namespace
 
+std::string driver_cache_dir() {
+  // build/<preset>/bin/interpfuzz -> build/real-driver; elsewhere, a folder in /tmp.
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec && exe.parent_path().filename() == "bin" &&
+      exe.parent_path().parent_path().parent_path().filename() == "build") {
+    return (exe.parent_path().parent_path().parent_path() / "real-driver").string();
+  }
+  return (fs::temp_directory_path() / "ifz-real-driver").string();
+}
+
 int cmd_conform(const Flags& f) {
   if (f.positional.empty()) return input_error("interpfuzz conform: missing FILE or DIR");
   if (f.runs < 1 || f.runs > 100) return input_error("interpfuzz conform: --runs must be 1..100");
@@ -82,14 +93,28 @@ int cmd_conform(const Flags& f) {
   o.runs = static_cast<int>(f.runs);
   o.timeout_ms = static_cast<int>(f.timeout * 1000);
 
+  // One fork-server driver per usable install (built once, cached); with --compile, or for an
+  // install that is missing (its cells are n/a), each program is compiled instead.
+  std::vector<std::unique_ptr<real::RealExecutor>> executors;
+  for (const auto& in : installs) {
+    if (f.compile || !in.missing.empty()) {
+      executors.push_back(real::make_compiling_executor(in, dir));
+      continue;
+    }
+    std::string why;
+    executors.push_back(real::make_driver_executor(in, driver_cache_dir(), &why));
+    if (!executors.back()) {
+      fs::remove_all(dir);
+      return input_error("interpfuzz conform: no driver for " + in.label + ": " + why +
+                         " (--compile runs without it)");
+    }
+  }
+
   size_t width = 8;
   for (const std::string& file : files) width = std::max(width, fs::path(file).stem().string().size());
   std::cout << std::left << std::setw(static_cast<int>(width)) << "program";
   for (const auto& in : installs) std::cout << " | " << std::setw(22) << in.label;
   std::cout << "\n";
-  // conform compiles each program (the executor bench/run measures as its baseline).
-  std::vector<std::unique_ptr<real::RealExecutor>> executors;
-  for (const auto& in : installs) executors.push_back(real::make_compiling_executor(in, dir));
   std::vector<std::pair<std::string, std::vector<conform::Cell>>> rows;
   std::map<std::string, int> totals;
   bool failed = false;

@@ -33,6 +33,7 @@
 
 #include "harness/emit/emit_c.h"
 #include "harness/outcome/model_run.h"
+#include "harness/real/real_executor.h"
 #include "harness/program/text_format.h"
 #include "harness/real/real_executor.h"
 #include "runtime/profile.h"

@@ -19,6 +19,10 @@ namespace ifz::harness::real {
 class RealExecutor;
 }
 
+namespace ifz::harness::real {
+class RealExecutor;
+}
+
 namespace ifz::harness::conform {
 
 struct ConformOptions {

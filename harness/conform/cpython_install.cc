@@ -2,6 +2,8 @@
 // cpython_install.cc — see cpython_install.h.
 #include "harness/conform/cpython_install.h"
 
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,6 +52,19 @@ std::string CPythonInstall::shell(const std::string& command) const {
   std::string quoted;  // single-quoted for sh -c
   for (char c : command) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return "chroot '" + root + "' /bin/sh -c '" + quoted + "'";
+}
+
+bool CPythonInstall::enter_root_in_child() const {
+  if (root.empty()) return true;
+  // The mount dies with the namespace, i.e. with the last process of this program: nothing to
+  // clean up, and the host's mount table never changes.
+  if (unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0) {
+    char proc[4096];
+    if (snprintf(proc, sizeof proc, "%s/proc", root.c_str()) < static_cast<int>(sizeof proc)) {
+      mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);  // best effort
+    }
+  }
+  return chroot(root.c_str()) == 0 && chdir("/") == 0;
 }
 
 namespace {

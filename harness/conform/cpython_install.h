@@ -36,6 +36,11 @@ struct CPythonInstall {
   std::string work_dir(const std::string& host_dir) const;
   /// `command` (a /bin/sh command line) run inside the install's root.
   std::string shell(const std::string& command) const;
+  /// In a freshly forked child about to exec one of this install's programs: enters the root
+  /// (a private mount namespace with the root's /proc mounted, which the programs read, then
+  /// chroot(2)). True on a host install. Async-signal-safe enough for a forked child: no
+  /// allocation.
+  bool enter_root_in_child() const;
 };
 
 /// Debian's /usr/bin/python3.11-config and python3.11d-config, then one install per SPEC

@@ -45,7 +45,7 @@ struct Child {
   outcome::RealRun run;
 };
 
-Child spawn(const std::string& root, const std::string& binary) {
+Child spawn(const CPythonInstall& in, const std::string& binary) {
   int out[2], err[2];
   Child c;
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) return c;
@@ -53,7 +53,7 @@ Child spawn(const std::string& root, const std::string& binary) {
   if (c.pid == 0) {
     setpgid(0, 0);
     // A chroot install's binary runs against that root's libc and libpython.
-    if (!root.empty() && (chroot(root.c_str()) != 0 || chdir("/") != 0)) _exit(126);
+    if (!in.enter_root_in_child()) _exit(126);
     rlimit no_core{0, 0};
     setrlimit(RLIMIT_CORE, &no_core);
     dup2(out[1], 1);
@@ -87,7 +87,7 @@ std::vector<outcome::RealRun> run_repro(const CPythonInstall& in, const std::str
                                         int runs, int timeout_ms) {
   using Clock = std::chrono::steady_clock;
   std::vector<Child> children;
-  for (int i = 0; i < runs; ++i) children.push_back(spawn(in.root, in.inside(binary)));
+  for (int i = 0; i < runs; ++i) children.push_back(spawn(in, in.inside(binary)));
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   size_t alive = children.size();
   while (alive > 0) {

@@ -82,9 +82,9 @@ std::vector<Op> argument_variants(const Op& op) {
 bool expressible(const Op& op, int minor) {
   emit::OpEmitContext x;
   x.minor = minor;
-  std::string error;
-  emit::op_to_c(op, x, &error);
-  return error.empty();
+  emit::CallOp call;
+  std::string api, error;
+  return emit::lower_op(op, x, &call, &api, &error);
 }
 
 }  // namespace

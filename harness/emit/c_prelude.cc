@@ -4,12 +4,28 @@
 // only some of them still compiles with -Wall -Werror.
 #include "harness/emit/c_prelude.h"
 
+#include "harness/emit/script_steps.h"
+
 namespace ifz::harness::emit {
 
 namespace {
 
 const char* const kPrelude = R"IFZC(
 #define IFZ_FN static __attribute__((unused))
+
+#if PY_VERSION_HEX >= 0x03090000
+/* The per-interpreter add (internal/pycore_ceval.h; exported for _testinternalcapi), declared
+ * here because its header needs Py_BUILD_CORE. */
+PyAPI_FUNC(int) _PyEval_AddPendingCall(PyInterpreterState *interp, int (*func)(void *), void *arg
+#if PY_VERSION_HEX >= 0x030C0000
+                                       , int flags
+#endif
+                                       );
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+/* Moved to internal/pycore_signal.h in 3.13, still exported. */
+PyAPI_FUNC(int) _PyOS_IsMainThread(void);
+#endif
 #define IFZ_MAX_THREADS 8
 #define IFZ_MAX_INTERP 16
 
@@ -163,15 +179,33 @@ IFZ_FN int ifz_await_flag(volatile int *flag, int want) {
   return 0;
 }
 
-IFZ_FN void ifz_wait(int k) {
-  if (ifz_reached(k)) return;
-  PyThreadState *ts = ifz_self->ts;
-  if (ts) PyEval_SaveThread();
-  pthread_mutex_lock(&ifz_mu);
-  while (ifz_turn < k) pthread_cond_wait(&ifz_cv, &ifz_mu);
-  pthread_mutex_unlock(&ifz_mu);
-  /* During finalisation CPython may end this thread right here (PyThread_exit_thread). */
-  if (ts) PyEval_RestoreThread(ts);
+/* The thread that passed its turn on its way into a blocking call (ifz_pass_blocking): the
+ * next turn's owner lets it get there first, by polling its scheduler state in /proc until it
+ * sleeps (at most 100 ms; a thread that does not block at all just runs on). */
+static volatile int ifz_blocker_tid;
+
+IFZ_FN void ifz_await_blocker(void) {
+  int tid = __atomic_exchange_n(&ifz_blocker_tid, 0, __ATOMIC_ACQ_REL);
+  if (tid == 0 || tid == (int)syscall(SYS_gettid)) return;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+  for (int i = 0; i < 1000; ++i) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;                    /* it ended */
+    char buf[512];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return;
+    buf[n] = 0;
+    const char *state = strrchr(buf, ')'); /* "tid (comm) S ..." */
+    if (!state || state[1] != ' ' || state[2] != 'R') return;
+    usleep(100);
+  }
+}
+
+/* After this thread got its turn: the handshakes other threads asked for before an op runs. */
+IFZ_FN void ifz_turn_taken(PyThreadState *ts) {
+  ifz_await_blocker();
   if (ts && __atomic_load_n(&ifz_gil_waiter, __ATOMIC_ACQUIRE) == 1) {
     /* We hold the GIL: let the waiter block in take_gil before our op runs. The short sleep
      * (GIL held) covers its way from the flag into the condition wait. */
@@ -181,11 +215,63 @@ IFZ_FN void ifz_wait(int k) {
   }
 }
 
+IFZ_FN void ifz_wait(int k) {
+  if (ifz_reached(k)) {
+    ifz_await_blocker();
+    return;
+  }
+  PyThreadState *ts = ifz_self->ts;
+  if (ts) PyEval_SaveThread();
+  pthread_mutex_lock(&ifz_mu);
+  while (ifz_turn < k) pthread_cond_wait(&ifz_cv, &ifz_mu);
+  pthread_mutex_unlock(&ifz_mu);
+  /* During finalisation CPython may end this thread right here (PyThread_exit_thread). */
+  if (ts) PyEval_RestoreThread(ts);
+  ifz_turn_taken(ts);
+}
+
+/* Turn k, the GIL kept: interpfuzz's model had this thread holding the GIL between its ops
+ * while other threads ran theirs (those needing this GIL then waited in take_gil, and so they
+ * do here: this thread sits in a condition wait, not in the eval loop, so it never honours
+ * their drop requests). Should no turn come for 1 s, the other threads needed the GIL where
+ * the model said they did not: the thread then waits as ifz_wait does (an "IFZ note", not
+ * compared), so that the handshake itself never hangs the program. */
+IFZ_FN void ifz_wait_holding(int k) {
+  PyThreadState *ts = ifz_self->ts;
+  if (!ts) {
+    ifz_wait(k);
+    return;
+  }
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 1;
+  pthread_mutex_lock(&ifz_mu);
+  while (ifz_turn < k) {
+    if (pthread_cond_timedwait(&ifz_cv, &ifz_mu, &until) == ETIMEDOUT) break;
+  }
+  int reached = ifz_turn >= k;
+  pthread_mutex_unlock(&ifz_mu);
+  if (!reached) {
+    ifz_obs("note turn %d: no turn for 1 s with the GIL held; waiting with it released", k);
+    ifz_wait(k);
+    return;
+  }
+  ifz_turn_taken(ts);
+}
+
 IFZ_FN void ifz_pass(int k) {
   pthread_mutex_lock(&ifz_mu);
   if (ifz_turn == k) ifz_turn = k + 1;
   pthread_cond_broadcast(&ifz_cv);
   pthread_mutex_unlock(&ifz_mu);
+}
+
+/* The op that follows blocks (take_gil, a join, a syscall) while other threads run their ops,
+ * as interpfuzz's model had it: pass the turn, and have the next turn's owner wait until this
+ * thread sleeps in that call (ifz_await_blocker). */
+IFZ_FN void ifz_pass_blocking(int k) {
+  __atomic_store_n(&ifz_blocker_tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
+  ifz_pass(k);
 }
 
 /* The op that follows needs the GIL, and interpfuzz ran other threads' ops while this thread
@@ -257,9 +343,18 @@ IFZ_FN void ifz_exit_like(int wait_status) {
 /* ---- lifecycle -------------------------------------------------------------------------- */
 static int ifz_signals[17];                   /* signal numbers the program trips */
 
+/* The interpreter of the calling thread's current thread state. */
+IFZ_FN long long ifz_current_interp_id(void) {
+#if PY_VERSION_HEX >= 0x03090000
+  return (long long)PyInterpreterState_GetID(PyInterpreterState_Get());
+#else
+  return (long long)PyInterpreterState_GetID(PyThreadState_Get()->interp);
+#endif
+}
+
 static PyObject *ifz_signal_handler(PyObject *self, PyObject *args) {
   (void)args;
-  ifz_obs("signal_handled sig=%ld", PyLong_AsLong(self));
+  ifz_obs("signal_handled sig=%ld interp=%lld", PyLong_AsLong(self), ifz_current_interp_id());
   Py_RETURN_NONE;
 }
 static PyMethodDef ifz_signal_def = {"ifz_signal_handler", ifz_signal_handler, METH_VARARGS, NULL};
@@ -267,6 +362,11 @@ static PyMethodDef ifz_signal_def = {"ifz_signal_handler", ifz_signal_handler, M
 /* Python-level handlers so that a tripped signal is observable where CPython handles it
  * (the main thread of the main interpreter, P5). */
 IFZ_FN void ifz_install_signal_handlers(void) {
+  /* Only a program that trips a signal imports the signal module (and enum with it: half the
+   * cost of a Py_Initialize). */
+  int any = 0;
+  for (int s = 1; s <= 16; ++s) any |= ifz_signals[s];
+  if (!any) return;
   PyObject *mod = PyImport_ImportModule("signal");
   for (int s = 1; s <= 16 && mod; ++s) {
     if (!ifz_signals[s]) continue;
@@ -405,17 +505,46 @@ IFZ_FN void ifz_block(ifz_thread *c) {
 IFZ_FN void ifz_run_bytecode(int n) {
   char code[64];
   snprintf(code, sizeof code, "for _ in range(%d): pass\n", n);
-  if (PyRun_SimpleString(code) != 0) ifz_obs("note run_bytecode raised");
+  PyObject *g = PyDict_New();
+  PyDict_SetItemString(g, "__builtins__", PyEval_GetBuiltins());
+  PyObject *r = PyRun_String(code, Py_file_input, g, g);
+  /* A failing pending call's exception leaves the loop (ceval's `goto error`): observable. */
+  if (!r) ifz_raised();
+  Py_XDECREF(r);
+  Py_DECREF(g);
+}
+
+/* What PyGILState_GetThisThreadState() returns now, as the observable "gilstate_tstate
+ * interp=<id> current=<is it the current thread state>" or "gilstate_tstate none". */
+IFZ_FN void ifz_obs_gilstate_tstate(void) {
+  PyThreadState *g = PyGILState_GetThisThreadState();
+  if (!g) {
+    ifz_obs("gilstate_tstate none");
+    return;
+  }
+#if PY_VERSION_HEX >= 0x030D0000
+  PyThreadState *cur = PyThreadState_GetUnchecked();
+#else
+  PyThreadState *cur = _PyThreadState_UncheckedGet();
+#endif
+  ifz_obs("gilstate_tstate interp=%lld current=%d", ifz_interp_id(g), g == cur);
 }
 
 IFZ_FN void ifz_gilstate_ensure(ifz_thread *c) {
   c->gs[c->gs_depth++] = PyGILState_Ensure();
   c->ts = c->gilstate = PyThreadState_Get();
+  ifz_obs_gilstate_tstate();
+}
+
+/* Without the observable: a thread's cleanup, not an op of the program. */
+IFZ_FN void ifz_gilstate_release_quietly(ifz_thread *c) {
+  PyGILState_Release(c->gs[--c->gs_depth]);
+  if (c->gs_depth == 0) c->ts = c->gilstate = NULL;
 }
 
 IFZ_FN void ifz_gilstate_release(ifz_thread *c) {
-  PyGILState_Release(c->gs[--c->gs_depth]);
-  if (c->gs_depth == 0) c->ts = c->gilstate = NULL;
+  ifz_gilstate_release_quietly(c);
+  ifz_obs_gilstate_tstate();
 }
 
 /* ---- pending calls ---------------------------------------------------------------------- */
@@ -457,7 +586,7 @@ static int ifz_pending_call(void *arg) {
 }
 
 IFZ_FN void ifz_make_pending(void) {
-  if (Py_MakePendingCalls() < 0) PyErr_Clear();
+  if (Py_MakePendingCalls() < 0) ifz_raised();  /* -1 with the failing call's exception */
 }
 
 /* ---- threads ---------------------------------------------------------------------------- */
@@ -474,7 +603,7 @@ IFZ_FN void ifz_cleanup_thread(ifz_thread *c) {
     PyThreadState_Swap(base);
     c->ts = base;
   }
-  while (c->gs_depth > 0 && c->ts == c->gilstate) ifz_gilstate_release(c);
+  while (c->gs_depth > 0 && c->ts == c->gilstate) ifz_gilstate_release_quietly(c);
   if (c->created && c->ts == c->created) ifz_delete_tstate(c);
   if (!c->is_c_thread && c->home && c->ts && c->ts != c->home) {
     PyThreadState_Swap(c->home);
@@ -564,7 +693,7 @@ static PyObject *ifz_atexit_main(PyObject *self, PyObject *unused) {
   PyThreadState *before = c->ts;
   ifz_scripts[PyLong_AsLong(self)](c);
   if (c->saved) ifz_acquire_gil(c);
-  while (c->gs_depth > 0 && c->ts == c->gilstate) ifz_gilstate_release(c);
+  while (c->gs_depth > 0 && c->ts == c->gilstate) ifz_gilstate_release_quietly(c);
   if (before && c->ts != before) {
     PyThreadState_Swap(before);
     c->ts = before;
@@ -711,12 +840,205 @@ IFZ_FN void ifz_exit_like_returncode(int rc) {
   kill(getpid(), -rc);
   for (;;) pause();
 }
+
+)IFZC";
+
+const char* const kDispatch = R"IFZC(
+/* ---- the ops whose C API depends on the version ------------------------------------------ */
+/* Py_NewInterpreter; with its own GIL, Py_NewInterpreterFromConfig (3.12+, PEP 684) or the
+ * isolated _Py_NewInterpreter of 3.9-3.11 (bpo-40453). emit-c refuses what a version lacks. */
+IFZ_FN void ifz_new_interp(ifz_thread *c, int variant) {
+  int isolated = variant & 1, own_gil = isolated || (variant & 2);
+  PyThreadState *before = c->ts, *t = NULL;
+  (void)isolated;
+  (void)own_gil;
+#if PY_VERSION_HEX >= 0x030C0000
+  if (own_gil) {
+    /* `isolated` also refuses fork, exec and daemon threads (gh-98610). */
+    PyStatus st;
+    if (isolated) {
+      PyInterpreterConfig cfg = _PyInterpreterConfig_INIT;
+      st = Py_NewInterpreterFromConfig(&t, &cfg);
+    } else {
+      PyInterpreterConfig cfg = {.use_main_obmalloc = 0, .allow_fork = 1, .allow_exec = 1,
+                                 .allow_threads = 1, .allow_daemon_threads = 1,
+                                 .check_multi_interp_extensions = 1,
+                                 .gil = PyInterpreterConfig_OWN_GIL};
+      st = Py_NewInterpreterFromConfig(&t, &cfg);
+    }
+    if (PyStatus_Exception(st)) t = NULL;
+  } else {
+    t = Py_NewInterpreter();
+  }
+#elif PY_VERSION_HEX >= 0x03090000
+  t = own_gil ? _Py_NewInterpreter(/*isolated_subinterpreter=*/1) : Py_NewInterpreter();
+#else
+  t = Py_NewInterpreter();
+#endif
+  ifz_record_new_interp(c, before, t);
+}
+
+/* The per-interpreter add, as CPython's own _testinternalcapi.pending_identify does it. */
+IFZ_FN void ifz_add_pending_to(int interp, int kind) {
+#if PY_VERSION_HEX >= 0x03090000
+  PyInterpreterState *to = ifz_find_interp(interp);
+#if PY_VERSION_HEX >= 0x030C0000
+  int rc = to ? (int)_PyEval_AddPendingCall(to, ifz_pending_call, (void *)(intptr_t)kind, 0) : -1;
+#else
+  int rc = to ? _PyEval_AddPendingCall(to, ifz_pending_call, (void *)(intptr_t)kind) : -1;
+#endif
+  ifz_obs("pending_added rc=%d", rc);
+#else
+  (void)interp;
+  (void)kind;
+  ifz_obs("note add_pending to an interpreter: refused before 3.9");
+#endif
+}
+
+/* trip_signal, as a C signal handler would. */
+IFZ_FN void ifz_trip_signal(int sig) {
+#if PY_VERSION_HEX >= 0x030A0000
+  (void)PyErr_SetInterruptEx(sig);
+#else
+  (void)sig;  /* only SIGINT before 3.10: emit-c refuses the others */
+  PyErr_SetInterrupt();
+#endif
+}
+
+/* hold_lock: HEAD as the churn (above), IMPORT as _PyImport_AcquireLock (3.7-3.11); emit-c
+ * refuses the other locks. ifz_release_lock gives it back at the op's end turn. */
+IFZ_FN void ifz_hold_lock(int lock) {
+  if (lock == 0) ifz_head_lock_churn_begin();
+#if PY_VERSION_HEX < 0x030C0000
+  if (lock == 3) _PyImport_AcquireLock();
+#endif
+}
+
+IFZ_FN void ifz_release_lock(int lock) {
+  if (lock == 0) ifz_head_lock_churn_end();
+#if PY_VERSION_HEX < 0x030C0000
+  if (lock == 3) _PyImport_ReleaseLock();
+#endif
+}
+
+/* ---- THE op -> C-API mapping: one ifz_op, one call. repro.c calls it op by op; interpfuzz's
+ * real-CPython driver walks tables of the same ops. --------------------------------------- */
+typedef struct ifz_op {
+  int code;     /* IFZ_OP_* */
+  int interp;   /* swap, new_tstate: I<n>; add_pending: target, -1 = Py_AddPendingCall */
+  int thread;   /* start, join, atexit: script; fork: child script */
+  int count;    /* run_bytecode: N; signal: signum; exit: status */
+  int variant;  /* start: IFZ_THREADING...; add_pending: IFZ_NOOP...; fork: 0 fork, 1 exec,
+                 * 2 preexec; hold_lock: 0 HEAD, 3 IMPORT; new_interp: 1 isolated | 2 own GIL */
+  int flags;    /* fork: IFZ_FOLLOW_CHILD | IFZ_CHILD_SCRIPT_RUNS */
+} ifz_op;
+#define IFZ_FOLLOW_CHILD 1
+#define IFZ_CHILD_SCRIPT_RUNS 2
+
+/* fork: os.fork(), or subprocess.run(['/bin/true']) with or without preexec_fn. Followed into
+ * the child, the process's outcome is the child's; with a hold_lock HEAD churn running,
+ * interpfuzz's fork fell inside the critical section: ifz_os_fork_in_window repeats it until a
+ * child stays inside. */
+IFZ_FN void ifz_fork(ifz_thread *self, const ifz_op *op) {
+  int follow_child = op->flags & IFZ_FOLLOW_CHILD;
+  if (op->variant != 0) {
+    int rc = ifz_subprocess(/*preexec=*/op->variant == 2);
+    /* interpfuzz followed the child, which execs /bin/true: end as it ended */
+    if (follow_child && rc != INT_MIN) ifz_exit_like_returncode(rc);
+    return;
+  }
+  long pid = follow_child && ifz_churn_on ? ifz_os_fork_in_window() : ifz_os_fork();
+  if (!follow_child) {
+    /* interpfuzz followed the parent: the child leaves at once (not compared) */
+    if (pid == 0) ifz_exit_process(0);
+    return;
+  }
+  if (pid == 0) {
+    ifz_obs("fork_child threads=%d", ifz_count_tstates());
+    /* _PyOS_IsMainThread: the forking thread became the child's main thread
+     * (PyOS_AfterFork_Child) and, in the main interpreter, is where signal handlers run. */
+    ifz_obs("fork_child main_thread=%d", _PyOS_IsMainThread());
+    if (op->flags & IFZ_CHILD_SCRIPT_RUNS) {
+      ifz_scripts[op->thread](self);
+      ifz_exit_process(0);
+    }
+  } else if (pid > 0) {
+    /* interpfuzz followed the child: this parent only mirrors its end */
+    ifz_become_child_outcome(self, pid);
+  }
+}
+
+IFZ_FN void ifz_do_op(ifz_thread *self, const ifz_op *op) {
+  switch (op->code) {
+    case IFZ_OP_INIT:
+    case IFZ_OP_REINIT: ifz_init(self); return;
+    case IFZ_OP_FINALIZE: ifz_finalize(self); return;
+    case IFZ_OP_NEW_INTERP: ifz_new_interp(self, op->variant); return;
+    case IFZ_OP_END_INTERP: ifz_end_interp(self); return;
+    case IFZ_OP_SWAP: ifz_swap(self, op->interp); return;
+    case IFZ_OP_START: ifz_start(op->thread, op->variant); return;
+    case IFZ_OP_JOIN: ifz_join(self, op->thread); return;
+    case IFZ_OP_RELEASE_GIL: ifz_release_gil(self); return;
+    case IFZ_OP_ACQUIRE_GIL: ifz_acquire_gil(self); return;
+    case IFZ_OP_BLOCK: ifz_block(self); return;
+    case IFZ_OP_RUN_BYTECODE: ifz_run_bytecode(op->count); return;
+    case IFZ_OP_ADD_PENDING:
+      if (op->interp < 0) ifz_add_pending(op->variant);
+      else ifz_add_pending_to(op->interp, op->variant);
+      return;
+    case IFZ_OP_MAKE_PENDING: ifz_make_pending(); return;
+    case IFZ_OP_SIGNAL: ifz_trip_signal(op->count); return;
+    case IFZ_OP_GILSTATE_ENSURE: ifz_gilstate_ensure(self); return;
+    case IFZ_OP_GILSTATE_RELEASE: ifz_gilstate_release(self); return;
+    case IFZ_OP_NEW_TSTATE: ifz_new_tstate(self, op->interp); return;
+    case IFZ_OP_DELETE_TSTATE: ifz_delete_tstate(self); return;
+    case IFZ_OP_FORK: ifz_fork(self, op); return;
+    case IFZ_OP_HOLD_LOCK: ifz_hold_lock(op->variant); return;
+    case IFZ_OP_ATEXIT: ifz_atexit(op->thread); return;
+    case IFZ_OP_EXIT: ifz_exit_process(op->count); return;
+    case IFZ_OP_YIELD: return;  /* a plain scheduling point: the handshake is the schedule */
+  }
+  ifz_obs("note unknown op %d", op->code);
+}
+
+/* One step of a script: a turn handshake or an op (interpfuzz's ScriptSteps). */
+typedef struct ifz_step {
+  int kind;     /* IFZ_STEP_* */
+  int turn;
+  ifz_op op;
+} ifz_step;
+
+IFZ_FN void ifz_do_step(ifz_thread *self, const ifz_step *s) {
+  switch (s->kind) {
+    case IFZ_STEP_WAIT: ifz_wait(s->turn); return;
+    case IFZ_STEP_WAIT_HOLDING: ifz_wait_holding(s->turn); return;
+    case IFZ_STEP_PASS: ifz_pass(s->turn); return;
+    case IFZ_STEP_PASS_INTO_GIL_WAIT: ifz_pass_into_gil_wait(s->turn); return;
+    case IFZ_STEP_PASS_BLOCKING: ifz_pass_blocking(s->turn); return;
+    case IFZ_STEP_OP: ifz_do_op(self, &s->op); return;
+    case IFZ_STEP_HOLD_OBSERVABLES: ifz_hold_observables(); return;
+    case IFZ_STEP_RELEASE_LOCK: ifz_release_lock(s->op.variant); return;
+    case IFZ_STEP_YIELD: sched_yield(); return;
+    case IFZ_STEP_GRACE: ifz_grace(); return;
+    case IFZ_STEP_PARK: ifz_park(); return;
+  }
+  ifz_obs("note unknown step %d", s->kind);
+}
 )IFZC";
 
 }  // namespace
 
+const char* c_includes() {
+  return "#define PY_SSIZE_T_CLEAN\n"
+         "#include <Python.h>\n\n"
+         "#include <errno.h>\n#include <fcntl.h>\n#include <limits.h>\n#include <pthread.h>\n"
+         "#include <sched.h>\n#include <signal.h>\n#include <stdarg.h>\n#include <stdint.h>\n"
+         "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <sys/syscall.h>\n"
+         "#include <sys/wait.h>\n#include <time.h>\n#include <unistd.h>\n";
+}
+
 const std::string& c_prelude() {
-  static const std::string kText = kPrelude;
+  static const std::string kText = std::string(kPrelude) + "\n" + c_vocabulary_enums() + kDispatch;
   return kText;
 }
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "harness/emit/c_ops.h"
+#include "harness/emit/script_steps.h"
 #include "harness/emit/c_prelude.h"
 #include "harness/emit/op_sequence.h"
 #include "harness/exec/checked_run.h"
@@ -59,106 +60,135 @@ bool child_script_runs(const Program& p, const OpSequence& seq, int script, int 
   return true;
 }
 
-struct ScriptEmitter {
+// Ops that block while other threads run theirs (take_gil, a join, a syscall): the next turn's
+// owner waits until the thread sleeps in the call (ifz_pass_blocking).
+bool blocks_while_others_run(OpCode c) {
+  return c == OpCode::kAcquireGil || c == OpCode::kNewTstate || c == OpCode::kGilStateEnsure ||
+         c == OpCode::kJoin || c == OpCode::kBlock;
+}
+
+// A script as steps (script_steps.h): the turn handshake around each op, from the model's
+// order of op boundaries (op_sequence.h), and the op itself (c_ops.h).
+struct ScriptBuilder {
   const Program& p;
   const OpSequence& seq;
   int minor;
   std::string* error;
+  std::vector<Step>* out;
 
-  // The op's body between its turns; false with *error set if it has no counterpart.
-  bool op_body(int k, int i, const OpTurns& t, std::string* body) {
+  void add(StepKind kind, int turn, std::string before = "", std::string after = "") {
+    Step st;
+    st.kind = kind;
+    st.turn = turn;
+    st.comment_before = std::move(before);
+    st.comment_after = std::move(after);
+    out->push_back(std::move(st));
+  }
+
+  // The op's call; false with *error set if it has no counterpart.
+  bool add_op(int k, int i, const OpTurns& t) {
     const Op& op = p.threads[k].ops[i];
-    if (op.code == OpCode::kHoldLock && op.variant == 0) {
-      *body = "ifz_head_lock_churn_begin();  /* HEAD_LOCK taken again and again until released */";
-      return true;
-    }
-    if (op.code == OpCode::kHoldLock && op.variant == 3 && minor <= 11 && t.current_interp >= 0) {
-      // The import lock: held across the turns the model ran while the thread held it.
-      *body = "_PyImport_AcquireLock();  /* PyOS_BeforeFork takes it too */";
-      return true;
+    if (op.code == OpCode::kHoldLock && op.variant == 3 && minor <= 11 && t.current_interp < 0) {
+      *error = "emit-c: '" + print_op(op) + "' has no faithful counterpart on CPython 3." +
+               std::to_string(minor) + ": _PyImport_AcquireLock needs an attached thread state";
+      return false;
     }
     OpEmitContext x;
     x.minor = minor;
     x.child_script_runs = op.code == OpCode::kFork && child_script_runs(p, seq, k, i);
-    *body = op_to_c(op, x, error);
-    if (op.code == OpCode::kHoldLock && error->empty()) {
-      *error = "emit-c: '" + print_op(op) + "' has no faithful counterpart on CPython 3." +
-               std::to_string(minor) + ": _PyImport_AcquireLock needs an attached thread state";
-    }
-    return error->empty();
+    Step st;
+    st.kind = StepKind::kOp;
+    if (!lower_op(op, x, &st.op, &st.comment_after, error)) return false;
+    out->push_back(std::move(st));
+    return true;
   }
 
-  bool one_op(int k, int i, std::ostringstream& os) {
+  // False when the script stops here (parked, or *error set).
+  bool one_op(int k, int i) {
     const Op& op = p.threads[k].ops[i];
     const OpTurns* t = seq.find(k, i);
-    os << "  /* " << i << ": " << print_op(op);
+    std::string head = std::to_string(i) + ": " + print_op(op);
     if (t == nullptr) {
-      os << " -- never reached by interpfuzz's execution (its thread or process ended "
-            "first): park here */\n  ifz_park();\n";
+      add(StepKind::kPark, 0, head + " -- never reached by interpfuzz's execution (its thread or "
+                                     "process ended first): park here");
       return false;
     }
-    os << " -- turn " << t->start;
-    if (t->end >= 0) os << ", returns at turn " << t->end;
-    os << " */\n";
-    const std::string s = std::to_string(t->start);
+    head += " -- turn " + std::to_string(t->start);
+    if (t->end >= 0) head += ", returns at turn " + std::to_string(t->end);
+    // The model's thread held the GIL since its previous op: it keeps holding it while the
+    // ops of the turns before this one run.
+    const StepKind wait = t->holds_gil_at_start ? StepKind::kWaitHolding : StepKind::kWait;
     if (t->skipped) {
-      os << "  ifz_wait(" << s << ");  /* skipped, as interpfuzz did: " << t->why << " */\n"
-         << "  ifz_pass(" << s << ");\n";
+      add(wait, t->start, head);
+      add(StepKind::kPass, t->start, "", "skipped, as interpfuzz did: " + t->why);
       return true;
     }
-    std::string body;
-    if (!op_body(k, i, *t, &body)) return false;
-    // A held lock (HEAD's churn or the import lock): `body` takes it at the op's start turn,
-    // `release` gives it back at its end.
+    // A held lock (HEAD's churn or the import lock): the op takes it at its start turn,
+    // kReleaseLock gives it back at its end.
     const bool held_lock = op.code == OpCode::kHoldLock;
-    const char* release = !held_lock        ? ""
-                          : op.variant == 0 ? "ifz_head_lock_churn_end();"
-                                            : "_PyImport_ReleaseLock();";
     // The model's process ended inside this op, on another thread's finding: the op's thread
     // gives that thread a grace period, and the op's observables wait for its end. (The
     // finding's own thread goes on: the crash the model saw there comes where CPython has it.)
     const bool interrupted = !t->returned && t->end < 0 && seq.died_on_slot >= 0 &&
                              t->thread_slot != seq.died_on_slot;
-    if (interrupted) body = "ifz_hold_observables();\n  " + body;
+    add(wait, t->start, head);
+    if (interrupted) add(StepKind::kHoldObservables, 0);
+    auto release = [&] {
+      Step r;
+      r.kind = StepKind::kReleaseLock;
+      r.op.variant = op.variant;
+      out->push_back(r);
+    };
     if (t->returned && t->end < 0) {
-      os << "  ifz_wait(" << s << ");\n  " << body << "\n";
-      if (held_lock) os << "  sched_yield();\n  " << release << "\n";
-      os << "  ifz_pass(" << s << ");\n";
+      if (!add_op(k, i, *t)) return false;
+      if (held_lock) {
+        add(StepKind::kYield, 0);
+        release();
+      }
+      add(StepKind::kPass, t->start);
       return true;
     }
     // Other threads ran while this op was inside. Python-level work needs the GIL, so the
     // model had this thread waiting for it meanwhile: the emitted thread waits in take_gil.
-    const bool waits_for_gil = op.code == OpCode::kRunBytecode;
-    if (held_lock) os << "  ifz_wait(" << s << ");\n  " << body << "\n  ifz_pass(" << s << ");\n";
-    else if (waits_for_gil) os << "  ifz_wait(" << s << ");\n  ifz_pass_into_gil_wait(" << s << ");\n  " << body << "\n";
-    else os << "  ifz_wait(" << s << ");\n  ifz_pass(" << s << ");\n  " << body << "\n";
-    if (t->end >= 0) {
-      const std::string e = std::to_string(t->end);
-      os << "  ifz_wait(" << e << ");\n";
-      if (held_lock) os << "  " << release << "\n";
-      os << "  ifz_pass(" << e << ");\n";
-    } else if (t->returned) {
-      if (held_lock) os << "  " << release << "\n";
+    if (held_lock) {
+      if (!add_op(k, i, *t)) return false;
+      add(StepKind::kPass, t->start);
+    } else if (op.code == OpCode::kRunBytecode) {
+      add(StepKind::kPassIntoGilWait, t->start);
+      if (!add_op(k, i, *t)) return false;
     } else {
-      os << "  /* interpfuzz's execution never saw this op return */\n";
-      if (interrupted) os << "  ifz_grace();  /* the model's process ended in it, on T" << seq.died_on_slot << " */\n";
+      add(blocks_while_others_run(op.code) ? StepKind::kPassBlocking : StepKind::kPass, t->start);
+      if (!add_op(k, i, *t)) return false;
+    }
+    if (t->end >= 0) {
+      add(StepKind::kWait, t->end);
+      if (held_lock) release();
+      add(StepKind::kPass, t->end);
+    } else if (t->returned) {
+      if (held_lock) release();
+    } else if (interrupted) {
+      add(StepKind::kGrace, 0, "interpfuzz's execution never saw this op return",
+          "the model's process ended in it, on T" + std::to_string(seq.died_on_slot));
+    } else {
+      out->back().comment_after += " -- interpfuzz's execution never saw this op return";
     }
     return true;
   }
 
-  bool script(int k, std::ostringstream& os) {
-    os << "static void ifz_script_T" << k << "(ifz_thread *self) {\n  (void)self;\n";
+  bool script(int k) {
     const auto& ops = p.threads[k].ops;
     for (size_t i = 0; i < ops.size(); ++i) {
-      if (!one_op(k, static_cast<int>(i), os)) {
-        if (!error->empty()) return false;
-        break;  // parked: the rest is unreachable too
-      }
+      if (!one_op(k, static_cast<int>(i))) return error->empty();
     }
-    os << "}\n\n";
     return true;
   }
 };
+
+std::string script_as_c(int k, const ScriptSteps& s) {
+  std::string out = "static void ifz_script_T" + std::to_string(k) + "(ifz_thread *self) {\n  (void)self;\n";
+  for (const Step& st : s.steps) out += step_as_c(st);
+  return out + "}\n\n";
+}
 
 std::string header(const Program& p, const Emitted& e, const EmitOptions& o, const Schedule& s) {
   std::ostringstream os;
@@ -172,8 +202,11 @@ std::string header(const Program& p, const Emitted& e, const EmitOptions& o, con
      << " *\n"
      << " * Only CPython's embedding API, pthreads and fork. Each program thread is a thread here;\n"
      << " * a global turn counter sequences every op boundary interpfuzz recorded (ifz_wait /\n"
-     << " * ifz_pass): a thread waits for its turn with the GIL released and passes it on when\n"
-     << " * its op returned, or as the op starts when other threads ran while it was inside.\n"
+     << " * ifz_pass): a thread waits for its turn with the GIL released, or kept where interpfuzz's\n"
+     << " * model had it holding the GIL between its ops (ifz_wait_holding), and passes the turn on\n"
+     << " * when its op returned, or as the op starts when other threads ran while it was inside\n"
+     << " * (ifz_pass_blocking: the next turn waits until this thread sleeps in its blocking call).\n"
+     << " * Each op is one call of ifz_do_op, the op -> C-API mapping interpfuzz's driver uses too.\n"
      << " * Where interpfuzz had a thread waiting for the GIL while others ran, the thread enters\n"
      << " * take_gil once the next thread holds the GIL (ifz_pass_into_gil_wait). Where the\n"
      << " * model's process ended inside an op, the op's thread then releases the GIL for 300 ms\n"
@@ -193,25 +226,11 @@ std::string header(const Program& p, const Emitted& e, const EmitOptions& o, con
   return os.str();
 }
 
-const char* const kIncludes =
-    "#define PY_SSIZE_T_CLEAN\n"
-    "#include <Python.h>\n\n"
-    "#include <errno.h>\n#include <limits.h>\n#include <pthread.h>\n#include <sched.h>\n"
-    "#include <signal.h>\n#include <stdarg.h>\n#include <stdint.h>\n#include <stdio.h>\n"
-    "#include <stdlib.h>\n#include <string.h>\n#include <sys/wait.h>\n#include <unistd.h>\n";
-
 std::string version_guard(int minor) {
   const std::string m = std::to_string(minor);
   std::string out = "\n#if PY_MAJOR_VERSION != 3 || PY_MINOR_VERSION != " + m +
                     "\n#error \"emitted for CPython 3." + m +
                     ": its operations map to that version's C API\"\n#endif\n";
-  if (minor >= 9) {
-    // Private, exported for CPython's own _testinternalcapi; declared here because its header
-    // (internal/pycore_ceval.h) needs Py_BUILD_CORE.
-    out += "\n/* The per-interpreter add (internal/pycore_ceval.h; exported for _testinternalcapi). */\n"
-           "PyAPI_FUNC(int) _PyEval_AddPendingCall(PyInterpreterState *interp, int (*func)(void *), "
-           "void *arg" + std::string(minor >= 12 ? ", int flags" : "") + ");\n";
-  }
   return out;
 }
 
@@ -283,19 +302,26 @@ Emitted emit_c(const Program& p, const Schedule& s, const EmitOptions& o) {
                     "in it), which a C program cannot force";
   }
 
-  std::ostringstream scripts;
-  ScriptEmitter se{p, seq, e.minor, &e.error};
+  std::string scripts;
+  e.scripts.resize(p.threads.size());
   for (size_t k = 0; k < p.threads.size(); ++k) {
-    if (!se.script(static_cast<int>(k), scripts)) return e;
+    ScriptBuilder b{p, seq, e.minor, &e.error, &e.scripts[k].steps};
+    if (!b.script(static_cast<int>(k))) return e;
+    scripts += script_as_c(static_cast<int>(k), e.scripts[k]);
+  }
+  for (const Script& sc : p.threads) {
+    for (const Op& op : sc.ops) {
+      if (op.code == OpCode::kSignal) e.signals.push_back(op.count);
+    }
   }
   std::string decls;
   for (size_t k = 0; k < p.threads.size(); ++k) {
     decls += "static void ifz_script_T" + std::to_string(k) + "(ifz_thread *self);\n";
   }
-  e.c = header(p, e, o, s) + kIncludes + version_guard(e.minor) + "\n" +
+  e.c = header(p, e, o, s) + c_includes() + version_guard(e.minor) + "\n" +
         "/* ======== helpers: one per operation family ======== */" + c_prelude() + "\n" +
         "/* ======== the program's scripts, with their turns ======== */\n" + decls + "\n" +
-        scripts.str() + main_function(p);
+        scripts + main_function(p);
   e.ok = true;
   return e;
 }

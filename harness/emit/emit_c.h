@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "harness/exec/executor.h"
+#include "harness/emit/script_steps.h"
 #include "harness/exec/op_log.h"
 #include "harness/program/program.h"
 #include "harness/schedule/schedule.h"
@@ -41,6 +42,11 @@ struct Emitted {
   std::string unforceable;
   ExecResult model;         // the model execution it was derived from
   OpLog log;
+  // The same program as data, for the real-CPython driver (harness/real/): each script's
+  // steps (what the C functions of `c` call, in order) and the signals it trips (their
+  // Python handlers are installed at init).
+  std::vector<ScriptSteps> scripts;
+  std::vector<int> signals;
 };
 
 Emitted emit_c(const Program& p, const Schedule& s, const EmitOptions& o);

@@ -19,6 +19,7 @@ OpSequence sequence_ops(const OpLog& log) {
       t.start = seq.turns++;
       t.current_interp = e.current_interp;
       t.thread_slot = e.thread_slot;
+      t.holds_gil_at_start = e.holds_gil;
     } else {
       t.returned = true;
       t.skipped = e.skipped;

@@ -26,6 +26,7 @@ struct OpTurns {
   std::string why;         // why it was skipped
   int64_t current_interp = -1;  // the thread's current interpreter when it started
   int thread_slot = 0;     // the program thread that ran it
+  bool holds_gil_at_start = false;  // the thread held a GIL as the op started (OpLogEntry)
 };
 
 struct OpSequence {

@@ -95,6 +95,10 @@ class Execution {
   void wait_native_child(int pid, int report_fd);
   bool attached(const ThreadCtx& c) const;
   int64_t interp_of(const rt::ThreadState* t) const;
+  /// Whether the calling thread holds a GIL (the main one, or its interpreter's own): the op
+  /// log's holds_gil.
+  bool holds_a_gil();
+  void log_gilstate_tstate();
   OpContext op_context(const ThreadCtx& c, int slot, const Op& op) const;
   ThreadCtx& ctx_of_current();
   void sync_lifetime(ThreadCtx& c);

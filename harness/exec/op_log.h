@@ -23,12 +23,19 @@ struct OpLogEntry {
   bool skipped = false;  // kEnd: the op's precondition did not hold (see harness/exec/ops.cc)
   std::string why;       // kEnd + skipped: the reason
   int64_t current_interp = -1;  // kStart: the interpreter of the thread's current tstate, -1 none
+  // kStart: the thread holds a GIL (its interpreter's, or the main one) as the op starts, and
+  // so held it since its previous op returned: emit-c keeps it held while waiting for the turn.
+  bool holds_gil = false;
 };
 
 struct OpLog {
   std::vector<OpLogEntry> entries;  // in execution order
   std::vector<rt::Event> events;    // every runtime event, in order
   int fork_child_returns = 0;        // times a followed fork child got back into the program
+  // Facts the executor read off the runtime after an op, already in the observable vocabulary
+  // (harness/outcome/outcome.h): "gilstate_tstate ..." after gilstate ops, "fork_child
+  // main_thread=..." in a followed fork child.
+  std::vector<std::string> observables;
   // The program thread the modelled process died on, by a crash or a fatal error (-1: it did
   // not die so).
   int died_on_slot = -1;

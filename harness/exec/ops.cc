@@ -37,6 +37,26 @@ int64_t Execution::interp_of(const rt::ThreadState* t) const {
   return t->interp->id;
 }
 
+// The thread state PyGILState_GetThisThreadState() returns, as an observable.
+void Execution::log_gilstate_tstate() {
+  if (opts_.op_log == nullptr) return;
+  const rt::ThreadState* g = runtime_->gilstate_tstate();
+  const int64_t interp = interp_of(g);
+  opts_.op_log->observables.push_back(
+      g == nullptr ? std::string("gilstate_tstate none")
+                   : "gilstate_tstate interp=" + std::to_string(interp) +
+                         " current=" + (g == runtime_->current() ? "1" : "0"));
+}
+
+bool Execution::holds_a_gil() {
+  const platform::ThreadId me = plat_.current();
+  if (runtime_->main_gil().holder.load() == me) return true;
+  const rt::ThreadState* cur = runtime_->current();
+  if (interp_of(cur) < 0) return false;
+  const rt::Gil* g = cur->interp->gil;
+  return g != nullptr && g->holder.load() == me;
+}
+
 ThreadCtx& Execution::ctx_of_current() { return ctx_[slot_of_tid_[plat_.current()]]; }
 
 // Invariant kept: before a thread reads its own tstates, they belong to the current runtime
@@ -66,7 +86,7 @@ void Execution::run_script(ThreadCtx& c, int script) {
     if (opts_.trace) trace_line("T" + std::to_string(plat_.current()) + " " + print_op(op));
     if (opts_.op_log != nullptr) {
       opts_.op_log->entries.push_back({OpLogEntry::Kind::kStart, script, static_cast<int>(n), slot,
-                                       false, "", oc.current_interp});
+                                       false, "", oc.current_interp, holds_a_gil()});
     }
     // Always a string literal: a skipped op (frequent in fuzzing) allocates nothing.
     const char* why = "";
@@ -466,12 +486,14 @@ bool Execution::op_gil(ThreadCtx& c, const Op& op, const char** why) {
                   "PyGILState_Ensure from a thread with its own thread state");
       c.gilstate_states[c.gilstate_depth++] = rt.gilstate_ensure();
       c.gilstate = rt.current();
+      log_gilstate_tstate();
       return true;
     }
     case OpCode::kGilStateRelease:
       IFZ_REQUIRE(c.gilstate_depth > 0 && rt.current() == c.gilstate, "no matching ensure");
       rt.gilstate_release(c.gilstate_states[--c.gilstate_depth]);
       if (c.gilstate_depth == 0) c.gilstate = nullptr;
+      log_gilstate_tstate();
       return true;
     case OpCode::kYield:
       plat_.point({platform::Point::kYield, "yield", nullptr});
@@ -522,7 +544,15 @@ bool Execution::op_fork(ThreadCtx& c, const Op& op, const char** why) {
     if (!plat_.deterministic() && f.child_pid > 0) wait_native_child(f.child_pid, f.child_report_fd);
     return true;
   }
-  if (opts_.op_log != nullptr) ++opts_.op_log->fork_child_returns;
+  if (opts_.op_log != nullptr) {
+    ++opts_.op_log->fork_child_returns;
+    // The child's main thread is the forking one (PyOS_AfterFork_Child); signal handlers (and
+    // main-thread pending calls) run on it when it is in the main interpreter.
+    const rt::Interpreter* main = rt.main_interp();
+    const bool main_thread = rt.main_thread() == plat_.current() && main != nullptr &&
+                             interp_of(rt.current()) == main->id;
+    opts_.op_log->observables.push_back(std::string("fork_child main_thread=") + (main_thread ? "1" : "0"));
+  }
   // K1: in the child the forking thread is the runtime's main thread (PyOS_AfterFork_Child
   // sets _PyRuntime.main_thread, every version). When that thread runs the embedding's C code
   // (a C thread), the embedding may finalise the child from it. A threading thread may not:

@@ -12,7 +12,8 @@ std::optional<std::string> observable_of(const rt::Event& e) {
     case K::kInterpCreated: return "interp_created id=" + std::to_string(e.interp);
     case K::kPendingAdded: return "pending_added rc=" + std::to_string(e.c);
     case K::kPendingRun: return "pending_ran interp=" + std::to_string(e.interp);
-    case K::kSignalHandled: return "signal_handled sig=" + std::to_string(e.a);
+    case K::kSignalHandled:
+      return "signal_handled sig=" + std::to_string(e.a) + " interp=" + std::to_string(e.interp);
     case K::kFinalizeReturned: return std::string("finalize_returned");
     case K::kError: return "raised " + e.text.substr(0, e.text.find(':'));
     default: return std::nullopt;
@@ -73,6 +74,7 @@ Outcome model_outcome(const ExecResult& r, const OpLog& log) {
   // more would be a finding), so each return into a followed child observes one thread state
   // in the forking thread's interpreter.
   for (int i = 0; i < log.fork_child_returns; ++i) o.observables.push_back("fork_child threads=1");
+  o.observables.insert(o.observables.end(), log.observables.begin(), log.observables.end());
   o.normalize();
   return o;
 }

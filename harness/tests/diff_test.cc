@@ -80,10 +80,11 @@ class FakeExecutor final : public real::RealExecutor {
 };
 
 // The rule of the tests: tripping a signal after Py_FinalizeEx returned crashes (the emitted
-// C calls ifz_finalize, then PyErr_SetInterruptEx).
+// C's script runs the finalize op, then the signal op; each op's call is ifz_do_op, after a
+// comment with its .ifz text).
 bool signal_after_finalize(const std::string& c, int) {
-  const size_t fin = c.find("ifz_finalize(self);");
-  return fin != std::string::npos && c.find("PyErr_SetInterruptEx(", fin) != std::string::npos;
+  const size_t fin = c.find("ifz_do_op(self, &(ifz_op){.code = IFZ_OP_FINALIZE");
+  return fin != std::string::npos && c.find("ifz_do_op(self, &(ifz_op){.code = IFZ_OP_SIGNAL", fin) != std::string::npos;
 }
 
 const char* kSignalAfterFinalize =
@@ -126,7 +127,7 @@ TEST(DiffCheck, AStandingDisagreementIsRerunAndNamedBySignature) {
   EXPECT_EQ(real.runs_made, 1 + 4);
   ASSERT_EQ(r.cell.real_counts.size(), 1u);
   EXPECT_EQ(r.cell.real_counts.begin()->second, 5);
-  EXPECT_NE(r.c_source.find("PyErr_SetInterruptEx(1)"), std::string::npos);
+  EXPECT_NE(r.c_source.find("IFZ_OP_SIGNAL, .count = 1"), std::string::npos);
 }
 
 TEST(DiffCheck, AnOutcomeThatVariesAcrossRerunsIsRealFlakyWithItsCounts) {

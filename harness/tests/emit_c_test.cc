@@ -14,6 +14,8 @@
 #include "harness/conform/cpython_install.h"
 #include "harness/conform/real_runner.h"
 #include "harness/emit/emit_c.h"
+#include "harness/outcome/model_run.h"
+#include "harness/outcome/real_run.h"
 #include "harness/program/text_format.h"
 #include "harness/real/real_executor.h"
 #include "harness/schedule/schedule.h"
@@ -110,6 +112,101 @@ TEST(EmitC, TheHandshakeFollowsTheModelsOrderOfOpBoundaries) {
   EXPECT_NE(e.c.find("/* 0: run_bytecode 1 -- turn 2 */"), std::string::npos);
   EXPECT_NE(e.c.find("/* 2: join T1 -- turn 4 */"), std::string::npos);
   EXPECT_NE(e.c.find("#error \"emitted for CPython 3.11"), std::string::npos);
+}
+
+// The model's thread holds the GIL between its ops (after init) and not after release_gil:
+// its turn waits keep the GIL, then release it.
+TEST(EmitC, TurnWaitsKeepTheGilWhereTheModelsThreadHeldIt) {
+  emit::EmitOptions o;
+  o.profile = "3.11";
+  const emit::Emitted e = emit::emit_c(
+      program("interpfuzz-program 1\nprofile 3.11\nthread T0:\n  init\n  release_gil\n"
+              "  acquire_gil\n  finalize\n"),
+      Schedule{}, o);
+  ASSERT_TRUE(e.ok) << e.error;
+  EXPECT_NE(e.c.find("/* 1: release_gil -- turn 1 */\n  ifz_wait_holding(1);"), std::string::npos) << e.c;
+  EXPECT_NE(e.c.find("/* 2: acquire_gil -- turn 2 */\n  ifz_wait(2);"), std::string::npos) << e.c;
+  EXPECT_NE(e.c.find("/* 3: finalize -- turn 3 */\n  ifz_wait_holding(3);"), std::string::npos) << e.c;
+  // The same steps are what the driver receives.
+  ASSERT_EQ(e.scripts.size(), 1u);
+  EXPECT_EQ(e.scripts[0].steps[3].kind, emit::StepKind::kWaitHolding);
+  EXPECT_EQ(e.scripts[0].steps[6].kind, emit::StepKind::kWait);
+}
+
+// A schedule under which T0 keeps the GIL between its ops while T1's PyGILState_Ensure waits
+// for it (the ensure's turn passes as it blocks, its return comes after T0's ops): the C keeps
+// T0 holding the GIL through those turns, and the real run agrees with the model.
+TEST(EmitC, AThreadBlockedInTakeGilWhileAnotherHoldsItAgreesWithReal311) {
+  const Program p = program(
+      "interpfuzz-program 1\nprofile 3.11\nthread T0:\n  init\n  start T1 c\n  block\n"
+      "  run_bytecode 3\n  release_gil\n  acquire_gil\n  join T1\n  finalize\n"
+      "thread T1:\n  gilstate_ensure\n  run_bytecode 2\n  gilstate_release\n");
+  emit::EmitOptions o;
+  o.profile = "3.11";
+  std::string found;
+  emit::Emitted e;
+  for (int n = 1; n < 80 && found.empty(); ++n) {
+    std::string err;
+    const auto s = Schedule::parse("IFZS1:0x" + std::to_string(n) + ".1x400", &err);
+    ASSERT_TRUE(s.has_value()) << err;
+    e = emit::emit_c(p, *s, o);
+    ASSERT_TRUE(e.ok) << e.error;
+    const auto& t1 = e.scripts[1].steps;
+    // T1's ensure: wait, pass_blocking, op, wait(end), pass(end).
+    if (t1.size() < 5 || t1[1].kind != emit::StepKind::kPassBlocking) continue;
+    const int ensure_start = t1[0].turn, ensure_end = t1[3].turn;
+    for (const emit::Step& st : e.scripts[0].steps) {
+      if (st.kind == emit::StepKind::kWaitHolding && st.turn > ensure_start && st.turn < ensure_end) {
+        found = s->to_string();
+      }
+    }
+  }
+  ASSERT_FALSE(found.empty()) << "no schedule has T0 holding the GIL while T1 waits for it";
+  EXPECT_NE(e.c.find("ifz_pass_blocking("), std::string::npos);
+  std::string err;
+  auto driver = real::make_driver_executor(debian(false), work_dir() + "/driver-cache", &err);
+  ASSERT_TRUE(driver) << err;
+  const auto runs = driver->run(e, 3, 10000, &err);
+  ASSERT_EQ(runs.size(), 3u) << err;
+  const outcome::Outcome model = outcome::model_outcome(e.model, e.log);
+  for (const outcome::RealRun& r : runs) {
+    const outcome::Outcome real = outcome::classify_real_run(r);
+    EXPECT_TRUE(outcome::agrees(model, real)) << found << "\n model: " << model.to_string()
+                                              << "\n real:  " << real.to_string() << "\n" << r.out;
+    EXPECT_EQ(r.out.find("IFZ note turn"), std::string::npos) << "a held wait fell back:\n" << r.out;
+  }
+}
+
+// The observables of issue 18: the interpreter a signal handler ran in, what
+// PyGILState_GetThisThreadState() returns after gilstate ops, and whether a fork child's
+// forking thread is its main thread; the model predicts each and the real run agrees.
+TEST(EmitC, SignalInterpGilstateTstateAndForkMainThreadAreObservedAndAgree) {
+  const Program p = program(
+      "interpfuzz-program 1\nprofile 3.11\nthread T0:\n  init\n  signal 2\n  run_bytecode 2\n"
+      "  start T1 c\n  join T1\n  fork fork follow=child\n  finalize\n"
+      "thread T1:\n  gilstate_ensure\n  gilstate_ensure\n  gilstate_release\n  gilstate_release\n");
+  emit::EmitOptions o;
+  o.profile = "3.11";
+  const emit::Emitted e = emit::emit_c(p, Schedule{}, o);
+  ASSERT_TRUE(e.ok) << e.error;
+  const outcome::Outcome model = outcome::model_outcome(e.model, e.log);
+  auto count = [&](const outcome::Outcome& out, const std::string& obs) {
+    return std::count(out.observables.begin(), out.observables.end(), obs);
+  };
+  EXPECT_EQ(count(model, "signal_handled sig=2 interp=0"), 1) << model.to_string();
+  EXPECT_EQ(count(model, "gilstate_tstate interp=0 current=1"), 3) << model.to_string();
+  EXPECT_EQ(count(model, "gilstate_tstate none"), 1) << model.to_string();
+  EXPECT_EQ(count(model, "fork_child main_thread=1"), 1) << model.to_string();
+  std::string err;
+  auto driver = real::make_driver_executor(debian(false), work_dir() + "/driver-cache", &err);
+  ASSERT_TRUE(driver) << err;
+  const auto runs = driver->run(e, 2, 10000, &err);
+  ASSERT_EQ(runs.size(), 2u) << err;
+  for (const outcome::RealRun& r : runs) {
+    const outcome::Outcome real = outcome::classify_real_run(r);
+    EXPECT_TRUE(outcome::agrees(model, real)) << "model: " << model.to_string()
+                                              << "\nreal:  " << real.to_string();
+  }
 }
 
 // gh-110052's finding needs the daemon preempted between two instructions of take_gil: the
