@@ -229,7 +229,9 @@ class Runtime {
 
   // eval.cc
   void handle_eval_breaker(ThreadState* t);
+  bool can_handle_signals(const ThreadState* t) const;
   void handle_signals(ThreadState* t);
+  void clear_tripped_signals();
 
   // pending_calls.cc
   PendingQueue* route_pending(Interpreter* target, ThreadState* caller, Interpreter** run_in);
