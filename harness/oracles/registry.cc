@@ -27,7 +27,7 @@ const std::vector<OracleDoc>& oracle_catalogue() {
   static const std::vector<OracleDoc> kDocs = {
       {"lifetime", "no access to a freed (poisoned) or NULL interpreter / thread state, nor to a lock or condition inside a freed one: the model crashes there as CPython would, the access site is the signature"},
       {"deadlock", "no runnable thread while threads are blocked (waits-for report), no step-limit livelock, no native hang"},
-      {"fatal", "a Py_FatalError outside the profile's documented catalogue (e.g. 'Py_EndInterpreter: not the last thread' is expected)"},
+      {"fatal", "a Py_FatalError outside the profile's documented catalogue; a documented one only where the mechanism explains it: 'thread still has a frame' when the ending thread runs inside a Python frame, 'not the last thread' when another thread state of that interpreter is alive and no non-daemon thread it had to join (started before its threading._shutdown returned) still runs, 'remaining subinterpreters' when one is alive"},
       {"gil", "G1/G2: one holder per GIL; a thread issuing Python-level work holds its interpreter's GIL"},
       {"pending_calls", "P1/P3: every accepted pending call runs exactly once, with the GIL, in the interpreter and on the thread the profile routes it to; none is dropped; at a process end without Py_FinalizeEx (exit, a fork child's end) none has vanished (each ran, is still queued, or is held by a live thread)"},
       {"finalize", "F1/F3: Py_FinalizeEx returns only after the non-daemon threads it found ended; the finalizing thread never exits"},
