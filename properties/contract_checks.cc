@@ -31,7 +31,7 @@ std::string check_pending_capacity(const harness::Program& p, const harness::Exe
   int add = 0;
   for (const std::string& line : r.trace) {
     if (starts_with(line, "   . phase finalize")) break;  // finalisation refuses for its own reasons
-    if (starts_with(line, "   . pending_run")) {
+    if (starts_with(line, "   . pending_run ")) {  // not pending_run_end
       --held;
     } else if (starts_with(line, "   . pending_added")) {
       ++add;

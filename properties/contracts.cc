@@ -460,7 +460,7 @@ std::vector<Contract> make_contracts() {
        &check_pending_capacity},
       {"P3", "a pending call runs in the interpreter and on the thread its profile routes it to", shape_p3()},
       {"P4", "a running pending call never runs its queue recursively", shape_p4()},
-      {"P5", "signals are handled only by the main thread of the main interpreter", shape_p5()},
+      {"P5", "signals are handled only by the main thread (3.8+: in the main interpreter), once per trip, never lost", shape_p5()},
       {"P6", "after finalisation Py_AddPendingCall refuses or is harmless", shape_p6()},
       {"F0", "Py_FinalizeEx passes its phases in its version's order", shape_f0(),
        &check_finalize_phase_order},

@@ -53,12 +53,12 @@ void drain(Model& m, Expect& e, std::vector<ModelCall>& q, int64_t in) {
 bool has_runtime_queue(const Model& m) { return m.minor <= 8 || m.minor >= 12; }
 
 // The eval breaker of the main thread in its current interpreter (P3, P5): signals only in
-// the main interpreter; ≤3.8 the global queue in any interpreter; 3.12+ the main-thread queue
+// the main interpreter (3.7: in any, bpo-35724); ≤3.8 the global queue in any interpreter; 3.12+ the main-thread queue
 // only in the main interpreter; 3.9+ the current interpreter's own queue (3.13: 100 per pass).
 // True when a failing pending call raised (ceval's `goto error`: the code that checked the
 // breaker stops there).
 bool eval_pass(Model& m, Expect& e, int64_t c) {
-  if (c == 0 && !m.tripped.empty()) {
+  if ((c == 0 || !m.signals_in_main_interp_only) && !m.tripped.empty()) {
     e.signals.insert(e.signals.end(), m.tripped.begin(), m.tripped.end());
     m.tripped.clear();
   }

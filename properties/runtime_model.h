@@ -50,6 +50,7 @@ struct ModelInterp {
 struct Model {
   int minor = 12;
   bool fixed = false;         // a -fixed twin (its shutdown design: docs/design-notes.md §7)
+  bool signals_in_main_interp_only = true;  // the profile's knob (3.8+, bpo-35724)
   bool ended = false;         // the process ended (fatal error, exit): nothing more runs
   int64_t generation = 0;     // runtime lifetimes started
   bool initialized = false;
@@ -73,7 +74,7 @@ struct Expect {
   int added_logical = -1;      // add_pending: the call's number when accepted
   std::vector<std::pair<int, int64_t>> runs;  // (logical, interpreter), in order
   std::vector<int> rearmed;    // logical numbers of calls queued by rearm calls, in order
-  std::vector<int> signals;    // handled by the main thread in the main interpreter, in order
+  std::vector<int> signals;    // handled by the main thread (3.8+ in the main interpreter), in order
   int64_t created_interp = -1; // new_interp / init / reinit: the interpreter id S3 predicts
   std::string error;           // the start of the Python exception the API raises ("RuntimeError")
   enum class End : uint8_t { kNone, kFatal, kExit } end = End::kNone;

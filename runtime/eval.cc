@@ -39,10 +39,9 @@ bool Runtime::handle_eval_breaker(ThreadState* t) {
     save_thread();
     restore_thread(t);
   }
-  // Signals: only the main thread of the main interpreter handles them (P5, bpo-40010).
-  if (signal_tripped_.load() && platform_.current() == main_thread_ && t->interp == main_) {
-    handle_signals(t);
-  }
+  // Signals: only the main thread handles them, 3.8+ only in the main interpreter (P5,
+  // bpo-35724, bpo-40010).
+  if (signal_tripped_.load() && can_handle_signals(t)) handle_signals(t);
   // Pending calls: the queues this thread may run (P3).
   if (runtime_pending_ && !runtime_pending_->empty() && can_handle_pending(t, *runtime_pending_)) {
     if (run_pending_queue(t, *runtime_pending_, /*maxloop=*/0) < 0) return true;
@@ -52,6 +51,12 @@ bool Runtime::handle_eval_breaker(ThreadState* t) {
     if (run_pending_queue(t, t->interp->pending, profile_.minor >= 13 ? 100 : 0) < 0) return true;
   }
   return false;
+}
+
+bool Runtime::can_handle_signals(const ThreadState* t) const {
+  // _Py_ThreadCanHandleSignals (3.9+) / handle_signals' checks (3.7, 3.8).
+  return platform_.current() == main_thread_ &&
+         (t->interp == main_ || !profile_.signals_in_main_interp_only);
 }
 
 void Runtime::trip_signal(int signum) {
@@ -74,6 +79,11 @@ void Runtime::handle_signals(ThreadState* t) {
   }
 }
 
+void Runtime::clear_tripped_signals() {
+  signal_tripped_ = false;
+  for (auto& s : tripped_signals_) s = false;
+}
+
 int Runtime::make_pending_calls() {
   ThreadState* t = current();
   if (t == nullptr) {
@@ -82,9 +92,7 @@ int Runtime::make_pending_calls() {
   // Every version's Py_MakePendingCalls handles tripped signals first ("Python signal handler
   // doesn't really queue a callback"), where signals may be handled at all (as in the eval
   // breaker).
-  if (signal_tripped_.load() && platform_.current() == main_thread_ && t->interp == main_) {
-    handle_signals(t);
-  }
+  if (signal_tripped_.load() && can_handle_signals(t)) handle_signals(t);
   int rc = 0;
   if (runtime_pending_ && can_handle_pending(t, *runtime_pending_)) {
     rc = run_pending_queue(t, *runtime_pending_, 0);

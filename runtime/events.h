@@ -46,6 +46,8 @@ enum class EventKind : uint8_t {
   kFinalizeReturned, // Py_FinalizeEx returned
   kReinitialized,    // Py_Initialize after a finalize
   kAtexitCallback,   // an atexit callback starts on the finalizing thread, interp = its interp
+  kThreadsJoined,    // wait_for_thread_shutdown (threading._shutdown) returned on this thread:
+                     // interp = the interpreter whose non-daemon threads it joined
   kDefectTriggered,  // a = Defect: its bug condition held here (canary; oracles ignore it)
 };
 const char* event_kind_name(EventKind k);

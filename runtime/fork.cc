@@ -135,6 +135,11 @@ void Runtime::after_fork_child(ThreadState* t) {
   // K1: this thread is now the runtime's main thread (_PyRuntimeState_ReInitThreads).
   main_thread_ = platform_.current();
   set_phase("fork-child:AfterFork_Child");
+  // _PySignal_AfterFork (Modules/signalmodule.c, every version): the signal flags are cleared
+  // so that a signal tripped just before the fork is handled by the parent only (issue9535)
+  // [EXP 3.7.16, 3.8.18, 3.11.7, 3.13.0: PyErr_SetInterrupt, fork, bytecode in the child: its
+  // handler never runs there].
+  clear_tripped_signals();
   const bool legacy_order = profile_.minor >= 8 && profile_.minor <= 11;
   const bool wrong_order = legacy_order && defect(Defect::kGh112275AfterForkOrder);
   if (wrong_order && head_lock_.locked() && head_lock_.owner() != platform_.current()) {

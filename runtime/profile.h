@@ -82,6 +82,12 @@ struct Profile {
   PendingCapacity pending_capacity = PendingCapacity::kRing32;
   bool pending_busy_is_global = true;   // 3.9–3.11: one process-wide `static int busy`
   bool pending_finishing_flag = false;     // 3.8: pending.finishing → Add returns -1 (bpo-33608)
+  // ---- signals (P5) ----
+  // 3.8+ (bpo-35724, PR gh-11530): only the main thread *in the main interpreter* handles
+  // tripped signals (ceval.c handle_signals / _Py_ThreadCanHandleSignals). 3.7 checks the
+  // thread only: a subinterpreter running on the main thread handles them [EXP 3.7.16 vs
+  // 3.8.18: Py_NewInterpreter on the main thread, PyErr_SetInterrupt, bytecode there].
+  bool signals_in_main_interp_only = true;
   // ---- fork (K1–K4) ----
   ForkInSubinterp fork_in_subinterp = ForkInSubinterp::kRefuse;
   bool preexec_refused_in_subinterp = true;  // 3.8+ bpo-37951

@@ -215,10 +215,9 @@ ThreadState* Runtime::new_tstate(Interpreter* interp, ThreadKind kind, bool daem
   auto* t = heap_.make<ThreadState>("PyThreadState", next_tstate_id_++, interp, kind, daemon);
   t->runtime_generation = generation_;
   heap_.set_tag(t, t->runtime_generation);  // readable after the free (must_exit_before_gil)
-  // Ids read now (the caller vouched for `interp`): once HEAD_LOCK is released in link_tstate,
-  // the interpreter (and even `t`) may be freed by a finalising thread before we report.
-  const int64_t tstate_id = t->id;
-  const int64_t interp_id = interp->id;
+  // kTstateCreated is reported by link_tstate, under HEAD_LOCK: once the lock is released,
+  // others see the tstate in its interpreter's list (Py_EndInterpreter's last-thread check)
+  // and the interpreter (and even `t`) may be freed by a finalising thread.
   if (!link_tstate(t)) {
     heap_.destroy(t);  // never visible to anyone
     // Only a foreign thread is refused by design; for the others the interpreter was deleted
@@ -230,7 +229,6 @@ ThreadState* Runtime::new_tstate(Interpreter* interp, ThreadKind kind, bool daem
     }
     return nullptr;
   }
-  emit_ids(EventKind::kTstateCreated, 0, 0, 0, thread_kind_name(kind), tstate_id, interp_id);
   return t;
 }
 
@@ -252,6 +250,7 @@ bool Runtime::link_tstate(ThreadState* t) {
   t->next = t->interp->tstate_head;
   if (t->next) t->next->prev = t;
   t->interp->tstate_head = t;
+  emit(EventKind::kTstateCreated, 0, 0, 0, thread_kind_name(t->kind), t, t->interp);
   head_lock_.unlock();
   return true;
 }
@@ -350,8 +349,9 @@ Interpreter* Runtime::alloc_interpreter(const InterpConfig& cfg, bool claim_for_
   }
   i->next = head_;
   head_ = i;
-  head_lock_.unlock();
+  // Reported while HEAD_LOCK is held: from its release on, others see it in the list.
   emit(EventKind::kInterpCreated, 0, 0, 0, {}, nullptr, i);
+  head_lock_.unlock();
   return i;
 }
 

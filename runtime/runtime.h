@@ -242,7 +242,9 @@ class Runtime {
   // breaker (ceval's `goto error`). Callers that model Python code other than run_bytecode
   // still go on as if it had not (their own op's outcome is not modelled for it yet).
   bool handle_eval_breaker(ThreadState* t);
+  bool can_handle_signals(const ThreadState* t) const;
   void handle_signals(ThreadState* t);
+  void clear_tripped_signals();
 
   // pending_calls.cc
   PendingQueue* route_pending(Interpreter* target, ThreadState* caller, Interpreter** run_in);

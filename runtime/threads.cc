@@ -143,7 +143,10 @@ void Runtime::wait_for_thread_shutdown(ThreadState* t) {
   // exists now (F1). The join releases the GIL; it runs Python code (eval breaker). CPython
   // skips all of it when the interpreter never imported `threading`.
   const int64_t interp_id = t->interp->id;
-  if (!t->interp->threading_imported) return;
+  if (!t->interp->threading_imported) {
+    emit(EventKind::kThreadsJoined, 0, 0, 0, {}, t, t->interp);
+    return;
+  }
   // threading._shutdown is a Python function: its first frame checks the eval breaker
   // before it joins anything (a thread joined below may end the process).
   handle_eval_breaker(t);
@@ -165,6 +168,9 @@ void Runtime::wait_for_thread_shutdown(ThreadState* t) {
     if (!platform_.alive(r.thread)) continue;
     join_thread(r.thread);
   }
+  // The loop found no thread left to join (no scheduling point since): a thread started from
+  // here on is nobody's to join.
+  emit(EventKind::kThreadsJoined, 0, 0, 0, {}, t, t->interp);
   handle_eval_breaker(t);
 }
 

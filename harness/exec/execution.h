@@ -43,6 +43,7 @@ struct ThreadCtx {
   int64_t bound_interp = -1;  // interpreter it last ran in
   bool called_initialize = false;  // the embedding's thread that ran Py_Initialize (C code)
   int in_python_callback = 0;  // > 0 while it runs a script as Python code (an atexit callback)
+  rt::ThreadState* callback_tstate = nullptr;  // the tstate the innermost callback runs on
   // The runtime lifetime (Execution::lifetime_) its tstates belong to. Only the owning thread
   // touches its context, so a re-initialisation by another thread does not clear it there
   // (that would race with the owner, natively); the owner forgets them before its next use.

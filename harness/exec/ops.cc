@@ -170,6 +170,13 @@ OpContext Execution::op_context(const ThreadCtx& c, int slot, const Op& op) cons
   oc.bound_interp = c.bound_interp;
   oc.attached = cur != nullptr;
   oc.is_daemon = c.is_daemon;
+  // Slot 0 is the embedding's main thread and a C thread runs C code: neither has a frame of
+  // its own. A threading / _thread thread runs its target on its home tstate.
+  const bool this_lifetime = c.lifetime == lifetime_.load(std::memory_order_acquire);
+  const bool target_frame =
+      this_lifetime && slot != 0 && !c.is_c_thread && cur != nullptr && cur == c.home;
+  const bool callback_frame = c.in_python_callback > 0 && cur != nullptr && cur == c.callback_tstate;
+  oc.in_python_frame = target_frame || callback_frame;
   return oc;
 }
 
@@ -426,9 +433,12 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
         // Only the ensures the callback made are its to release: the finalizing thread may be
         // a C thread inside its own PyGILState_Ensure (a fork child's main thread).
         const int gilstate_depth_before = fc.gilstate_depth;
+        rt::ThreadState* const outer_callback_tstate = fc.callback_tstate;
+        fc.callback_tstate = before;  // the callback's frame lives on the finalizing tstate
         ++fc.in_python_callback;
         run_script(fc, s);
         --fc.in_python_callback;
+        fc.callback_tstate = outer_callback_tstate;
         if (fc.saved != nullptr) {
           runtime_->restore_thread(fc.saved);
           fc.saved = nullptr;

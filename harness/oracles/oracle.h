@@ -31,6 +31,10 @@ struct OpContext {
   int64_t bound_interp = -1;    // interpreter of the tstate this thread last ran (even released)
   bool attached = false;        // current tstate and its GIL held
   bool is_daemon = false;       // the thread is a daemon / raw / C thread
+  // The op is issued from inside a Python frame running on the thread's current tstate: a
+  // threading / _thread thread's target function (on the tstate it started with), or a
+  // Python callback (atexit) running on that tstate. C code of the embedding has none.
+  bool in_python_frame = false;
 };
 
 /// How the execution ended.

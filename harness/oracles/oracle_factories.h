@@ -19,6 +19,7 @@ std::unique_ptr<Oracle> make_interp_id_oracle();
 std::unique_ptr<Oracle> make_pending_reentry_oracle();
 std::unique_ptr<Oracle> make_forced_exit_oracle();
 std::unique_ptr<Oracle> make_atexit_order_oracle();
+std::unique_ptr<Oracle> make_signal_oracle(const rt::Profile& profile);
 
 /// Finding with kind/oracle/phase/message/detail filled.
 Finding make_finding(const char* kind, const char* oracle, std::string phase, std::string message,

@@ -6,6 +6,8 @@
 // runtime state or the event stream the oracle sees.
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "harness/exec/checked_run.h"
 #include "harness/oracles/oracle.h"
 #include "harness/program/text_format.h"
@@ -475,6 +477,216 @@ TEST(InterpIdOracle, FiresOnAReusedIdWithinALifetimeOnly) {
   ids->on_event(created, sink);  // reused within the lifetime
   ASSERT_EQ(sink.findings.size(), 1u);
   EXPECT_EQ(sink.findings[0].kind, "interp-ids");
+}
+
+
+// ---- P5: signals --------------------------------------------------------------------------
+
+// The signals oracle fed ops and events on a bare simulated platform: `steps` are either an
+// event or an op issued by a thread (op.code set).
+struct Step {
+  std::optional<rt::Event> ev;
+  std::optional<OpContext> op;
+};
+Step ev(rt::Event e) { return {std::move(e), std::nullopt}; }
+Step op_by(platform::ThreadId thread, OpCode code, int count = 1, int64_t interp = 0) {
+  OpContext oc;
+  oc.thread = thread;
+  oc.op.code = code;
+  oc.op.count = count;
+  oc.current_interp = interp;
+  oc.attached = true;
+  return {std::nullopt, oc};
+}
+
+std::vector<std::string> feed_steps(const std::string& name, const std::vector<Step>& steps,
+                                    const char* profile = "3.12-fixed") {
+  const rt::Profile& prof = *rt::find_profile(profile);
+  platform::SimulatedPlatform plat;
+  rt::Runtime rt(plat, prof);
+  CollectingSink sink(rt, plat);
+  auto o = oracle_named(prof, name);
+  for (const Step& s : steps) {
+    if (s.ev) o->on_event(*s.ev, sink);
+    if (s.op) o->on_op(*s.op, sink);
+  }
+  std::vector<std::string> out;
+  for (const Finding& f : sink.findings) out.push_back(f.signature());
+  return out;
+}
+
+TEST(SignalOracle, FiresWhenASignalIsHandledOffTheMainThreadOrInASubinterpreter) {
+  const Step init = ev(event(K::kPhase, 0, 0, 0, "init"));
+  const Step trip = ev(event(K::kSignalTripped, 1, 2));
+  const Step on_t1 = ev(event(K::kSignalHandled, 1, 2, 0, {}, 0));
+  const Step on_main = ev(event(K::kSignalHandled, 0, 2, 0, {}, 0));
+  const Step in_sub = ev(event(K::kSignalHandled, 0, 2, 0, {}, 1));
+  EXPECT_EQ(feed_steps("signals", {init, trip, on_t1}),
+            std::vector<std::string>{"signal/signals/signal handled off the main thread"});
+  EXPECT_EQ(feed_steps("signals", {init, trip, in_sub}),
+            std::vector<std::string>{"signal/signals/signal handled in a subinterpreter"});
+  // Fixed: the main thread in the main interpreter; 3.7 handles them in a subinterpreter too
+  // (bpo-35724 came with 3.8: the profile's signals_in_main_interp_only).
+  EXPECT_TRUE(feed_steps("signals", {init, trip, on_main}).empty());
+  EXPECT_TRUE(feed_steps("signals", {init, trip, in_sub}, "3.7-fixed").empty());
+  // K1: in a fork child the forking thread is the main thread.
+  EXPECT_TRUE(feed_steps("signals", {init, ev(event(K::kForkChild, 1)), trip, on_t1}).empty());
+}
+
+TEST(SignalOracle, FiresWhenATripIsHandledTwiceOrAcrossAFork) {
+  const Step init = ev(event(K::kPhase, 0, 0, 0, "init"));
+  const Step trip = ev(event(K::kSignalTripped, 0, 2));
+  const Step handled = ev(event(K::kSignalHandled, 0, 2, 0, {}, 0));
+  const std::string twice = "signal/signals/signal handled without an outstanding trip";
+  EXPECT_EQ(feed_steps("signals", {init, trip, handled, handled}), std::vector<std::string>{twice});
+  // issue9535: what was tripped before the fork is the parent's to handle, not the child's.
+  EXPECT_EQ(feed_steps("signals", {init, trip, ev(event(K::kForkChild, 0)), handled}),
+            std::vector<std::string>{twice});
+  // Fixed: two trips coalesced into one handling, then a new trip handled again.
+  EXPECT_TRUE(feed_steps("signals", {init, trip, trip, handled, trip, handled}).empty());
+}
+
+TEST(SignalOracle, FiresWhenATrippedSignalIsLostWhileTheMainThreadRunsBytecode) {
+  const Step init = ev(event(K::kPhase, 0, 0, 0, "init"));
+  const Step trip = ev(event(K::kSignalTripped, 1, 15));
+  const Step handled = ev(event(K::kSignalHandled, 0, 15, 0, {}, 0));
+  const Step bytecode = op_by(0, OpCode::kRunBytecode, 3);
+  const Step next = op_by(0, OpCode::kYield);
+  EXPECT_EQ(feed_steps("signals", {init, trip, bytecode, next}),
+            std::vector<std::string>{"signal/signals/tripped signal lost"});
+  // Fixed: handled during the op; or tripped after the op began (its next check may be later);
+  // or the op ran where signals are not handled (another thread, a subinterpreter from 3.8).
+  EXPECT_TRUE(feed_steps("signals", {init, trip, bytecode, handled, next}).empty());
+  EXPECT_TRUE(feed_steps("signals", {init, bytecode, trip, next}).empty());
+  EXPECT_TRUE(feed_steps("signals", {init, trip, op_by(1, OpCode::kRunBytecode, 3), op_by(1, OpCode::kYield)}).empty());
+  EXPECT_TRUE(feed_steps("signals", {init, trip, op_by(0, OpCode::kRunBytecode, 3, 1), next}).empty());
+  EXPECT_EQ(feed_steps("signals", {init, trip, op_by(0, OpCode::kRunBytecode, 3, 1), next}, "3.7-fixed").size(), 1u);
+}
+
+TEST(SignalOracle, IsSilentOnTheRuntimesSignalHandling) {
+  // A signal tripped by a thread that then forks is handled by the parent only: the fork
+  // child (whose main thread is the forking thread, K1) starts with no signal outstanding
+  // (_PySignal_AfterFork) [EXP 3.7.16, 3.8.18, 3.11.7, 3.13.0].
+  const Program fork_program = inline_program(R"(interpfuzz-program 1
+profile 3.12-fixed
+
+thread T0:
+  init
+  start T1 threading
+  join T1
+  run_bytecode 2
+  finalize
+
+thread T1:
+  signal 2
+  fork fork follow=child child=T2
+
+thread T2:
+  run_bytecode 3
+  make_pending
+)");
+  for (const char* v : {"3.7-fixed", "3.8-fixed", "3.11-fixed", "3.12-fixed", "3.13-fixed"}) {
+    Program p = fork_program;
+    p.profile = v;
+    EXPECT_EQ(first_signature(p, 20), "") << v;
+    for (const char* s : {"signal_from_c_thread", "signal_handled_at_threading_shutdown",
+                          "signal_handled_by_make_pending"}) {
+      EXPECT_EQ(first_signature(seed(s, v), 10), "") << s << " on " << v;
+    }
+  }
+}
+
+// ---- fatal errors explained by the mechanism ------------------------------------------------
+
+TEST(FatalOracle, ThreadStillHasAFrameIsExpectedOnlyInsideAPythonFrame) {
+  const std::string fatal = rt::fatal_text("Py_EndInterpreter", "thread still has a frame");
+  auto run = [&](bool in_frame) {
+    Step end = op_by(0, OpCode::kEndInterp, 1, 1);
+    end.op->in_python_frame = in_frame;
+    return feed_steps("fatal", {ev(event(K::kPhase, 0, 0, 0, "init")), end,
+                                ev(event(K::kFatal, 0, 134, 0, fatal))});
+  };
+  EXPECT_EQ(run(false), std::vector<std::string>{
+                            "unexplained-fatal/fatal/Fatal Python error: Py_EndInterpreter: thread "
+                            "still has a frame with no Python frame on the ending thread"});
+  EXPECT_TRUE(run(true).empty());
+  // A real one: a threading thread ends the subinterpreter its target function runs in.
+  const Program p = inline_program(R"(interpfuzz-program 1
+profile 3.12-fixed
+
+thread T0:
+  init
+  new_interp
+  start T1 threading
+  join T1
+
+thread T1:
+  new_interp
+  swap I1
+  end_interp
+)");
+  for (const char* v : {"3.8-fixed", "3.11-fixed", "3.12-fixed", "3.13-fixed"}) {
+    Program q = p;
+    q.profile = v;
+    PctStrategy pct(2, 11);
+    const CheckedRun cr = run_checked(q, pct, ExecOptions{});
+    EXPECT_EQ(cr.result.outcome.message, fatal) << v;
+    EXPECT_FALSE(cr.result.found()) << v << ": " << cr.result.findings[0].signature();
+  }
+}
+
+// "Py_EndInterpreter: not the last thread" with the runtime's state set up by hand: T0 ends
+// interpreter 1, whose thread T1 (started by T0 in it) is still alive.
+std::vector<std::string> not_last_thread(bool daemon, bool joined_before_start, bool other_tstate) {
+  const rt::Profile& prof = *rt::find_profile("3.12-fixed");
+  platform::SimulatedPlatform plat;
+  rt::Runtime rt(plat, prof);
+  CollectingSink sink(rt, plat);
+  auto o = oracle_named(prof, "fatal");
+  plat.run("main", [&] {
+    rt.initialize();
+    std::string err;
+    rt.new_interpreter(rt::InterpConfig{}, &err);  // T0 now runs in interpreter 1
+    plat.spawn("T1", [&] { plat.hang_thread("running"); });
+    {  // scoped: exit_process abandons this coroutine without unwinding it
+      auto send = [&](rt::Event e) { o->on_event(e, sink); };
+      send(event(K::kPhase, 0, 0, 0, "init"));
+      rt::Event created = event(K::kTstateCreated, 0, 0, 0, "interp", 1);
+      created.tstate = 1;
+      send(created);
+      if (joined_before_start) send(event(K::kThreadsJoined, 0, 0, 0, {}, 1));
+      OpContext start;
+      start.thread = 0;
+      start.op.code = OpCode::kStart;
+      start.op.variant = static_cast<uint8_t>(daemon ? StartKind::kDaemon : StartKind::kThreading);
+      o->on_op(start, sink);
+      send(event(K::kThreadStarted, 0, /*a=*/1, 0, {}, 1));
+      if (other_tstate) {
+        created.tstate = 2;
+        created.thread = 1;
+        send(created);
+      }
+      send(event(K::kFatal, 0, 134, 0, rt::fatal_text("Py_EndInterpreter", "not the last thread")));
+    }
+    plat.exit_process(0);
+  });
+  std::vector<std::string> out;
+  for (const Finding& f : sink.findings) out.push_back(f.signature());
+  return out;
+}
+
+TEST(FatalOracle, NotTheLastThreadIsExpectedOnlyWithAnotherThreadStateNobodyHadToJoin) {
+  const std::string prefix = "unexplained-fatal/fatal/Fatal Python error: Py_EndInterpreter: not the last thread ";
+  // A non-daemon threading thread started before (or without) threading._shutdown's join.
+  EXPECT_EQ(not_last_thread(false, false, true),
+            std::vector<std::string>{prefix + "while a non-daemon thread that had to be joined still ran"});
+  // No other thread state at all.
+  EXPECT_EQ(not_last_thread(true, false, false),
+            std::vector<std::string>{prefix + "with no other thread state alive"});
+  // Fixed: a daemon thread's tstate (the documented case, test_daemon_threads_fatal_error) ...
+  EXPECT_TRUE(not_last_thread(true, false, true).empty());
+  // ... or a non-daemon thread started after the join returned.
+  EXPECT_TRUE(not_last_thread(false, true, true).empty());
 }
 
 }  // namespace

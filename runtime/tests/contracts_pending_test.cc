@@ -402,7 +402,7 @@ TEST_P(PendingContracts, P4_FailingCallStopsThePassAndResignals) {
 // evaluates; the main thread evaluates in a subinterpreter; only back in I0 is the signal
 // handled, once. (The thread is started first: threading.Thread.start() is Python code, so the
 // main thread would handle a signal already tripped right there.)
-TEST_P(PendingContracts, P5_SignalsAreHandledOnlyByTheMainThreadOfTheMainInterpreter) {
+TEST_P(PendingContracts, P5_SignalsAreHandledOnlyByTheMainThreadOfTheMainInterpreter) {  // (3.7: any interpreter)
   size_t handled_before_main_interp = 0;
   auto r = run_sim(GetParam(), [&](Runtime& rt) {
     rt.initialize();
@@ -424,12 +424,15 @@ TEST_P(PendingContracts, P5_SignalsAreHandledOnlyByTheMainThreadOfTheMainInterpr
     rt.finalize();
   });
   ASSERT_TRUE(r.exited_normally()) << r.summary();
-  EXPECT_EQ(handled_before_main_interp, 0u);
+  // 3.8+ (bpo-35724): only in the main interpreter; 3.7 checks the thread only, so the
+  // subinterpreter running on the main thread handles it [EXP 3.7.16 vs 3.8.18].
+  const bool main_interp_only = find_profile(GetParam())->signals_in_main_interp_only;
+  EXPECT_EQ(handled_before_main_interp, main_interp_only ? 0u : 1u);
   const auto handled = r.all(EventKind::kSignalHandled);
   ASSERT_EQ(handled.size(), 1u);
   EXPECT_EQ(handled[0]->a, 2);
   EXPECT_EQ(handled[0]->thread, 0);
-  EXPECT_EQ(handled[0]->interp, 0);
+  EXPECT_EQ(handled[0]->interp, main_interp_only ? 0 : 1);
   const auto added = r.all(EventKind::kPendingAdded);
   ASSERT_FALSE(added.empty());
   for (const Event* e : added) {
