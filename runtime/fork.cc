@@ -3,7 +3,7 @@
 // PyOS_BeforeFork, PyOS_AfterFork_Parent and PyOS_AfterFork_Child as an ordered list of
 // steps (K1–K3; Modules/posixmodule.c, Python/pystate.c). The order of the child steps is
 // where gh-112275 lived, so it is data here, not code layout.
-#include "runtime/check.h"
+#include "base/check.h"
 #include "runtime/runtime.h"
 
 namespace ifz::rt {

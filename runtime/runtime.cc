@@ -6,7 +6,7 @@
 #include <csignal>
 #include <new>
 
-#include "runtime/check.h"
+#include "base/check.h"
 
 namespace ifz::rt {
 

@@ -2,7 +2,7 @@
 // threads.cc — threads as CPython starts and ends them: threading.Thread / _thread
 // (Modules/_threadmodule.c t_bootstrap), C threads with their own tstate, PyGILState_*,
 // joins, wait_for_thread_shutdown (threading._shutdown) and runtime critical sections.
-#include "runtime/check.h"
+#include "base/check.h"
 #include "runtime/runtime.h"
 
 namespace ifz::rt {

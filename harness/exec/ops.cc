@@ -8,7 +8,7 @@
 #include "harness/exec/flight_recorder.h"
 #include "harness/exec/execution.h"
 #include "harness/program/text_format.h"
-#include "runtime/check.h"
+#include "base/check.h"
 #include "runtime/platform/native.h"
 
 #include <signal.h>
