@@ -80,7 +80,10 @@ Op draw_args(OpCode c) {
       op.thread = -1;
       break;
     case ArgShape::kLock:
-      op.variant = one_of<uint8_t>({{70, 0}, {10, 1}, {10, 2}, {10, 3}});  // HEAD XID UNICODE_IDS IMPORT
+      op.variant = static_cast<uint8_t>(one_of<rt::RuntimeLock>({{70, rt::RuntimeLock::kHead},
+                                                                 {10, rt::RuntimeLock::kXidRegistry},
+                                                                 {10, rt::RuntimeLock::kUnicodeIds},
+                                                                 {10, rt::RuntimeLock::kImport}}));
       op.count = uniform<int>(2, 9);
       break;
   }
