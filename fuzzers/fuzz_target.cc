@@ -11,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/atomic_file.h"
+#include "base/stable_hash.h"
 #include "harness/program/program_mutator.h"
 #include "harness/exec/fuzz_input.h"
 #include "harness/exec/canary_log.h"
@@ -52,18 +54,15 @@ std::vector<std::string> merge_defects(const std::vector<std::string>& defects,
   return out;
 }
 
-uint64_t fnv1a(const std::vector<std::string>& lines) {
-  uint64_t h = 1469598103934665603ull;
-  for (const std::string& l : lines) {
-    for (unsigned char c : l) h = (h ^ c) * 1099511628211ull;
-    h = (h ^ '\n') * 1099511628211ull;
-  }
-  return h;
+// The lines, each ended by '\n' (so {"ab"} and {"a", "b"} differ).
+std::string lines_hash(const std::vector<std::string>& lines) {
+  base::StableHash h;
+  for (const std::string& l : lines) h.add(l).add("\n");
+  return h.hex();
 }
 
 std::string summarize(const ExecResult& r) {
-  char hash[24];
-  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a(r.trace)));
+  const std::string hash = lines_hash(r.trace);
   std::string out = "outcome=" + r.outcome_summary() + " ops=" + std::to_string(r.ops_executed) +
                     "/" + std::to_string(r.ops_skipped) +
                     " leaked=" + std::to_string(r.leaked_by_fork) + " trace=" + hash + " findings=";
@@ -81,17 +80,6 @@ std::string expected_signature(std::string_view text) {
     if (line.rfind(kTag, 0) == 0) return line.substr(kTag.size());
   }
   return "";
-}
-
-bool write_text(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!(out << text)) return false;
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  return !ec;
 }
 
 // INTERPFUZZ_CANARY_LOG (canary_log.h): when each defect's canaries first fired, for the
@@ -121,13 +109,10 @@ Recorded record(const Program& p, harness::Strategy& strategy, const ExecResult&
   shown.schedule = out.run.schedule.to_string();
   out.text = print_program(shown);
   if (!findings_dir.empty()) {
-    char name[64];
-    const std::vector<std::string> one = {out.text};
-    std::snprintf(name, sizeof name, "/%s-%016llx.ifz", r.findings[0].kind.c_str(),
-                  static_cast<unsigned long long>(fnv1a(one)));
+    const std::string name = "/" + r.findings[0].kind + "-" + lines_hash({out.text}) + ".ifz";
     std::error_code ec;
     std::filesystem::create_directories(findings_dir, ec);
-    if (write_text(findings_dir + name, out.text)) *file = findings_dir + name;
+    if (base::write_file_atomic(findings_dir + name, out.text, nullptr)) *file = findings_dir + name;
   }
   return out;
 }

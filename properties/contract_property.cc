@@ -4,11 +4,13 @@
 #include "properties/property_case.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "base/atomic_file.h"
 #include "harness/exec/checked_run.h"
 #include "harness/program/text_format.h"
 #include "harness/tests/rc_property.h"
@@ -215,7 +217,7 @@ PropertyResult check_contract(const Contract& c, const PropertyConfig& cfg,
     out.saved_as = artifact_path(c, cfg);
     std::error_code ec;
     std::filesystem::create_directories(artifacts_dir(), ec);
-    std::ofstream f(out.saved_as);
+    std::ostringstream f;
     f << "# " << metadata.id << "\n";
     std::istringstream v(out.shrunk->violation);
     for (std::string line; std::getline(v, line);) f << "# " << line << "\n";
@@ -223,6 +225,10 @@ PropertyResult check_contract(const Contract& c, const PropertyConfig& cfg,
       << "# replay: interpfuzz replay " << out.saved_as << " --schedule "
       << out.shrunk->schedule.to_string() << "\n"
       << harness::print_program(out.shrunk->program);
+    std::string error;
+    if (!base::write_file_atomic(out.saved_as, f.str(), &error)) {
+      std::fprintf(stderr, "properties: %s\n", error.c_str());
+    }
   }
   return out;
 }

@@ -45,7 +45,7 @@ Op bytecode(int n) {
   o.count = n;
   return o;
 }
-Op hold(int lock, int points) {  // lock: 0 HEAD, 1 XID, 2 UNICODE_IDS, 3 IMPORT
+Op hold(rt::RuntimeLock lock, int points) {
   Op o = make_op(OpCode::kHoldLock);
   o.variant = static_cast<uint8_t>(lock);
   o.count = points;
@@ -399,8 +399,9 @@ Shape shape_k2() {
   s.main_motifs = {{"fork child", 4, {fork(ForkMode::kFork, true), bytecode(1)}},
                    {"let it in, then fork", 3, {op(OpCode::kBlock), fork(ForkMode::kFork, true)}}};
   s.helper_ops = {{OpCode::kHoldLock, 4}, {OpCode::kBlock, 1}, {OpCode::kYield, 1}};
-  s.helper_motifs = {{"HEAD_LOCK", 6, {hold(0, 8)}}, {"import lock", 1, {hold(3, 4)}},
-                     {"xid lock", 1, {hold(1, 4)}}};
+  s.helper_motifs = {{"HEAD_LOCK", 6, {hold(rt::RuntimeLock::kHead, 8)}},
+                     {"import lock", 1, {hold(rt::RuntimeLock::kImport, 4)}},
+                     {"xid lock", 1, {hold(rt::RuntimeLock::kXidRegistry, 4)}}};
   // A C thread needs no GIL to enter a critical section: it can be inside one while the main
   // thread (holding the GIL) forks, without a GIL hand-off first.
   s.role_weights = roles(1, 2, 0, 5);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "harness/program/reductions.h"
 #include "harness/program/validate.h"
 
 namespace ifz::properties {
@@ -17,6 +18,8 @@ using harness::Op;
 using harness::OpCode;
 using harness::Program;
 using harness::StartKind;
+using harness::drop_thread;
+using harness::inline_thread;
 
 namespace {
 
@@ -77,7 +80,10 @@ Op draw_args(OpCode c) {
       op.thread = -1;
       break;
     case ArgShape::kLock:
-      op.variant = one_of<uint8_t>({{70, 0}, {10, 1}, {10, 2}, {10, 3}});  // HEAD XID UNICODE_IDS IMPORT
+      op.variant = static_cast<uint8_t>(one_of<rt::RuntimeLock>({{70, rt::RuntimeLock::kHead},
+                                                                 {10, rt::RuntimeLock::kXidRegistry},
+                                                                 {10, rt::RuntimeLock::kUnicodeIds},
+                                                                 {10, rt::RuntimeLock::kImport}}));
       op.count = uniform<int>(2, 9);
       break;
   }
@@ -271,53 +277,6 @@ std::vector<Op> op_simplifications(const Op& op) {
     }
   }
   return out;
-}
-
-Program drop_thread(const Program& p, int k) {
-  Program q = p;
-  q.threads.erase(q.threads.begin() + k);
-  for (harness::Script& s : q.threads) {
-    std::vector<Op> kept;
-    for (Op op : s.ops) {
-      const ArgShape shape = harness::op_info(op.code).args;
-      const bool refers = shape == ArgShape::kStart || shape == ArgShape::kThread ||
-                          (shape == ArgShape::kFork && op.thread >= 0);
-      if (refers && op.thread == k) {
-        if (shape != ArgShape::kFork) continue;
-        op.thread = make_op(OpCode::kFork).thread;
-      } else if (refers && op.thread > k) {
-        --op.thread;
-      }
-      kept.push_back(op);
-    }
-    s.ops = std::move(kept);
-  }
-  return q;
-}
-
-std::optional<Program> inline_thread(const Program& p, int k) {
-  for (size_t t = 0; t < p.threads.size(); ++t) {
-    const std::vector<Op>& ops = p.threads[t].ops;
-    for (size_t i = 0; i < ops.size(); ++i) {
-      const ArgShape shape = harness::op_info(ops[i].code).args;
-      const bool enters = (ops[i].code == OpCode::kStart || ops[i].code == OpCode::kAtexit ||
-                           (shape == ArgShape::kFork && ops[i].thread >= 0)) &&
-                          ops[i].thread == k;
-      if (!enters || static_cast<int>(t) == k) continue;
-      Program q = p;
-      std::vector<Op>& into = q.threads[t].ops;
-      into.erase(into.begin() + static_cast<std::ptrdiff_t>(i));
-      into.insert(into.begin() + static_cast<std::ptrdiff_t>(i), p.threads[k].ops.begin(),
-                  p.threads[k].ops.end());
-      q.threads[k].ops.clear();
-      q = drop_thread(q, k);
-      for (harness::Script& s : q.threads) {
-        if (s.ops.size() > static_cast<size_t>(harness::kMaxOpsPerThread)) return std::nullopt;
-      }
-      return q;
-    }
-  }
-  return std::nullopt;
 }
 
 rc::Seq<Program> program_shrinks(const Program& p) {

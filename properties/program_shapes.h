@@ -16,7 +16,9 @@
 //   1. drop a helper thread (its start/atexit/join ops go, later thread numbers move down);
 //   2. remove chunks of ops from one script (RapidCheck's removeChunks: big chunks first);
 //   3. inline a helper thread: its ops replace the op that starts it (one thread fewer, the
-//      same ops: "a thread in a subinterpreter queues a call" becomes the main-thread variant);
+//      same ops: "a thread in a subinterpreter queues a call" becomes the main-thread variant;
+//      a fork's child script follows the fork instead — harness::inline_thread, shared with
+//      the minimiser);
 //   4. simplify one op's arguments towards make_op()'s defaults (count 1, variant 0, I0,
 //      Py_AddPendingCall routing, follow=parent, no child script).
 #pragma once
@@ -109,13 +111,5 @@ rc::Seq<harness::Program> program_shrinks(const harness::Program& p);
 
 /// Simpler variants of one op (arguments towards make_op()'s defaults), most simple first.
 std::vector<harness::Op> op_simplifications(const harness::Op& op);
-
-/// `p` without script `k` (k >= 1): ops that start, register or join Tk are removed, a fork
-/// into Tk continues in the forking thread instead, references to later threads move down.
-harness::Program drop_thread(const harness::Program& p, int k);
-
-/// `p` with script `k`'s ops in place of the first op that starts, registers or forks into it,
-/// and without script `k`; nullopt if no op does.
-std::optional<harness::Program> inline_thread(const harness::Program& p, int k);
 
 }  // namespace ifz::properties

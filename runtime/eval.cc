@@ -2,7 +2,7 @@
 // eval.cc — the part of CPython's eval loop the lifecycle depends on: the eval breaker
 // (GIL drop requests, pending calls, signals; Python/ceval.c eval_frame_handle_pending) and
 // the signal channel (Modules/signalmodule.c trip_signal, bpo-30703).
-#include "runtime/check.h"
+#include "base/check.h"
 #include "runtime/runtime.h"
 
 namespace ifz::rt {

@@ -2,7 +2,7 @@
 // finalize.cc — Py_FinalizeEx as explicit ordered phases (cpython-notes F0; CPython
 // Python/pylifecycle.c _Py_Finalize). Profiles change what happens inside a phase, never the
 // order; every phase boundary is a scheduling point where parked threads may wake.
-#include "runtime/check.h"
+#include "base/check.h"
 #include "runtime/runtime.h"
 
 namespace ifz::rt {

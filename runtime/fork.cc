@@ -3,7 +3,7 @@
 // PyOS_BeforeFork, PyOS_AfterFork_Parent and PyOS_AfterFork_Child as an ordered list of
 // steps (K1–K3; Modules/posixmodule.c, Python/pystate.c). The order of the child steps is
 // where gh-112275 lived, so it is data here, not code layout.
-#include "runtime/check.h"
+#include "base/check.h"
 #include "runtime/runtime.h"
 
 namespace ifz::rt {
@@ -118,16 +118,18 @@ void Runtime::after_fork_parent(ThreadState* t) {
 }
 
 void Runtime::reinit_runtime_locks() {
-  // _PyRuntimeState_ReInitThreads: every runtime lock another thread could have held.
+  // _PyRuntimeState_ReInitThreads: every runtime lock another thread could have held
+  // (locks.def's kRuntimeState rows).
   if (defect(Defect::kBpo30395HeadMutexNotReinit)) {
     if (head_lock_.locked() && head_lock_.owner() != platform_.current()) {
       trigger(Defect::kBpo30395HeadMutexNotReinit);
     }
-  } else {
-    head_lock_.reinit();
   }
-  xid_lock_.reinit();
-  if (profile_.minor >= 10) unicode_ids_lock_.reinit();
+  for (const RuntimeLockInfo& l : all_runtime_locks()) {
+    if (l.reinit != LockReinit::kRuntimeState || !has_lock(l.id)) continue;
+    if (l.id == RuntimeLock::kHead && defect(Defect::kBpo30395HeadMutexNotReinit)) continue;
+    const_cast<platform::Mutex&>(lock(l.id)).reinit();
+  }
   if (main_) main_.load()->id_mutex.reinit();  // bpo-42540
 }
 
@@ -170,7 +172,9 @@ void Runtime::after_fork_child(ThreadState* t) {
   set_phase("fork-child:DeleteExcept");
   delete_threads_except(t);
   // _PyImport_ReInitLock: the import lock PyOS_BeforeFork held is free again.
-  import_lock_.reinit();
+  for (const RuntimeLockInfo& l : all_runtime_locks()) {
+    if (l.reinit == LockReinit::kImport && has_lock(l.id)) const_cast<platform::Mutex&>(lock(l.id)).reinit();
+  }
   // The model's Thread._started lock: a thread that vanished mid-start may have held it.
   started_lock_.reinit();
   started_cond_.reinit();

@@ -2,7 +2,7 @@
 // gil.cc — take_gil / drop_gil (CPython Python/ceval_gil.h), PyEval_SaveThread /
 // RestoreThread, PyThreadState_Swap and the "must exit" rule for threads that want the GIL
 // while the runtime finalises (cpython-notes F2, bpo-1856, bpo-36475, bpo-39877).
-#include "runtime/check.h"
+#include "base/check.h"
 #include "runtime/runtime.h"
 
 namespace ifz::rt {

@@ -7,7 +7,7 @@
 #include <functional>
 #include <cstring>
 
-#include "runtime/check.h"
+#include "base/check.h"
 #include "runtime/platform/not_feedback.h"
 
 #if defined(__has_feature)

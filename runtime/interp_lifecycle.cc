@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // interp_lifecycle.cc — Py_NewInterpreter(FromConfig) and Py_EndInterpreter
 // (CPython Python/pylifecycle.c), with the contract checks of cpython-notes S1.
-#include "runtime/check.h"
+#include "base/check.h"
 #include "runtime/runtime.h"
 
 namespace ifz::rt {

@@ -34,16 +34,6 @@ const char* pending_kind_name(PendingKind k) {
   return "?";
 }
 
-const char* runtime_lock_name(RuntimeLock l) {
-  switch (l) {
-    case RuntimeLock::kHead: return "HEAD";
-    case RuntimeLock::kXidRegistry: return "XID";
-    case RuntimeLock::kUnicodeIds: return "UNICODE_IDS";
-    case RuntimeLock::kImport: return "IMPORT";
-  }
-  return "?";
-}
-
 const char* fork_kind_name(ForkKind k) {
   switch (k) {
     case ForkKind::kFork: return "fork";

@@ -5,7 +5,7 @@
 
 #include <exception>
 
-#include "runtime/check.h"
+#include "base/check.h"
 #include "runtime/runtime.h"
 
 namespace ifz::rt {

@@ -6,7 +6,7 @@
 #include <csignal>
 #include <new>
 
-#include "runtime/check.h"
+#include "base/check.h"
 
 namespace ifz::rt {
 
@@ -27,15 +27,15 @@ Runtime::Runtime(platform::Platform& platform, const Profile& profile, DefectSet
       profile_(profile),
       defects_(merge(profile.defects, extra_defects)),
       observer_(observer),
-      head_lock_(platform, "HEAD_LOCK"),
+      head_lock_(platform, runtime_lock_info(RuntimeLock::kHead).mutex_name),
       ending_done_(platform, "interp_ending_done"),
       started_lock_(platform, "Thread._started.lock"),
       started_cond_(platform, "Thread._started.cond"),
       orphan_join_lock_(platform, "Thread._tstate_lock(vanished)"),
       orphan_join_cond_(platform, "Thread._tstate_lock(vanished).cond"),
-      xid_lock_(platform, "xidregistry.mutex"),
-      unicode_ids_lock_(platform, "unicode_ids.lock"),
-      import_lock_(platform, "import_lock") {
+      xid_lock_(platform, runtime_lock_info(RuntimeLock::kXidRegistry).mutex_name),
+      unicode_ids_lock_(platform, runtime_lock_info(RuntimeLock::kUnicodeIds).mutex_name),
+      import_lock_(platform, runtime_lock_info(RuntimeLock::kImport).mutex_name) {
   main_gil_ = std::make_unique<Gil>(platform, /*id=*/0);
   platform_.set_object_guard(&lock_guard_);
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // runtime.h — the reference runtime: CPython's _PyRuntimeState and the C-API lifecycle calls
 // a program can make (Py_Initialize … Py_FinalizeEx), on a Platform, following a Profile.
-// Defines Runtime, ForkKind, ForkOutcome, ApiResult and RuntimeLock.
+// Defines Runtime, ForkKind, ForkOutcome and ApiResult (the runtime locks: locks.def).
 //
 // Each public call is named after the CPython function it models and runs on the calling
 // platform thread. Implementation files follow CPython's split:
@@ -28,6 +28,7 @@
 
 #include "runtime/defects.h"
 #include "runtime/events.h"
+#include "runtime/locks.h"
 #include "runtime/thread_records.h"
 #include "runtime/gil.h"
 #include "runtime/heap.h"
@@ -39,15 +40,6 @@
 #include "runtime/thread_state.h"
 
 namespace ifz::rt {
-
-/// The runtime-wide locks a thread can hold when another forks (cpython-notes K2).
-enum class RuntimeLock : uint8_t {
-  kHead,         // runtime->interpreters.mutex (HEAD_LOCK)
-  kXidRegistry,  // runtime->xidregistry.mutex
-  kUnicodeIds,   // runtime->unicode_ids.lock (3.10+)
-  kImport,       // the import lock (PyOS_BeforeFork holds it across fork)
-};
-const char* runtime_lock_name(RuntimeLock l);
 
 /// What `fork` models (K4): os.fork, subprocess without / with preexec_fn.
 enum class ForkKind : uint8_t { kFork, kForkExec, kForkPreexec };
@@ -175,6 +167,8 @@ class Runtime {
   /// Every runtime lock with its name (fork reinit and the fork oracle walk this one list).
   std::vector<const platform::Mutex*> runtime_locks() const;
   const platform::Mutex& lock(RuntimeLock l) const;
+  /// Whether this version has lock `l` (locks.def's `since`).
+  bool has_lock(RuntimeLock l) const;
   /// G1: no two threads hold one GIL. Returns "" or a description of the violation.
   /// G1 over every GIL, or over the main GIL only (main_gil_only: the only one a native
   /// caller can read consistently, holding that GIL's mutex, without walking the
@@ -333,7 +327,7 @@ class Runtime {
   platform::CondVar started_cond_;
   platform::Mutex orphan_join_lock_;  // waited on by a join that can never return (3.7 fork)
   platform::CondVar orphan_join_cond_;
-  platform::Mutex xid_lock_;
+  platform::Mutex xid_lock_;          // locks.def: named there, found through Runtime::lock
   platform::Mutex unicode_ids_lock_;
   platform::Mutex import_lock_;
   // Per OS thread (indexed by platform::ThreadId), fixed size so that native threads never

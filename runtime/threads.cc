@@ -2,7 +2,7 @@
 // threads.cc — threads as CPython starts and ends them: threading.Thread / _thread
 // (Modules/_threadmodule.c t_bootstrap), C threads with their own tstate, PyGILState_*,
 // joins, wait_for_thread_shutdown (threading._shutdown) and runtime critical sections.
-#include "runtime/check.h"
+#include "base/check.h"
 #include "runtime/runtime.h"
 
 namespace ifz::rt {
@@ -255,17 +255,22 @@ void Runtime::atexit_register(std::function<void()> fn) { atexit_.push_back(std:
 
 const platform::Mutex& Runtime::lock(RuntimeLock l) const {
   switch (l) {
-    case RuntimeLock::kHead: return head_lock_;
-    case RuntimeLock::kXidRegistry: return xid_lock_;
-    case RuntimeLock::kUnicodeIds: return unicode_ids_lock_;
-    case RuntimeLock::kImport: return import_lock_;
+#define IFZ_RUNTIME_LOCK(id, word, mutex, member, since, reinit, cpython) \
+  case RuntimeLock::id: return member;
+#include "runtime/locks.def"
+#undef IFZ_RUNTIME_LOCK
   }
   return head_lock_;
 }
 
+bool Runtime::has_lock(RuntimeLock l) const { return runtime_lock_exists(l, profile_.minor); }
+
 std::vector<const platform::Mutex*> Runtime::runtime_locks() const {
-  std::vector<const platform::Mutex*> out = {&head_lock_, &xid_lock_, &import_lock_};
-  if (profile_.minor >= 10) out.push_back(&unicode_ids_lock_);
+  // locks.def's rows this version has, then the per-interpreter and GIL locks.
+  std::vector<const platform::Mutex*> out;
+  for (const RuntimeLockInfo& l : all_runtime_locks()) {
+    if (has_lock(l.id)) out.push_back(&lock(l.id));
+  }
   if (runtime_pending_) out.push_back(&runtime_pending_->lock);
   for (Interpreter* i = head_; i != nullptr; i = i->next) {
     out.push_back(&i->id_mutex);

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "base/atomic_file.h"
 #include "harness/program/fuzz_targets.h"
 #include "harness/program/binary_codec.h"
 #include "harness/program/text_format.h"
@@ -187,7 +188,11 @@ int main(int argc, char** argv) {
       const std::string path = std::string(argv[2]) + "/" + t.name + ".dict";
       const std::string want = dictionary(t);
       if (mode == "--write") {
-        std::ofstream(path, std::ios::binary | std::ios::trunc) << want;
+        std::string error;
+        if (!ifz::base::write_file_atomic(path, want, &error)) {
+          std::fprintf(stderr, "ifz_gen_dict: %s\n", error.c_str());
+          return 2;
+        }
       } else if (read_all(path) != want) {
         std::fprintf(stderr, "ifz_gen_dict: %s is not what ops.def generates; regenerate it "
                      "with: cmake --build --preset dev --target update_fuzz_dicts\n", path.c_str());

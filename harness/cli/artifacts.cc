@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/stable_hash.h"
 #include "harness/emit/emit_c.h"
 
 #include <sys/wait.h>
@@ -20,44 +21,7 @@
 
 namespace ifz::harness::cli {
 
-bool write_file_atomic(const std::string& path, const std::string& content, std::string* error) {
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    if (error) *error = "cannot create " + tmp + ": " + std::strerror(errno);
-    return false;
-  }
-  size_t off = 0;
-  while (off < content.size()) {
-    const ssize_t n = write(fd, content.data() + off, content.size() - off);
-    if (n <= 0) {
-      if (error) *error = "cannot write " + tmp + ": " + std::strerror(errno);
-      close(fd);
-      unlink(tmp.c_str());
-      return false;
-    }
-    off += static_cast<size_t>(n);
-  }
-  fsync(fd);
-  close(fd);
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    if (error) *error = "cannot rename " + tmp + ": " + std::strerror(errno);
-    unlink(tmp.c_str());
-    return false;
-  }
-  return true;
-}
-
-std::string signature_hash(const std::string& signature) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : signature) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
+std::string signature_hash(const std::string& signature) { return base::stable_hash_hex(signature); }
 
 ArtifactPaths write_finding_artifacts(const std::string& dir, const Program& p, const Schedule& s,
                                       const Finding& f, const ExecResult& r, bool native) {

@@ -2,11 +2,12 @@
 // artifacts.h — writing a finding to disk so that it is never lost: the program (with its
 // schedule) as `.ifz`, the report and the trace, each written atomically (temp file, fsync,
 // rename) before anything else happens with the finding.
-// Defines ArtifactPaths, write_file_atomic and write_finding_artifacts.
+// Defines ArtifactPaths, signature_hash and write_finding_artifacts.
 #pragma once
 
 #include <string>
 
+#include "base/atomic_file.h"
 #include "harness/exec/executor.h"
 #include "harness/program/program.h"
 #include "harness/schedule/schedule.h"
@@ -18,10 +19,10 @@ struct ArtifactPaths {
   std::string report;   // <dir>/<kind>-<hash>.report.txt
 };
 
-/// Writes `content` to `path` atomically. Returns false and sets `error` on failure.
-bool write_file_atomic(const std::string& path, const std::string& content, std::string* error);
+/// Every artifact goes through base::write_file_atomic (temp file, fsync, rename, fsync dir).
+using base::write_file_atomic;
 
-/// A stable 16-hex-digit name for a signature (FNV-1a 64).
+/// A stable 16-hex-digit name for a signature (base::stable_hash_hex).
 std::string signature_hash(const std::string& signature);
 
 /// Writes the artifacts of finding `f` of (p, s). The program file's comment header holds the

@@ -2,6 +2,8 @@
 // diff_check.cc — see diff_check.h.
 #include "harness/diff/diff_check.h"
 
+#include "base/stable_hash.h"
+
 namespace ifz::harness::diff {
 
 const char* verdict_name(Verdict v) {
@@ -127,10 +129,7 @@ bool DisagreementProperty::holds(const Program& p, const Schedule& s) {
   // The header comment names the program and the schedule; two candidates whose C bodies are
   // the same run the same on the real side.
   const size_t body = e.c.find("#define PY_SSIZE_T_CLEAN");
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = body == std::string::npos ? 0 : body; i < e.c.size(); ++i) {
-    h = (h ^ static_cast<unsigned char>(e.c[i])) * 1099511628211ull;
-  }
+  const uint64_t h = base::stable_hash(std::string_view(e.c).substr(body == std::string::npos ? 0 : body));
   if (auto it = cache_.find(h); it != cache_.end()) return it->second;
   if (used_ >= budget_) return false;
   ++used_;

@@ -14,7 +14,7 @@
 
 #include "harness/exec/flight_recorder.h"
 #include "harness/exec/model_crash.h"
-#include "runtime/check.h"
+#include "base/check.h"
 
 namespace ifz::harness {
 

@@ -11,7 +11,7 @@
 #include "harness/exec/contained_run.h"
 #include "harness/exec/execution.h"
 #include "harness/exec/flight_recorder.h"
-#include "runtime/check.h"
+#include "base/check.h"
 #include "runtime/platform/native.h"
 #include "runtime/platform/simulated.h"
 

@@ -9,7 +9,7 @@
 #include <atomic>
 #include <cstring>
 
-#include "runtime/check.h"
+#include "base/check.h"
 
 namespace ifz::harness {
 

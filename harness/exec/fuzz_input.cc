@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "harness/schedule/input_driven.h"
-#include "runtime/check.h"
+#include "base/check.h"
 #include "runtime/defects.h"
 #include "runtime/profile.h"
 

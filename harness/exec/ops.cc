@@ -8,7 +8,7 @@
 #include "harness/exec/flight_recorder.h"
 #include "harness/exec/execution.h"
 #include "harness/program/text_format.h"
-#include "runtime/check.h"
+#include "base/check.h"
 #include "runtime/platform/native.h"
 
 #include <signal.h>
@@ -453,11 +453,10 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
     case OpCode::kHoldLock:
       IFZ_REQUIRE(rt.generation() > 0, "the runtime was never initialized");
       IFZ_REQUIRE(c.saved == nullptr, "hold_lock with a released tstate");
-      // _PyRuntime.unicode_ids.lock exists from 3.10 (bpo-39465's per-runtime _Py_Identifier
-      // index); before, there is no such lock to hold.
-      IFZ_REQUIRE(static_cast<rt::RuntimeLock>(op.variant) != rt::RuntimeLock::kUnicodeIds ||
-                      rt.profile().minor >= 10,
-                  "no UNICODE_IDS lock before 3.10");
+      // A lock the version does not have (locks.def's `since`: UNICODE_IDS before 3.10,
+      // bpo-39465's per-runtime _Py_Identifier index) cannot be held.
+      IFZ_REQUIRE(rt.has_lock(static_cast<rt::RuntimeLock>(op.variant)),
+                  rt::runtime_lock_info(static_cast<rt::RuntimeLock>(op.variant)).missing);
       rt.hold_lock(static_cast<rt::RuntimeLock>(op.variant), op.count);
       return true;
     default:

@@ -12,6 +12,7 @@
 
 #include "harness/exec/checked_run.h"
 #include "harness/program/text_format.h"
+#include "harness/program/reductions.h"
 #include "harness/program/validate.h"
 #include "harness/schedule/pct_strategy.h"
 #include "harness/schedule/random_strategy.h"
@@ -194,32 +195,6 @@ Program without(const Program& p, const std::vector<OpRef>& refs, size_t from, s
   return q;
 }
 
-// Drops thread scripts that are empty and unreferenced, renumbering references.
-Program compact_threads(const Program& p) {
-  Program q = p;
-  for (int k = static_cast<int>(q.threads.size()) - 1; k >= 1; --k) {
-    if (!q.threads[k].ops.empty()) continue;
-    bool referenced = false;
-    for (const Script& s : q.threads) {
-      for (const Op& op : s.ops) {
-        const ArgShape a = op_info(op.code).args;
-        const bool refs = a == ArgShape::kStart || a == ArgShape::kThread || a == ArgShape::kFork;
-        referenced |= refs && op.thread == k;
-      }
-    }
-    if (referenced) continue;
-    q.threads.erase(q.threads.begin() + k);
-    for (Script& s : q.threads) {
-      for (Op& op : s.ops) {
-        const ArgShape a = op_info(op.code).args;
-        const bool refs = a == ArgShape::kStart || a == ArgShape::kThread || a == ArgShape::kFork;
-        if (refs && op.thread > k) --op.thread;
-      }
-    }
-  }
-  return q;
-}
-
 bool Minimizer::accept(Program* p, Schedule* s, const Program& q) {
   const Program c = compact_threads(q);
   Schedule found;
@@ -285,65 +260,6 @@ bool remove_pairs(Minimizer& m, Program* p, Schedule* s, size_t max_ops) {
     any |= again;
   }
   return any;
-}
-
-bool refers_to_thread(const Op& op) {
-  const ArgShape a = op_info(op.code).args;
-  return a == ArgShape::kStart || a == ArgShape::kThread || (a == ArgShape::kFork && op.thread >= 0);
-}
-
-// Script k removed: the ops naming it go too (a fork's child part falls back to continuing its
-// own script), later references are renumbered.
-Program drop_thread(const Program& p, int k) {
-  Program q = p;
-  q.threads.erase(q.threads.begin() + k);
-  for (Script& sc : q.threads) {
-    std::vector<Op> kept;
-    for (Op op : sc.ops) {
-      if (refers_to_thread(op) && op.thread == k) {
-        if (op_info(op.code).args != ArgShape::kFork) continue;
-        op.thread = -1;
-      } else if (refers_to_thread(op) && op.thread > k) {
-        --op.thread;
-      }
-      kept.push_back(op);
-    }
-    sc.ops = std::move(kept);
-  }
-  return q;
-}
-
-// Script k's ops in place of the (first) op that runs it: one op fewer, one thread fewer.
-std::optional<Program> inline_thread(const Program& p, int k) {
-  for (size_t t = 0; t < p.threads.size(); ++t) {
-    if (static_cast<int>(t) == k) continue;
-    const std::vector<Op>& ops = p.threads[t].ops;
-    for (size_t i = 0; i < ops.size(); ++i) {
-      const bool runs = (ops[i].code == OpCode::kStart || ops[i].code == OpCode::kAtexit ||
-                         op_info(ops[i].code).args == ArgShape::kFork) &&
-                        refers_to_thread(ops[i]) && ops[i].thread == k;
-      if (!runs) continue;
-      Program q = p;
-      std::vector<Op>& into = q.threads[t].ops;
-      const auto at = into.begin() + static_cast<std::ptrdiff_t>(i);
-      if (ops[i].code == OpCode::kStart || ops[i].code == OpCode::kAtexit) {
-        into.erase(at);
-        into.insert(into.begin() + static_cast<std::ptrdiff_t>(i), p.threads[k].ops.begin(),
-                    p.threads[k].ops.end());
-      } else {  // fork child=Tk: the child continues with Tk's ops right after the fork
-        into[i].thread = -1;
-        into.insert(into.begin() + static_cast<std::ptrdiff_t>(i + 1), p.threads[k].ops.begin(),
-                    p.threads[k].ops.end());
-      }
-      q.threads[k].ops.clear();
-      q = drop_thread(q, k);
-      for (const Script& sc : q.threads) {
-        if (sc.ops.size() > static_cast<size_t>(kMaxOpsPerThread)) return std::nullopt;
-      }
-      return q;
-    }
-  }
-  return std::nullopt;
 }
 
 // Script k's ops moved into the thread that starts it, at the end of that thread or in place

@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "harness/program/validate.h"
-#include "runtime/check.h"
+#include "base/check.h"
 #include "runtime/defects.h"
 #include "runtime/profile.h"
 

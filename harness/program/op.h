@@ -8,6 +8,8 @@
 #include <span>
 #include <string_view>
 
+#include "runtime/locks.h"
+
 namespace ifz::harness {
 
 enum class OpCode : uint8_t {
@@ -26,7 +28,7 @@ enum class ArgShape : uint8_t {
   kCount,      // N                                           -> Op::count
   kPending,    // noop|touch|rearm|fail|slow [to I<n>]        -> Op::variant, Op::interp (-1)
   kFork,       // fork|exec|preexec follow=parent|child [child=T<k>] -> variant, follow_child, thread (-1)
-  kLock,       // HEAD|XID|UNICODE_IDS|IMPORT N               -> Op::variant, Op::count
+  kLock,       // <locks.def word> N (HEAD|XID|…)              -> Op::variant, Op::count
 };
 
 /// How `start` runs a script.
@@ -40,8 +42,8 @@ inline constexpr uint8_t kInterpIsolated = 1;
 inline constexpr uint8_t kInterpOwnGil = 2;
 /// Callback kinds of add_pending (values of rt::PendingKind).
 inline constexpr int kPendingKinds = 5;
-/// Runtime locks of hold_lock (values of rt::RuntimeLock).
-inline constexpr int kLockKinds = 4;
+/// Runtime locks of hold_lock (values of rt::RuntimeLock: runtime/locks.def's rows).
+inline constexpr int kLockKinds = rt::kRuntimeLockCount;
 
 /// Bounds that keep every program cheap to run (the decoder and the parser enforce them).
 inline constexpr int kMaxThreads = 8;      // scripts per program, T0 … T7

@@ -7,7 +7,7 @@
 #include "harness/program/internal/text_vocabulary.h"
 #include "harness/program/text_format.h"
 #include "harness/program/validate.h"
-#include "runtime/check.h"
+#include "base/check.h"
 
 namespace ifz::harness {
 namespace {

@@ -19,8 +19,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 
+#include "base/atomic_file.h"
+#include "base/stable_hash.h"
 #include "harness/conform/real_runner.h"
 #include "harness/real/driver_source.h"
 #include "harness/real/real_executor.h"
@@ -32,11 +33,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string hex(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 // The config script's identity stands for the install's: reinstalling or upgrading a package
 // replaces it.
@@ -54,7 +50,9 @@ std::string built_driver(const conform::CPythonInstall& in, const std::string& c
                           conform::c_compiler(in);
   // A chroot install's driver is built and run inside its root: its cache is there too.
   const fs::path base = in.root.empty() ? fs::path(cache_dir) : fs::path(in.root) / "var/cache/interpfuzz-driver";
-  const fs::path dir = base / hex(std::hash<std::string>{}(key));
+  // A stable hash: std::hash may differ between builds, and then every build would compile its
+  // own driver (or, worse, two keys could swap meanings).
+  const fs::path dir = base / ifz::base::stable_hash_hex(key);
   const fs::path binary = dir / "driver";
   std::error_code ec;
   if (fs::exists(binary, ec)) return binary.string();
@@ -80,10 +78,13 @@ std::string built_driver(const conform::CPythonInstall& in, const std::string& c
     *error = "the driver does not compile against " + in.label + ": " + compiler_out;
     return "";
   }
-  fs::rename(tmp, dir / "driver.c", ec);
-  fs::rename(tmp_bin, binary, ec);
-  if (ec) {
-    *error = "cannot install " + binary.string() + ": " + ec.message();
+  // The source beside the binary is for a reader; the binary is committed last, so that a
+  // directory with a `driver` is complete.
+  std::string commit_error;
+  if (!ifz::base::commit_file(tmp, (dir / "driver.c").string(), &commit_error) ||
+      !ifz::base::commit_file(tmp_bin, binary.string(), &commit_error)) {
+    fs::remove(tmp_bin, ec);
+    *error = "cannot install " + binary.string() + ": " + commit_error;
     return "";
   }
   return binary.string();

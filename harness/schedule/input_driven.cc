@@ -3,7 +3,7 @@
 // Defines InputDrivenStrategy's pick and describe (interface and rationale in input_driven.h).
 #include "harness/schedule/input_driven.h"
 
-#include "runtime/check.h"
+#include "base/check.h"
 
 namespace ifz::harness {
 

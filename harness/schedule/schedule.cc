@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "runtime/check.h"
+#include "base/check.h"
 
 namespace ifz::harness {
 namespace {

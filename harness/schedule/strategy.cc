@@ -5,7 +5,7 @@
 
 #include <utility>
 
-#include "runtime/check.h"
+#include "base/check.h"
 
 namespace ifz::harness {
 

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <memory>
 
-#include "runtime/check.h"
+#include "base/check.h"
 
 #if IFZ_ASAN
 #include <sanitizer/asan_interface.h>

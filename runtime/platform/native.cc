@@ -22,7 +22,7 @@
 #include <cstring>
 #include <exception>
 
-#include "runtime/check.h"
+#include "base/check.h"
 
 namespace ifz::platform {
 

@@ -13,7 +13,7 @@
 
 #include <boost/context/detail/fcontext.hpp>
 
-#include "runtime/check.h"
+#include "base/check.h"
 #include "runtime/platform/fiber_stack_pool.h"
 #include "runtime/platform/not_feedback.h"
 

@@ -88,8 +88,8 @@ TEST_P(ForkContracts, K1_OnlyTheForkingThreadSurvivesInTheChild) {
 // interpreters, threads). 3.8–3.11 (defect gh112275_afterfork_order): the child deletes the
 // other thread states under HEAD_LOCK before re-initialising it → deadlock on the lock T held.
 TEST_P(ForkContracts, K2_RuntimeLocksAreFreeOrOursInTheChild) {
-  for (RuntimeLock lock : {RuntimeLock::kHead, RuntimeLock::kXidRegistry, RuntimeLock::kUnicodeIds,
-                           RuntimeLock::kImport}) {
+  for (const RuntimeLockInfo& row : all_runtime_locks()) {
+    const RuntimeLock lock = row.id;
     SCOPED_TRACE(runtime_lock_name(lock));
     Director d;
     const ThreadId kT = 1;
