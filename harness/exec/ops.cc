@@ -448,6 +448,12 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
       IFZ_REQUIRE(static_cast<rt::RuntimeLock>(op.variant) != rt::RuntimeLock::kUnicodeIds ||
                       rt.profile().minor >= 10,
                   "no UNICODE_IDS lock before 3.10");
+      // hold_lock HEAD stands for a thread inside pystate.c making and deleting thread states
+      // (the only way a real program holds HEAD_LOCK, and what the emitted C does): that needs
+      // a live interpreter, so not between Py_FinalizeEx and the next Py_Initialize.
+      IFZ_REQUIRE(static_cast<rt::RuntimeLock>(op.variant) != rt::RuntimeLock::kHead ||
+                      rt.initialized(),
+                  "HEAD_LOCK is held by a thread making thread states: no interpreter after finalize");
       rt.hold_lock(static_cast<rt::RuntimeLock>(op.variant), op.count);
       return true;
     default:
