@@ -74,9 +74,11 @@ bool eval_pass(Model& m, Expect& e) { return eval_pass(m, e, m.current); }
 // (Python code) checks the eval breaker as it starts, joins the non-daemon threading threads,
 // and checks it again (F1).
 void thread_shutdown(Model& m, Expect& e, ModelInterp& i) {
-  if (i.threading_imported) eval_pass(m, e, i.id);
+  // A failing pending call raises out of _shutdown as it starts: nothing is joined, and
+  // wait_for_thread_shutdown reports it as unraisable (no refusal seen by the caller).
+  const bool raised = i.threading_imported && eval_pass(m, e, i.id);
   i.workers = 0;
-  if (i.threading_imported) eval_pass(m, e, i.id);
+  if (i.threading_imported && !raised) eval_pass(m, e, i.id);
 }
 
 void end_process_fatal(Model& m, Expect& e, std::string text) {
@@ -139,7 +141,11 @@ void start(Model& m, Expect& e, const Op& op) {
   ModelInterp& i = *m.find(m.current);
   // threading.Thread(...) is Python code: one eval-breaker pass before anything starts.
   const auto kind = static_cast<StartKind>(op.variant);
-  if (kind == StartKind::kThreading || kind == StartKind::kDaemon) eval_pass(m, e);
+  // A failing pending call raises out of start(): no thread.
+  if ((kind == StartKind::kThreading || kind == StartKind::kDaemon) && eval_pass(m, e)) {
+    e.error = "RuntimeError";
+    return;
+  }
   // 3.9–3.11: _thread refuses every thread in an isolated subinterpreter (bpo-40453).
   if (m.minor >= 9 && m.minor <= 11 && i.isolated &&
       static_cast<StartKind>(op.variant) != StartKind::kCThread) {
@@ -170,6 +176,12 @@ void start(Model& m, Expect& e, const Op& op) {
 void fork(Model& m, Expect& e, const Op& op) {
   const ForkMode mode = static_cast<ForkMode>(op.variant);
   const ModelInterp& here = *m.find(m.current);
+  // os.fork() / subprocess.run() are called from Python code: one eval-breaker pass first,
+  // before any refusal; a failing pending call raises there and nothing forks.
+  if (eval_pass(m, e)) {
+    e.error = "RuntimeError";
+    return;
+  }
   if (m.current != 0) {
     // K4: preexec_fn refused in subinterpreters from 3.8 (bpo-37951); os.fork refused in
     // isolated ones (3.9+) and, as 3.8 and the documentation say, in legacy ones from 3.8.
@@ -181,7 +193,6 @@ void fork(Model& m, Expect& e, const Op& op) {
       return;
     }
   }
-  if (mode != ForkMode::kExec) eval_pass(m, e);  // PyOS_BeforeFork runs Python (before_forkers)
   if (!op.follow_child) return;
   if (mode == ForkMode::kExec) {
     end_process_exit(m, e, 0);  // the child execs at once

@@ -62,6 +62,14 @@ ForkOutcome Runtime::fork(ForkKind kind, platform::ForkFollow follow) {
   if (t == nullptr) fatal("PyOS_BeforeFork", "the function must be called with the GIL held, but the GIL is released (the current Python thread state is NULL)");
   touch(t, "os.fork: tstate->interp");
   ForkOutcome out;
+  // os.fork() and subprocess.run() are called from Python code, whose first frame checks the
+  // eval breaker (RESUME) before the call: pending calls and signals run here, before any
+  // refusal, and a failing pending call raises out of that code: nothing forks.
+  if (handle_eval_breaker(t)) {
+    out.result = ApiResult::fail("RuntimeError: a pending call failed");
+    emit(EventKind::kError, 0, 0, 0, out.result.error, t, t->interp);
+    return out;
+  }
   out.result = fork_refusal(t, kind);
   if (!out.result.ok) {
     emit(EventKind::kError, 0, 0, 0, out.result.error, t, t->interp);
@@ -104,9 +112,11 @@ ForkOutcome Runtime::fork(ForkKind kind, platform::ForkFollow follow) {
 }
 
 void Runtime::before_fork(ThreadState* t) {
-  // PyOS_BeforeFork: before_forkers (Python code), then the import lock; 3.13 also HEAD_LOCK
-  // so that its state in the child is known (gh-112275 hardening).
-  handle_eval_breaker(t);
+  // PyOS_BeforeFork: before_forkers (Python code, none registered by the programs modelled:
+  // threading registers only an after-in-child hook; the eval breaker was checked by the
+  // caller's frame, Runtime::fork), then the import lock; 3.13 also HEAD_LOCK so that its
+  // state in the child is known (gh-112275 hardening).
+  (void)t;
   import_lock_.lock();
   if (profile_.before_fork_holds_head_lock) head_lock_.lock();
   platform_.point({Point::kFork, "PyOS_BeforeFork", nullptr});

@@ -49,7 +49,12 @@ Runtime::Started Runtime::start_thread(ThreadKind kind, bool daemon, std::functi
   touch(caller, "thread.start: tstate->interp");
   // threading.Thread(...).start() is Python code: its first frame checks the eval breaker
   // (pending calls, signals) before anything starts. _thread.start_new_thread is a C call.
-  if (kind == ThreadKind::kThreading) handle_eval_breaker(caller);
+  // A failing pending call raises out of start(): no thread is made.
+  if (kind == ThreadKind::kThreading && handle_eval_breaker(caller)) {
+    const ApiResult raised = ApiResult::fail("RuntimeError: a pending call failed");
+    emit(EventKind::kError, 0, 0, 0, raised.error, caller, caller->interp);
+    return {raised};
+  }
   const bool is_daemon = daemon || kind == ThreadKind::kRaw;
   ApiResult ok = can_start_thread(caller, is_daemon);
   if (!ok.ok) {
@@ -90,8 +95,11 @@ void Runtime::wait_thread_started(ThreadId tid) {
   started_lock_.unlock();
   restore_thread(t);
   // The wait returns through Python frames (Event.wait, Condition.wait): the eval breaker is
-  // checked again, so what arrived meanwhile (a pending call, a signal) runs here.
-  handle_eval_breaker(t);
+  // checked again, so what arrived meanwhile (a pending call, a signal) runs here; a failing
+  // pending call raises out of start(), the thread being started already.
+  if (handle_eval_breaker(t)) {
+    emit(EventKind::kError, 0, 0, 0, "RuntimeError: a pending call failed", t, t->interp);
+  }
 }
 
 void Runtime::thread_bootstrap(ThreadState* t, const std::function<void()>& body) {
@@ -99,8 +107,15 @@ void Runtime::thread_bootstrap(ThreadState* t, const std::function<void()>& body
   if (defect(Defect::kGh108987ThreadRunAfterFinalize)) {
     // ≤3.11 t_bootstrap writes tstate->thread_id before taking the GIL: a thread started
     // late (from atexit) may run after finalisation freed its tstate.
-    if (heap_.freed(t)) trigger(Defect::kGh108987ThreadRunAfterFinalize);
+    // Nothing holds a new thread before this write (no lock, no wait): only an OS preemption
+    // delays it past the finaliser's free, which a reproducer cannot force (Outcome::window).
+    const char* const kWindow = "t_bootstrap: before its first write to tstate->thread_id";
+    if (heap_.freed(t)) {
+      trigger(Defect::kGh108987ThreadRunAfterFinalize);
+      per_thread(self).window = kWindow;
+    }
     touch(t, "t_bootstrap: tstate->thread_id = PyThread_get_thread_ident()");
+    per_thread(self).window = nullptr;
     t->thread = self;
   }
   restore_thread(t);  // PyEval_AcquireThread: the must-exit checks protect a freed t
@@ -148,8 +163,10 @@ void Runtime::wait_for_thread_shutdown(ThreadState* t) {
     return;
   }
   // threading._shutdown is a Python function: its first frame checks the eval breaker
-  // before it joins anything (a thread joined below may end the process).
-  handle_eval_breaker(t);
+  // before it joins anything (a thread joined below may end the process). A failing pending
+  // call raises out of it there: wait_for_thread_shutdown reports it as unraisable (stderr)
+  // and finalisation goes on without joining anything.
+  if (handle_eval_breaker(t)) return;
   const ThreadId self = platform_.current();
   // By index, copying each record: the list may grow while we wait, and no heap-owning
   // local may live across a scheduling point (an abandoned coroutine would leak it).

@@ -67,7 +67,10 @@ void print_details(const std::string& program, const conform::CPythonInstall& in
 }  // namespace
 
 std::string driver_cache_dir() {
+  // One cache for conform, diff and bench/run (which names build/real-driver itself), so a
+  // driver built by one command is reused by the others. IFZ_DRIVER_CACHE overrides it;
   // build/<preset>/bin/interpfuzz -> build/real-driver; elsewhere, a folder in /tmp.
+  if (const char* env = std::getenv("IFZ_DRIVER_CACHE"); env != nullptr && *env != '\0') return env;
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec && exe.parent_path().filename() == "bin" &&

@@ -27,6 +27,7 @@
 
 #include "harness/cli/artifacts.h"
 #include "harness/cli/commands.h"
+#include "harness/cli/emit_cmd.h"
 #include "harness/diff/diff_check.h"
 #include "harness/diff/program_source.h"
 #include "harness/emit/emit_c.h"
@@ -44,13 +45,6 @@ namespace {
 
 volatile sig_atomic_t g_stop = 0;
 void on_stop_signal(int) { g_stop = 1; }
-
-// Where the per-install driver is built and cached (real_executor.h): IFZ_DRIVER_CACHE, else
-// build/real-drivers under the current directory.
-std::string driver_cache_dir() {
-  const char* env = std::getenv("IFZ_DRIVER_CACHE");
-  return env != nullptr && *env != '\0' ? env : "build/real-drivers";
-}
 
 std::string one_field(std::string s) {
   for (char& c : s) {

@@ -12,8 +12,9 @@ namespace ifz::harness::cli {
 /// when the file is bad or an op has no faithful counterpart on the profile's version.
 int cmd_emit_c(const Flags& f);
 
-/// Where the per-install real-CPython drivers are cached: build/real-driver beside the build
-/// folder of this binary, else a folder in /tmp.
+/// Where the per-install real-CPython drivers are cached, for conform and diff alike:
+/// $IFZ_DRIVER_CACHE, else build/real-driver beside the build folder of this binary, else a
+/// folder in /tmp.
 std::string driver_cache_dir();
 
 /// conform FILE|DIR... [--cpython PREFIX]... [--runs N] [--timeout S] [--compile]: exit 0 when every cell

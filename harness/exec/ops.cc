@@ -457,6 +457,12 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
       // bpo-39465's per-runtime _Py_Identifier index) cannot be held.
       IFZ_REQUIRE(rt.has_lock(static_cast<rt::RuntimeLock>(op.variant)),
                   rt::runtime_lock_info(static_cast<rt::RuntimeLock>(op.variant)).missing);
+      // hold_lock HEAD stands for a thread inside pystate.c making and deleting thread states
+      // (the only way a real program holds HEAD_LOCK, and what the emitted C does): that needs
+      // a live interpreter, so not between Py_FinalizeEx and the next Py_Initialize.
+      IFZ_REQUIRE(static_cast<rt::RuntimeLock>(op.variant) != rt::RuntimeLock::kHead ||
+                      rt.initialized(),
+                  "HEAD_LOCK is held by a thread making thread states: no interpreter after finalize");
       rt.hold_lock(static_cast<rt::RuntimeLock>(op.variant), op.count);
       return true;
     default:
