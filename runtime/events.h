@@ -48,6 +48,9 @@ enum class EventKind : uint8_t {
   kAtexitCallback,   // an atexit callback starts on the finalizing thread, interp = its interp
   kThreadsJoined,    // wait_for_thread_shutdown (threading._shutdown) returned on this thread:
                      // interp = the interpreter whose non-daemon threads it joined
+  kThreadsJoinSkipped, // threading._shutdown raised at its entry (a failing pending call),
+                     // before joining anything: CPython reports it as unraisable and the
+                     // shutdown goes on with its non-daemon threads still running; interp = its
   kDefectTriggered,  // a = Defect: its bug condition held here (canary; oracles ignore it)
 };
 const char* event_kind_name(EventKind k);

@@ -166,7 +166,10 @@ void Runtime::wait_for_thread_shutdown(ThreadState* t) {
   // before it joins anything (a thread joined below may end the process). A failing pending
   // call raises out of it there: wait_for_thread_shutdown reports it as unraisable (stderr)
   // and finalisation goes on without joining anything.
-  if (handle_eval_breaker(t)) return;
+  if (handle_eval_breaker(t)) {
+    emit(EventKind::kThreadsJoinSkipped, 0, 0, 0, {}, t, t->interp);
+    return;
+  }
   const ThreadId self = platform_.current();
   // By index, copying each record: the list may grow while we wait, and no heap-owning
   // local may live across a scheduling point (an abandoned coroutine would leak it).

@@ -56,6 +56,7 @@ class FatalOracle final : public Oracle {
           interps_.clear();
           nondaemon_.clear();
           joined_at_.clear();
+          join_skipped_.clear();
         }
         break;
       case rt::EventKind::kInterpCreated: interps_.insert(e.interp); break;
@@ -73,6 +74,8 @@ class FatalOracle final : public Oracle {
         nondaemon_.erase(e.thread);
         break;
       case rt::EventKind::kThreadsJoined: joined_at_[e.interp] = seq_; break;
+      // threading._shutdown raised before joining: its non-daemon threads were owed no join.
+      case rt::EventKind::kThreadsJoinSkipped: join_skipped_.insert(e.interp); break;
       case rt::EventKind::kFatal: explain(e, sink); break;
       default: break;
     }
@@ -112,6 +115,7 @@ class FatalOracle final : public Oracle {
     const int64_t interp = ending->interp->id;
     const auto joined = joined_at_.find(interp);
     for (const auto& [tid, t] : nondaemon_) {
+      if (join_skipped_.count(interp)) break;
       if (t.interp != interp || !sink.plat.alive(tid)) continue;
       if (joined != joined_at_.end() && t.started_at > joined->second) continue;  // after the join
       unexplained(sink, m,
@@ -147,7 +151,8 @@ class FatalOracle final : public Oracle {
   std::map<platform::ThreadId, NonDaemonThread> nondaemon_;  // running, this lifetime
   std::map<int64_t, std::set<int64_t>> tstates_;             // live tstates per interpreter
   std::set<int64_t> interps_;                                 // live interpreters
-  std::map<int64_t, uint64_t> joined_at_;  // interpreter → its last threading._shutdown's end
+  std::map<int64_t, uint64_t> joined_at_;
+  std::set<int64_t> join_skipped_;  // interpreters whose threading._shutdown raised before joining  // interpreter → its last threading._shutdown's end
 };
 
 }  // namespace
