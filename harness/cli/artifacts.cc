@@ -53,37 +53,17 @@ std::string write_repro_c(const std::string& stem, const Program& p, const Sched
   // crashes the model (a model-crash finding) costs its reproducer, not the tool.
   std::string text;
   bool ok = false;
-  int fds[2];
-  if (pipe(fds) == 0) {
-    std::fflush(nullptr);
-    const pid_t pid = fork();
-    if (pid == 0) {
-      close(fds[0]);
-      const emit::Emitted e = emit::emit_c(p, s, o);
-      const std::string out = (e.ok ? "1" : "0") + (e.ok ? e.c : e.error);
-      for (size_t off = 0; off < out.size();) {
-        const ssize_t n = write(fds[1], out.data() + off, out.size() - off);
-        if (n <= 0) break;
-        off += static_cast<size_t>(n);
-      }
-      _exit(0);
-    }
-    close(fds[1]);
-    std::string bytes;
-    char buf[1 << 16];
-    ssize_t n;
-    while ((n = read(fds[0], buf, sizeof buf)) != 0) {
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) break;
-      bytes.append(buf, static_cast<size_t>(n));
-    }
-    close(fds[0]);
-    int status = 0;
-    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && !bytes.empty()) {
-      ok = bytes[0] == '1';
-      text = ok ? bytes.substr(1) : "no repro.c for " + o.source_name + ": " + bytes.substr(1) + "\n";
+  bool started = false;
+  const std::optional<std::string> bytes = output_of_child(
+      [&] {
+        const emit::Emitted e = emit::emit_c(p, s, o);
+        return (e.ok ? "1" : "0") + (e.ok ? e.c : e.error);
+      },
+      &started);
+  if (started) {
+    if (bytes && !bytes->empty()) {
+      ok = (*bytes)[0] == '1';
+      text = ok ? bytes->substr(1) : "no repro.c for " + o.source_name + ": " + bytes->substr(1) + "\n";
     } else {
       text = "no repro.c for " + o.source_name + ": running the model to emit it crashed the "
              "model (a model-crash finding: a bug of interpfuzz, nothing to run on CPython)\n";
@@ -96,6 +76,47 @@ std::string write_repro_c(const std::string& stem, const Program& p, const Sched
     return "";
   }
   return path;
+}
+
+std::optional<std::string> output_of_child(const std::function<std::string()>& compute,
+                                           bool* started) {
+  *started = false;
+  int fds[2];
+  if (pipe(fds) != 0) return std::nullopt;
+  std::fflush(nullptr);  // nothing buffered is written twice
+  const pid_t pid = fork();
+  if (pid < 0) {  // treated as a child that died: the caller's fallback is the safe one
+    close(fds[0]);
+    close(fds[1]);
+    *started = true;
+    return std::nullopt;
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    const std::string out = compute();
+    for (size_t off = 0; off < out.size();) {
+      const ssize_t n = write(fds[1], out.data() + off, out.size() - off);
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+    _exit(0);
+  }
+  *started = true;
+  close(fds[1]);
+  std::string bytes;
+  char buf[1 << 16];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    bytes.append(buf, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+  return bytes;
 }
 
 }  // namespace ifz::harness::cli

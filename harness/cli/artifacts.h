@@ -5,6 +5,8 @@
 // Defines ArtifactPaths, signature_hash and write_finding_artifacts.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 
 #include "base/atomic_file.h"
@@ -36,5 +38,12 @@ ArtifactPaths write_finding_artifacts(const std::string& dir, const Program& p, 
 /// (DESIGN D9); or `<stem>.repro.txt` saying why there is none (an op with no counterpart on
 /// that version). Returns the path written ("" if writing failed).
 std::string write_repro_c(const std::string& stem, const Program& p, const Schedule& s);
+
+/// What `compute` returns, computed in a forked child so that a crash of the model inside it
+/// costs only the child. Nullopt when the child did not exit normally (it crashed) or could
+/// not be forked;
+/// `started` is false when no child could be made (no pipe), and then nothing ran.
+std::optional<std::string> output_of_child(const std::function<std::string()>& compute,
+                                           bool* started);
 
 }  // namespace ifz::harness::cli

@@ -150,41 +150,19 @@ MinimizeResult minimize_safely(const Program& p, const Schedule& s, const std::s
                                std::string* note) {
   if (wanted.rfind("model-crash/", 0) == 0) mo.contain = true;
   if (mo.contain) return minimize_keeping(p, s, wanted, wanted_class, mo, note);
-  int fds[2];
-  if (pipe(fds) != 0) return minimize_keeping(p, s, wanted, wanted_class, mo, note);
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(fds[0]);
-    std::string child_note;
-    const MinimizeResult r = minimize_keeping(p, s, wanted, wanted_class, mo, &child_note);
-    std::string out = encode_minimize_result(r);
-    out += child_note;
-    for (size_t off = 0; off < out.size();) {
-      const ssize_t n = write(fds[1], out.data() + off, out.size() - off);
-      if (n <= 0) break;
-      off += static_cast<size_t>(n);
-    }
-    _exit(0);
-  }
-  close(fds[1]);
-  std::string bytes;
-  char buf[1 << 16];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) != 0) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    bytes.append(buf, static_cast<size_t>(n));
-  }
-  close(fds[0]);
-  int status = 0;
-  while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  bool started = false;
+  const std::optional<std::string> bytes = output_of_child(
+      [&] {
+        std::string child_note;
+        const MinimizeResult r = minimize_keeping(p, s, wanted, wanted_class, mo, &child_note);
+        return encode_minimize_result(r) + child_note;
+      },
+      &started);
+  if (!started) return minimize_keeping(p, s, wanted, wanted_class, mo, note);
   MinimizeResult r;
   size_t pos = 0;
-  if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-      decode_minimize_result(bytes, &pos, &r)) {
-    *note = bytes.substr(pos);
+  if (bytes && decode_minimize_result(*bytes, &pos, &r)) {
+    *note = bytes->substr(pos);
     return r;
   }
   mo.contain = true;
