@@ -9,6 +9,8 @@
 //   J <json>                                    a results.jsonl line (disagreement / real-flaky)
 #include "harness/cli/diff_cmd.h"
 
+#include "harness/cli/json.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -53,27 +55,6 @@ std::string one_field(std::string s) {
   return s;
 }
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
 
 // "ok [..] 3/6, signal(11) [..] 3/6": every real outcome with its count.
 std::string real_counts_text(const conform::Cell& c) {

@@ -15,6 +15,8 @@
 // fresh random stream. Executions stay in-process: no per-execution cost but the record.
 #include "harness/cli/stress.h"
 
+#include "harness/cli/json.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -324,22 +326,6 @@ struct Parent {
   }
 };
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (const unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
 
 int worker_main(const StressOptions& opts, int index, int fd, FlightRecorder& recorder) {
   set_active_flight_recorder(&recorder);
