@@ -34,7 +34,7 @@ ApiResult Runtime::fork_refusal(ThreadState* t, ForkKind kind) const {
       // 3.9–3.11 _posixsubprocess refuses isolated interpreters; 3.12+ has no such check
       // (allow_exec only governs os.exec*) [EXP 3.12.1, 3.13.0: subprocess works in an
       // isolated subinterpreter].
-      if (profile_.has_isolated_interps && profile_.minor <= 11 && i->config.isolated) {
+      if (profile_.subprocess_refused_in_isolated && i->config.isolated) {
         return ApiResult::fail(
             "RuntimeError: subprocess not supported for isolated subinterpreters");
       }
@@ -47,7 +47,7 @@ ApiResult Runtime::fork_refusal(ThreadState* t, ForkKind kind) const {
   }
   if (profile_.fork_in_subinterp == ForkInSubinterp::kAllow) return {};
   // bpo-40453 (3.9+): os_fork_impl only checks the isolated flag.
-  if (profile_.minor >= 9) {
+  if (profile_.fork_refusal_by_config) {
     auto* self = const_cast<Runtime*>(this);
     if (self->defect(Defect::kBpo40453ForkSubinterpChildFatal)) {
       self->trigger(Defect::kBpo40453ForkSubinterpChildFatal);
@@ -152,7 +152,7 @@ void Runtime::after_fork_child(ThreadState* t) {
   // [EXP 3.7.16, 3.8.18, 3.11.7, 3.13.0: PyErr_SetInterrupt, fork, bytecode in the child: its
   // handler never runs there].
   clear_tripped_signals();
-  const bool legacy_order = profile_.minor >= 8 && profile_.minor <= 11;
+  const bool legacy_order = profile_.afterfork_legacy_order;
   const bool wrong_order = legacy_order && defect(Defect::kGh112275AfterForkOrder);
   if (wrong_order && head_lock_.locked() && head_lock_.owner() != platform_.current()) {
     trigger(Defect::kGh112275AfterForkOrder);  // HEAD_LOCK inherited held, used before reinit
@@ -212,7 +212,7 @@ void Runtime::delete_interps_except_main(ThreadState* t) {
   if (t->interp != main_) {
     // 3.9 Py_FatalError (abort); 3.10+ Py_ExitStatusException (exit status 1) [EXP].
     fatal("_PyInterpreterState_DeleteExceptMain", "not main interpreter",
-          profile_.minor <= 9 ? 134 : 1);
+          profile_.fork_child_exit_status);
   }
   const bool reentry = defect(Defect::kBpo39958HeadLockReentry);
   const bool no_tstate = defect(Defect::kGh101437ClearWithoutTstate);

@@ -17,7 +17,7 @@ Gil* Runtime::gil_for(const Interpreter* i) const {
 
 Ceval& Runtime::ceval_for(const Interpreter* i) {
   // ≤3.8 the eval breaker is runtime-wide; 3.9 moved it into each interpreter (bpo-39984).
-  return profile_.minor <= 8 ? runtime_ceval_ : const_cast<Interpreter*>(i)->ceval;
+  return profile_.ceval_per_interp ? const_cast<Interpreter*>(i)->ceval : runtime_ceval_;
 }
 
 bool Runtime::interp_alive(const Interpreter* i) const {
@@ -52,7 +52,8 @@ bool Runtime::must_exit_before_gil(ThreadState* t) {
     // Comparing tstates makes the finalizing thread itself exit when it swaps interpreters
     // (≤3.12 have the comparison but their finalizing thread never swaps after
     // SetFinalizing: 3.13's finalize_subinterpreters() made it reachable).
-    const bool by_tstate = profile_.minor <= 12 || defect(Defect::kGh109793SwapExitsFinalizer);
+    const bool by_tstate =
+        !profile_.must_exit_compares_thread || defect(Defect::kGh109793SwapExitsFinalizer);
     const bool exits = by_tstate ? t != finalizing_tstate_.load() : fin != self;
     if (exits && fin == self && defects_.has(Defect::kGh109793SwapExitsFinalizer)) {
       trigger(Defect::kGh109793SwapExitsFinalizer);
@@ -171,7 +172,7 @@ void Runtime::take_gil(ThreadState* t) {
       exit_for_finalization(t, nullptr, false);
     }
   }
-  if (profile_.minor >= 9) {
+  if (profile_.ceval_per_interp) {
     // Checked and read in one step: on real threads the finaliser may free `t` right after
     // the must-exit check said "not finalizing" (the check-then-use window CPython has too).
     if (!heap_.read_if_live(t, [&] { interp = t->interp; })) {
@@ -275,7 +276,7 @@ void Runtime::drop_gil(Gil& g, ThreadState* t, Ceval* ceval) {
   if (g.last_holder.load() == t) {
     // Nobody took the GIL since we dropped it, so nobody freed `t`: 3.9+ reset the request
     // through tstate->interp.
-    if (profile_.minor >= 9) touch(t, "drop_gil: RESET_GIL_DROP_REQUEST(tstate->interp)");
+    if (profile_.ceval_per_interp) touch(t, "drop_gil: RESET_GIL_DROP_REQUEST(tstate->interp)");
     ceval->gil_drop_request = false;
     while (g.last_holder.load() == t) g.switch_cond.wait(g.switch_mutex);
   }
@@ -285,7 +286,7 @@ void Runtime::drop_gil(Gil& g, ThreadState* t, Ceval* ceval) {
 Ceval* Runtime::ceval_of_attached(ThreadState* t) {
   // _PyEval_ReleaseLock / drop_gil callers: the eval state of the thread's interpreter, read
   // while the caller still holds the GIL (so `t` and its interpreter are alive).
-  return profile_.minor <= 8 ? &runtime_ceval_ : &ceval_for(t->interp);
+  return profile_.ceval_per_interp ? &ceval_for(t->interp) : &runtime_ceval_;
 }
 
 void Runtime::attach(ThreadState* t) {
@@ -326,7 +327,7 @@ void Runtime::block(const char* label) {
 
 ThreadState* Runtime::swap(ThreadState* t) {
   ThreadState* old = current();
-  if (profile_.minor >= 12) {
+  if (profile_.swap_releases_gil) {
     // 3.12+: _PyThreadState_Swap detaches the old tstate (releasing its GIL) and attaches the
     // new one (taking its GIL, with the must-exit check: gh-109793).
     if (old) {

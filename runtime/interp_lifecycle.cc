@@ -87,8 +87,9 @@ void Runtime::end_interpreter(ThreadState* t) {
   wait_for_thread_shutdown(t);
   interp->shutdown = Interpreter::Shutdown::kThreadsJoined;
   // P1: 3.12+ run what is queued for this interpreter (the fixed 3.9–3.11 design too).
-  if (profile_.minor >= 9) {
-    const bool drains = profile_.minor >= 12 || !defect(Defect::kGh104812LostSubinterpPending);
+  if (profile_.has_interp_pending_queue) {
+    const bool drains =
+        profile_.end_interp_finishes_pending || !defect(Defect::kGh104812LostSubinterpPending);
     if (drains) {
       // Closed first, under its lock, so that nothing can be added behind the last drain.
       interp->pending.lock.lock();

@@ -14,12 +14,13 @@ ApiResult Runtime::can_start_thread(ThreadState* caller, bool daemon) const {
   const Interpreter* i = caller->interp;
   // 3.9–3.11 _thread.start_new_thread refuses every thread in an isolated subinterpreter
   // (bpo-40453's _isolated_interpreter check; conform on Debian 3.11.2); 3.12+ allow_threads.
-  const bool isolated_refuses = profile_.minor >= 12 ? !i->config.allow_threads
-                                                     : profile_.has_isolated_interps && i->config.isolated;
+  const bool by_config = profile_.subinterp_thread_check == SubinterpThreadCheck::kConfigFlags;
+  const bool isolated_refuses = by_config ? !i->config.allow_threads
+                                          : profile_.has_isolated_interps && i->config.isolated;
   if (isolated_refuses) {
     return ApiResult::fail("RuntimeError: thread is not supported for isolated subinterpreters");
   }
-  if (daemon && profile_.minor >= 12 && !i->config.allow_daemon_threads) {
+  if (daemon && by_config && !i->config.allow_daemon_threads) {
     return ApiResult::fail("RuntimeError: daemon threads are disabled in this (sub)interpreter");
   }
   const auto stage = i->shutdown.load();
@@ -283,7 +284,7 @@ const platform::Mutex& Runtime::lock(RuntimeLock l) const {
   return head_lock_;
 }
 
-bool Runtime::has_lock(RuntimeLock l) const { return runtime_lock_exists(l, profile_.minor); }
+bool Runtime::has_lock(RuntimeLock l) const { return profile_.has_lock(l); }
 
 std::vector<const platform::Mutex*> Runtime::runtime_locks() const {
   // locks.def's rows this version has, then the per-interpreter and GIL locks.
