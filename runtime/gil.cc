@@ -10,6 +10,26 @@ namespace ifz::rt {
 using platform::Point;
 using platform::ThreadId;
 
+namespace {
+
+// Marks the calling thread as inside take_gil / drop_gil of `g` for its scope (also when it
+// unwinds to its exit): canary bookkeeping only (Runtime::PerThread::inside_gil).
+class InsideGil {
+ public:
+  InsideGil(std::atomic<const Gil*>& slot, const Gil* g) : slot_(slot), outer_(slot.load()) {
+    slot_ = g;
+  }
+  ~InsideGil() { slot_ = outer_; }
+  InsideGil(const InsideGil&) = delete;
+  InsideGil& operator=(const InsideGil&) = delete;
+
+ private:
+  std::atomic<const Gil*>& slot_;
+  const Gil* const outer_;
+};
+
+}  // namespace
+
 Gil* Runtime::gil_for(const Interpreter* i) const {
   // ≤3.11 one process GIL (_PyRuntime.ceval.gil); 3.12+ interp->ceval.gil (PEP 684).
   return profile_.per_interp_gil ? i->gil : main_gil_.get();
@@ -56,7 +76,7 @@ bool Runtime::must_exit_before_gil(ThreadState* t) {
         !profile_.must_exit_compares_thread || defect(Defect::kGh109793SwapExitsFinalizer);
     const bool exits = by_tstate ? t != finalizing_tstate_.load() : fin != self;
     if (exits && fin == self && defects_.has(Defect::kGh109793SwapExitsFinalizer)) {
-      trigger(Defect::kGh109793SwapExitsFinalizer);
+      trigger(Defect::kGh109793SwapExitsFinalizer, __PRETTY_FUNCTION__);
     }
     return exits;
   }
@@ -80,25 +100,29 @@ bool Runtime::must_exit_before_gil(ThreadState* t) {
   const bool stale = t_generation != generation_.load();
   if (stale) {
     if (!defect(Defect::kReinitWithStaleDaemons)) return true;
-    trigger(Defect::kReinitWithStaleDaemons);
+    trigger(Defect::kReinitWithStaleDaemons, __PRETTY_FUNCTION__);
   }
   return false;
 }
 
 void Runtime::exit_for_finalization(ThreadState* t, Gil* g, bool holds_gil_mutex) {
   if (holds_gil_mutex && g) g->mutex.unlock();
-  if (profile_.fixed) release_claims_of_exiting_thread();
+  release_claims_of_exiting_thread();
   emit(EventKind::kThreadExitForced, 0, 0, 0, phase_.load());
   per_thread(platform_.current()).current.store(nullptr);
   platform_.exit_thread();  // PyThread_exit_thread: unwinds
 }
 
 void Runtime::release_claims_of_exiting_thread() {
-  // The -fixed shutdown design (docs/design-notes.md §7): a thread made to exit must not leave
+  // The fixed shutdown design (docs/design-notes.md §7): a thread made to exit must not leave
   // others waiting on what it promised. Invariant kept: after this, no Interpreter's
-  // ending_thread or creating_thread names this thread, and its Thread.start() starter is awake.
+  // ending_thread or creating_thread names this thread (unless finalize_ends_claimed_interp:
+  // CPython keeps no claims), and its Thread.start() starter is awake (unless
+  // starter_waits_for_exited_thread).
   PerThread& pt = per_thread(platform_.current());
-  if (pt.creating_interp.load() && head_lock_.owner() != platform_.current()) {
+  if (defect(Defect::kFinalizeEndsClaimedInterp)) {
+    pt.ending_interp = false;  // the canary's record only (finalize_subinterpreters)
+  } else if (pt.creating_interp.load() && head_lock_.owner() != platform_.current()) {
     pt.creating_interp = false;
     // An interpreter this thread was creating stays half-built (Interpreter::Creation): the
     // finalizing thread ends it.
@@ -109,7 +133,8 @@ void Runtime::release_claims_of_exiting_thread() {
     ending_done_.notify_all();
     head_lock_.unlock();
   }
-  if (pt.ending_interp.load() && head_lock_.owner() != platform_.current()) {
+  if (!defects_.has(Defect::kFinalizeEndsClaimedInterp) && pt.ending_interp.load() &&
+      head_lock_.owner() != platform_.current()) {
     pt.ending_interp = false;
     // An interpreter this thread was ending is left half-ended: the finalizing thread takes it
     // over (Interpreter::ending_thread).
@@ -127,6 +152,10 @@ void Runtime::release_claims_of_exiting_thread() {
   if (!pt.started.load()) {
     // Made to exit before Thread._bootstrap_inner set _started: wake the starter, which
     // CPython leaves waiting for good.
+    if (defect(Defect::kStarterWaitsForExitedThread)) {
+      if (pt.has_starter.load()) trigger(Defect::kStarterWaitsForExitedThread, __PRETTY_FUNCTION__);
+      return;
+    }
     started_lock_.lock();
     pt.start_failed = true;
     started_cond_.notify_all();
@@ -140,7 +169,7 @@ void Runtime::take_gil(ThreadState* t) {
   if (check_early && defect(Defect::kBpo39877TstateDanglingInTakeGil)) {
     // 3.9 dev tree: the check moved before take_gil but still found the runtime through
     // tstate->interp->runtime, which finalisation may have freed.
-    if (heap_.freed(t)) trigger(Defect::kBpo39877TstateDanglingInTakeGil);
+    if (heap_.freed(t)) trigger(Defect::kBpo39877TstateDanglingInTakeGil, __PRETTY_FUNCTION__);
     touch(t, "take_gil: tstate_must_exit(): tstate->interp->runtime");
   }
   if (check_early && must_exit_before_gil(t)) exit_for_finalization(t, nullptr, false);
@@ -163,7 +192,7 @@ void Runtime::take_gil(ThreadState* t) {
     platform_.point({Point::kWindow, kWindow, t});
     if (defect(Defect::kGh110052TstateFreedAfterMustExitCheck)) {
       if (live_before && heap_.freed(t)) {
-        trigger(Defect::kGh110052TstateFreedAfterMustExitCheck);
+        trigger(Defect::kGh110052TstateFreedAfterMustExitCheck, __PRETTY_FUNCTION__);
         per_thread(platform_.current()).window = kWindow;
       }
       touch(t, "take_gil: tstate->interp after the must-exit check");
@@ -191,6 +220,7 @@ void Runtime::take_gil(ThreadState* t) {
     if (!gil_made) touch(nullptr, "take_gil: interp->ceval.gil (NULL until init_interp_create_gil)");
   }
   auto ceval = [&]() -> Ceval& { return interp ? ceval_for(interp) : runtime_ceval_; };
+  const InsideGil inside(per_thread(platform_.current()).inside_gil, g);
   g->mutex.lock();
   bool drop_requested = false;
   while (g->locked.load()) {
@@ -203,7 +233,7 @@ void Runtime::take_gil(ThreadState* t) {
       // its state; the model only through a live one (the heap's record, no dereference).
       if (drop_requested) {
         if (defect(Defect::kGh96387StaleDropRequest)) {
-          trigger(Defect::kGh96387StaleDropRequest);
+          trigger(Defect::kGh96387StaleDropRequest, __PRETTY_FUNCTION__);
         } else if (interp == nullptr || interp_alive(interp)) {
           ceval().gil_drop_request = false;
         }
@@ -249,6 +279,7 @@ void Runtime::take_gil(ThreadState* t) {
 }
 
 void Runtime::drop_gil(Gil& g, ThreadState* t, Ceval* ceval) {
+  const InsideGil inside(per_thread(platform_.current()).inside_gil, &g);
   if (!g.locked.load()) fatal("drop_gil", "GIL is not locked");
   // Threads might have been switched under our feet (PyThreadState_Swap): fix last_holder.
   if (t) g.last_holder = t;

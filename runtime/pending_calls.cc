@@ -67,7 +67,7 @@ int Runtime::add_pending(PendingKind kind, Interpreter* target) {
     runtime_pending_->lock.unlock();
     if (finishing) {
       if (defect(Defect::kBpo37127FinishingNullTstate) && cur == nullptr) {
-        trigger(Defect::kBpo37127FinishingNullTstate);
+        trigger(Defect::kBpo37127FinishingNullTstate, __PRETTY_FUNCTION__);
         touch(cur, "_PyErr_Fetch(tstate) in _PyEval_AddPendingCall (finishing)");
       }
       return refuse(-1);
@@ -75,7 +75,7 @@ int Runtime::add_pending(PendingKind kind, Interpreter* target) {
   } else if (pending_closed_ || !initialized_) {
     // P6: after finalisation's last drain nothing may be accepted (a call would never run).
     if (!defect(Defect::kPendingAddAfterFinalize)) return refuse(-1);
-    trigger(Defect::kPendingAddAfterFinalize);
+    trigger(Defect::kPendingAddAfterFinalize, __PRETTY_FUNCTION__);
   }
   // A queue inside an interpreter must not be freed while this thread waits for its lock (a
   // C thread racing Py_EndInterpreter / Py_FinalizeEx): route and push under HEAD_LOCK, which
@@ -118,7 +118,7 @@ int Runtime::add_pending(PendingKind kind, Interpreter* target) {
                           ? runtime_pending_ != nullptr && runtime_pending_->finishing
                           : pending_closed_.load();
   if (closed && defects_.has(Defect::kPendingAddAfterFinalize)) {
-    trigger(Defect::kPendingAddAfterFinalize);  // closed while we waited for the lock
+    trigger(Defect::kPendingAddAfterFinalize, __PRETTY_FUNCTION__);  // closed while we waited for the lock
   }
   if ((closed && !defects_.has(Defect::kPendingAddAfterFinalize)) || q->closed) {
     q->lock.unlock();
@@ -172,7 +172,7 @@ PendingQueue* Runtime::route_pending(Interpreter* target, ThreadState* cur, Inte
     if (defect(Defect::kBpo39984GilstateWrongInterp)) {
       // PyGILState_GetThisThreadState() is not subinterpreter-aware: a subinterpreter
       // thread that released the GIL is routed to the main interpreter.
-      if (bound != nullptr && bound != gilstate) trigger(Defect::kBpo39984GilstateWrongInterp);
+      if (bound != nullptr && bound != gilstate) trigger(Defect::kBpo39984GilstateWrongInterp, __PRETTY_FUNCTION__);
       via = gilstate;
     }
     if (via != nullptr) {
@@ -212,7 +212,7 @@ bool Runtime::can_handle_pending(const ThreadState* t, const PendingQueue& q) co
     if (!is_main_thread) {
       auto* self_ = const_cast<Runtime*>(this);
       if (self_->defect(Defect::kGh104812LostSubinterpPending)) {
-        if (!q.empty()) self_->trigger(Defect::kGh104812LostSubinterpPending);
+        if (!q.empty()) self_->trigger(Defect::kGh104812LostSubinterpPending, __PRETTY_FUNCTION__);
         return false;
       }
     }
@@ -351,7 +351,7 @@ void Runtime::finish_pending_calls(ThreadState* t) {
     // (a rearm), or left because another thread was handling the queue. The bug condition is
     // "calls remain after the single pass", whichever way they got there.
     if (defect(Defect::kGh118297FinishPendingSinglePass)) {
-      if (!q.empty()) trigger(Defect::kGh118297FinishPendingSinglePass);
+      if (!q.empty()) trigger(Defect::kGh118297FinishPendingSinglePass, __PRETTY_FUNCTION__);
       return;
     }
     drain_until_empty(t, q);  // 3.13
@@ -369,10 +369,6 @@ std::vector<int64_t> Runtime::queued_pending_calls() const {
 }
 
 void Runtime::drop_queue(PendingQueue& q) {
-  // gh-104812: a subinterpreter's queue freed with calls still in it (3.9–3.11 never drain it).
-  if (q.owner_interp > 0 && !q.empty() && defects_.has(Defect::kGh104812LostSubinterpPending)) {
-    trigger(Defect::kGh104812LostSubinterpPending);
-  }
   q.drain_dropped([&](const PendingCall& c) { emit(EventKind::kPendingDropped, c.id, q.owner_interp); });
 }
 

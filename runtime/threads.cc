@@ -72,6 +72,7 @@ Runtime::Started Runtime::start_thread(ThreadKind kind, bool daemon, std::functi
     thread_bootstrap(nt, body);
   });
   if (kind == ThreadKind::kThreading) {
+    per_thread(tid).has_starter = true;
     caller->interp->threading_imported = true;
     threading_threads_.add({tid, interp_id, gen, is_daemon});
   }
@@ -86,11 +87,11 @@ void Runtime::wait_thread_started(ThreadId tid) {
   // leaves its starter waiting for good, as in CPython.
   ThreadState* t = save_thread();
   started_lock_.lock();
-  // -fixed: a thread made to exit before it started wakes its starter (start() then returns
-  // as after a failed start); CPython's starter waits for good, and with 3.13's
-  // finalize_subinterpreters a non-daemon starter in a subinterpreter deadlocks shutdown.
-  while (!per_thread(tid).started.load() &&
-         !(profile_.fixed && per_thread(tid).start_failed.load())) {
+  // A thread made to exit before it started wakes its starter (start() then returns as after
+  // a failed start), unless starter_waits_for_exited_thread: CPython's starter waits for good,
+  // and with 3.13's finalize_subinterpreters a non-daemon starter in a subinterpreter
+  // deadlocks shutdown. (start_failed is only ever set when the defect is off.)
+  while (!per_thread(tid).started.load() && !per_thread(tid).start_failed.load()) {
     started_cond_.wait(started_lock_);
   }
   started_lock_.unlock();
@@ -112,7 +113,7 @@ void Runtime::thread_bootstrap(ThreadState* t, const std::function<void()>& body
     // delays it past the finaliser's free, which a reproducer cannot force (Outcome::window).
     const char* const kWindow = "t_bootstrap: before its first write to tstate->thread_id";
     if (heap_.freed(t)) {
-      trigger(Defect::kGh108987ThreadRunAfterFinalize);
+      trigger(Defect::kGh108987ThreadRunAfterFinalize, __PRETTY_FUNCTION__);
       per_thread(self).window = kWindow;
     }
     touch(t, "t_bootstrap: tstate->thread_id = PyThread_get_thread_ident()");

@@ -69,10 +69,10 @@ using Scenario = std::function<ScenarioResult(const std::string& profile, Defect
 // halves of the claim. Returns the finding with the defect, for the test to refine.
 std::string check_defect(Defect d, const std::string& profile, const Scenario& scenario) {
   const Profile& p = *find_profile(profile);
-  EXPECT_TRUE(p.fixed) << profile;
+  EXPECT_FALSE(p.is_release()) << profile;
   const DefectInfo& info = defect_info(d);
   if (info.versions != 0) {
-    EXPECT_NE(info.versions & (1u << p.minor), 0u) << info.name << " does not apply to " << profile;
+    EXPECT_TRUE(find_profile(release_of(profile))->has(d)) << info.name << " does not apply to " << profile;
   }
   DefectSet with;
   with.set(d);
@@ -166,7 +166,7 @@ ScenarioResult daemon_waiting_in_take_gil(const std::string& profile, DefectSet 
   bool after_set_finalizing = false;
   d.on_point = [&](ThreadId current, const platform::PointInfo& where) {
     if (!around_set_finalizing || where.kind != Point::kPhase) return;
-    if (std::string_view(where.label) == "finalize:SetFinalizing") {
+    if (std::string_view(where.label) == phase_name(Phase::kFinalizeSetFinalizing)) {
       d.kick(kD);
       after_set_finalizing = true;
     } else if (after_set_finalizing) {
@@ -279,7 +279,7 @@ TEST(Defects, Bpo37127FinishingNullTstate) {
         d.order = {kC};
         d.hold(kC);
         d.on_point = [&](ThreadId, const platform::PointInfo& where) {
-          if (std::string_view(where.label) == "finalize:atexit") d.release(kC);
+          if (std::string_view(where.label) == phase_name(Phase::kFinalizeAtexit)) d.release(kC);
         };
         return run_sim(p, [](Runtime& rt) {
           rt.initialize();
