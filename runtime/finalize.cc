@@ -208,6 +208,10 @@ void Runtime::interpreter_clear(Interpreter* i, ThreadState* caller) {
 
 void Runtime::interpreter_delete(Interpreter* i) {
   // PyInterpreterState_Delete: zapthreads, unlink, then the main-interpreter checks.
+  // Two threads may delete one interpreter when Py_FinalizeEx ends an interpreter another
+  // thread is ending (finalize_ends_claimed_interp): the later one reads freed memory here, or,
+  // if the other has unlinked it and not freed it yet, finds it missing from the list.
+  touch(i, "PyInterpreterState_Delete: zapthreads(interp)");
   while (i->tstate_head != nullptr) {
     ThreadState* p = i->tstate_head;
     unlink_tstate(p);
@@ -216,7 +220,10 @@ void Runtime::interpreter_delete(Interpreter* i) {
   head_lock_.lock();
   Interpreter** pp = &head_;
   while (*pp != nullptr && *pp != i) pp = &(*pp)->next;
-  IFZ_CHECK(*pp == i, "PyInterpreterState_Delete: interpreter not in the runtime list");
+  if (*pp != i) {
+    head_lock_.unlock();
+    fatal("PyInterpreterState_Delete", "NULL interpreter");  // CPython's walk off the list's end
+  }
   *pp = i->next;
   const bool was_main = i == main_;
   // Wakes a finalizing thread waiting for this ender (finalize_subinterpreters).

@@ -107,3 +107,73 @@ TEST(CanarySites, EachDefectTriggersOnlyAtItsDeclaredSite) {
 
 }  // namespace
 }  // namespace ifz::harness
+
+namespace ifz::harness {
+namespace {
+
+// The defects the -fixed shutdown design used to be branches for (docs/design-notes.md §7, 13)
+// have no runtime-level scenario in runtime/tests/defects_test.cc: their trigger programs are
+// corpus programs. Each, enabled alone on its benchmark profile, makes a generic oracle report
+// a finding in some PCT execution with the defect's canary triggered; the same executions on
+// the -fixed twin find nothing.
+struct TriggerProgram {
+  const char* defect;
+  const char* program;  // under corpus/
+  int depth;
+  uint64_t seeds;
+};
+
+const TriggerProgram kTriggerPrograms[] = {
+    {"starter_waits_for_exited_thread", "regressions/0018-false-deadlock.ifz", 2, 100},
+    {"finalize_ends_claimed_interp", "regressions/0016-false-hang.ifz", 3, 400},
+    {"finalize_frees_foreign_tstate", "seeds/finalize_with_subinterp_daemon.ifz", 2, 100},
+    {"fork_keeps_vanished_pending_handler", "regressions/0023-lost-pending.ifz", 2, 100},
+    {"own_gil_freed_with_waiters", "regressions/0021-false-null-deref.ifz", 2, 100},
+    {"fork_orphans_other_interp_threads", "regressions/0019-deadlock.ifz", 2, 100},
+};
+
+class DefectTriggerProgram : public ::testing::TestWithParam<TriggerProgram> {};
+
+TEST_P(DefectTriggerProgram, FindsWithTheDefectAndNothingWithout) {
+  const TriggerProgram& row = GetParam();
+  const auto d = rt::find_defect(row.defect);
+  ASSERT_TRUE(d.has_value()) << row.defect;
+  auto parsed = read_program_file(std::string(IFZ_SOURCE_DIR "/corpus/") + row.program);
+  ASSERT_TRUE(std::holds_alternative<Program>(parsed)) << row.program;
+  Program with = std::get<Program>(parsed);
+  with.profile = rt::defect_info(*d).bench_profile;
+  with.defects = {row.defect};
+  Program without = with;
+  without.defects.clear();
+  int detected = 0, fixed_findings = 0;
+  std::string example;
+  for (uint64_t seed = 1; seed <= row.seeds; ++seed) {
+    ExecOptions opts;
+    PctStrategy pct(row.depth, seed);
+    const ExecResult r = run_checked(with, pct, opts).result;
+    if (r.found() && r.canaries.triggered[static_cast<size_t>(*d)] > 0) {
+      if (++detected == 1) example = r.findings[0].signature();
+    }
+    PctStrategy pct_fixed(row.depth, seed);
+    const ExecResult f = run_checked(without, pct_fixed, opts).result;
+    if (f.found()) {
+      ++fixed_findings;
+      ADD_FAILURE() << row.program << " on " << without.profile << ", seed " << seed << ": "
+                    << f.findings[0].signature();
+    }
+  }
+  EXPECT_GT(detected, 0) << row.defect << ": no finding with its canary in " << row.seeds
+                         << " PCT executions of " << row.program;
+  EXPECT_EQ(fixed_findings, 0);
+  std::cout << "[ trigger ] " << row.defect << " on " << with.profile << ": " << detected << "/"
+            << row.seeds << " PCT(d=" << row.depth << ") executions find it, e.g. " << example
+            << "\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(ShutdownDesign, DefectTriggerProgram, ::testing::ValuesIn(kTriggerPrograms),
+                         [](const ::testing::TestParamInfo<TriggerProgram>& info) {
+                           return std::string(info.param.defect);
+                         });
+
+}  // namespace
+}  // namespace ifz::harness

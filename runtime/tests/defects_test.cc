@@ -552,8 +552,21 @@ TEST(Defects, EveryDefectIsCovered) {
       "gh109793_swap_exits_finalizer", "gh113433_fatal_remaining_subinterps",
       "reinit_with_stale_daemons", "gh108987_thread_run_after_finalize",
       "initial_tstate_not_reset", "finalize_half_built_subinterp"};
-  for (const DefectInfo& d : all_defects()) EXPECT_TRUE(tested.count(d.name)) << d.name;
-  EXPECT_EQ(tested.size(), all_defects().size());
+  // The -fixed shutdown design's defects (docs/design-notes.md §7, 13): their triggers are
+  // corpus programs, checked by harness/tests/canary_site_test.cc (DefectTriggerProgram).
+  const std::set<std::string> by_trigger_programs = {
+      "starter_waits_for_exited_thread", "finalize_ends_claimed_interp",
+      "finalize_frees_foreign_tstate",   "fork_keeps_vanished_pending_handler",
+      "own_gil_freed_with_waiters",      "fork_orphans_other_interp_threads"};
+  // Triggered by corpus programs (CanarySites), but no generic oracle sees it alone: with the
+  // fixed design's claims nobody else ends the interpreter in the window it opens (a gap,
+  // reported in docs/design-notes.md §13).
+  const std::set<std::string> triggered_only = {"end_interp_releases_gil_before_unlink"};
+  for (const DefectInfo& d : all_defects()) {
+    EXPECT_EQ(tested.count(d.name) + by_trigger_programs.count(d.name) + triggered_only.count(d.name), 1u)
+        << d.name;
+  }
+  EXPECT_EQ(tested.size() + by_trigger_programs.size() + triggered_only.size(), all_defects().size());
 }
 
 // The version profiles enable their releases' defects by themselves: Py_AddPendingCall after
