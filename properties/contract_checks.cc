@@ -16,17 +16,14 @@ bool starts_with(const std::string& s, std::string_view prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
 
-int minor_of(const harness::Program& p) {
-  const rt::Profile* prof = rt::find_profile(p.profile);
-  return prof ? prof->minor : 0;
-}
-
 }  // namespace
 
 std::string check_pending_capacity(const harness::Program& p, const harness::ExecResult& r) {
   // cpython-notes P2: a ring of NPENDINGCALLS=32 keeps one slot empty (31) up to 3.12; 3.13's
   // main-thread queue takes 32. The shape adds only from T0 in I0, so one queue is involved.
-  const int capacity = minor_of(p) >= 13 ? 32 : 31;
+  const rt::Profile* prof = rt::find_profile(p.profile);
+  const int capacity =
+      prof != nullptr && prof->pending_capacity == rt::PendingCapacity::kMax32And300 ? 32 : 31;
   int held = 0;
   int add = 0;
   for (const std::string& line : r.trace) {

@@ -98,7 +98,7 @@ class PendingCallOracle final : public Oracle {
     c.accepted_phase = phase_;
     auto it = last_add_.find(e.thread);
     const bool from_op = it != last_add_.end() && !text_is(e, "rearm");
-    const bool targeted = from_op && it->second.op.interp >= 0 && profile_.minor >= 9;
+    const bool targeted = from_op && it->second.op.interp >= 0 && profile_.has_interp_pending_queue;
     if (!from_op) {
       c.expected_interp = e.b;  // re-armed from inside a call: same queue
     } else if (targeted) {
