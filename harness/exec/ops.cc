@@ -290,7 +290,7 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, const char** why) {
       const bool isolated = op.variant & kInterpIsolated;
       cfg.isolated = isolated;
       cfg.own_gil = isolated || (op.variant & kInterpOwnGil);
-      if (isolated && rt.profile().minor >= 12) {
+      if (isolated && rt.profile().subinterp_thread_check == rt::SubinterpThreadCheck::kConfigFlags) {
         cfg.allow_fork = cfg.allow_exec = cfg.allow_daemon_threads = false;
       }
       rt::ThreadState* before = rt.current();
