@@ -50,6 +50,9 @@ Profile version_profile(int minor) {
   p.pending_finishing_flag = minor == 8;
   // P5: signals handled by the main thread only in the main interpreter from 3.8 (bpo-35724).
   p.signals_in_main_interp_only = minor >= 8;
+  // P3: which pending-call term of COMPUTE_EVAL_BREAKER asks for the main thread (3.12
+  // gh-104812 split the main-thread queue off).
+  p.pending_bit_needs_main_thread = minor <= 11;
   // K4: fork refusal (bpo-34651 3.8; the 3.9+ regression is defect bpo-40453).
   p.fork_in_subinterp = minor == 7 ? ForkInSubinterp::kAllow : ForkInSubinterp::kRefuse;
   p.preexec_refused_in_subinterp = minor >= 8;

@@ -88,6 +88,13 @@ struct Profile {
   // thread only: a subinterpreter running on the main thread handles them [EXP 3.7.16 vs
   // 3.8.18: Py_NewInterpreter on the main thread, PyErr_SetInterrupt, bytecode there].
   bool signals_in_main_interp_only = true;
+  // ---- the eval breaker (P3, P5) ----
+  // With defect breaker_not_set_off_main_thread (3.9–3.12), the eval breaker is recomputed
+  // from the signalling thread's point of view; then this says which pending-call term needs
+  // the main thread: ≤3.11 _Py_ThreadCanHandlePendingCalls() is _Py_IsMainThread() for every
+  // queue; 3.12 asks it only for the main-thread queue (an interpreter's own calls_to_do
+  // counts whoever adds).
+  bool pending_bit_needs_main_thread = true;
   // ---- fork (K1–K4) ----
   ForkInSubinterp fork_in_subinterp = ForkInSubinterp::kRefuse;
   bool preexec_refused_in_subinterp = true;  // 3.8+ bpo-37951

@@ -150,9 +150,17 @@ struct ScriptBuilder {
     }
     // Other threads ran while this op was inside. Python-level work needs the GIL, so the
     // model had this thread waiting for it meanwhile: the emitted thread waits in take_gil.
+    // Unless the model's thread kept its GIL through the op (it returned without ever dropping
+    // it): the ops in between were GIL-free ones (a C thread's trip, add, new_tstate) that ran
+    // while it was merely preempted, and the emitted thread keeps the GIL too (a GIL it took
+    // again would recompute its eval breaker, bpo-40010, where the model's did not).
+    const bool kept_gil = t->returned && t->holds_gil_at_start && !t->dropped_gil;
     if (held_lock) {
       if (!add_op(k, i, *t)) return false;
       add(StepKind::kPass, t->start);
+    } else if (kept_gil) {
+      add(StepKind::kPass, t->start);
+      if (!add_op(k, i, *t)) return false;
     } else if (op.code == OpCode::kRunBytecode) {
       add(StepKind::kPassIntoGilWait, t->start);
       if (!add_op(k, i, *t)) return false;
@@ -161,7 +169,7 @@ struct ScriptBuilder {
       if (!add_op(k, i, *t)) return false;
     }
     if (t->end >= 0) {
-      add(StepKind::kWait, t->end);
+      add(kept_gil ? StepKind::kWaitHolding : StepKind::kWait, t->end);
       if (held_lock) release();
       add(StepKind::kPass, t->end);
     } else if (t->returned) {

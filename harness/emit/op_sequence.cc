@@ -22,6 +22,7 @@ OpSequence sequence_ops(const OpLog& log) {
       t.holds_gil_at_start = e.holds_gil;
     } else {
       t.returned = true;
+      t.dropped_gil = e.dropped_gil;
       t.skipped = e.skipped;
       t.why = e.why;
       const bool nothing_in_between = previous != nullptr &&

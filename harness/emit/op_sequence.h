@@ -27,6 +27,7 @@ struct OpTurns {
   int64_t current_interp = -1;  // the thread's current interpreter when it started
   int thread_slot = 0;     // the program thread that ran it
   bool holds_gil_at_start = false;  // the thread held a GIL as the op started (OpLogEntry)
+  bool dropped_gil = false;         // it dropped a GIL inside the op (OpLogEntry, kEnd)
 };
 
 struct OpSequence {

@@ -26,6 +26,10 @@ struct OpLogEntry {
   // kStart: the thread holds a GIL (its interpreter's, or the main one) as the op starts, and
   // so held it since its previous op returned: emit-c keeps it held while waiting for the turn.
   bool holds_gil = false;
+  // kEnd: the thread dropped a GIL while inside the op (a GilDropped event on its OS thread).
+  // With holds_gil at the start and false here, the thread kept its GIL through the op, also
+  // while other threads (needing none) ran theirs: emit-c keeps it held then too.
+  bool dropped_gil = false;
 };
 
 struct OpLog {
