@@ -127,7 +127,10 @@ class Runtime {
   int gilstate_ensure();
   void gilstate_release(int state);
   /// Holds a runtime lock across `points` scheduling points, GIL released (hold_lock).
-  void hold_lock(RuntimeLock which, int points);
+  /// `taken` / `released` (optional) run as soon as the lock is taken / given back (the op log
+  /// of emit-c: the GIL drop before and the GIL wait after are scheduling points).
+  void hold_lock(RuntimeLock which, int points, const std::function<void()>& taken = {},
+                 const std::function<void()>& released = {});
   /// `import atexit; atexit.register(fn)`: fn runs during finalisation with the GIL held.
   /// The first import in an interpreter is Python code (eval breaker): a failing pending
   /// call raises out of it and nothing is registered.

@@ -262,13 +262,16 @@ void Runtime::gilstate_release(int state) {
   }
 }
 
-void Runtime::hold_lock(RuntimeLock which, int points) {
+void Runtime::hold_lock(RuntimeLock which, int points, const std::function<void()>& taken,
+                        const std::function<void()>& released) {
   ThreadState* t = current();
   if (t) save_thread();
   platform::Mutex& m = const_cast<platform::Mutex&>(lock(which));
   m.lock();
+  if (taken) taken();
   for (int i = 0; i < points; ++i) platform_.point({Point::kYield, "critical section", &m});
   m.unlock();
+  if (released) released();
   if (t) restore_thread(t);
 }
 

@@ -15,7 +15,10 @@
 namespace ifz::harness {
 
 struct OpLogEntry {
-  enum class Kind : uint8_t { kStart, kEnd };
+  // kLockTaken / kLockReleased: a hold_lock took its lock (after dropping the GIL: maybe after
+  // other threads' ops) / gave it back (it may return much later, once it has the GIL again):
+  // emit-c starts and ends the C's hold at those turns.
+  enum class Kind : uint8_t { kStart, kEnd, kLockTaken, kLockReleased };
   Kind kind = Kind::kStart;
   int script = 0;        // whose op (an atexit or fork child script runs on another thread)
   int index = 0;         // op index in that script

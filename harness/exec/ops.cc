@@ -96,6 +96,8 @@ void Execution::run_script(ThreadCtx& c, int script) {
     maybe_crash_for_test(op.code);
     sync_lifetime(c);
     const size_t events_before = opts_.op_log != nullptr ? opts_.op_log->events.size() : 0;
+    c.op_script = script;
+    c.op_index = static_cast<int>(n);
     const bool done = do_op(c, slot, op, &why);
     if (done) {
       ++ops_executed_;
@@ -473,8 +475,21 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
       IFZ_REQUIRE(static_cast<rt::RuntimeLock>(op.variant) != rt::RuntimeLock::kHead ||
                       rt.initialized(),
                   "HEAD_LOCK is held by a thread making thread states: no interpreter after finalize");
-      rt.hold_lock(static_cast<rt::RuntimeLock>(op.variant), op.count);
+    {
+      auto log = [this, &c](OpLogEntry::Kind kind) {
+        if (opts_.op_log == nullptr) return;
+        OpLogEntry e;
+        e.kind = kind;
+        e.script = c.op_script;
+        e.index = c.op_index;
+        e.thread_slot = slot_of_tid_[plat_.current()];
+        opts_.op_log->entries.push_back(std::move(e));
+      };
+      rt.hold_lock(static_cast<rt::RuntimeLock>(op.variant), op.count,
+                   [&] { log(OpLogEntry::Kind::kLockTaken); },
+                   [&] { log(OpLogEntry::Kind::kLockReleased); });
       return true;
+    }
     default:
       return false;
   }

@@ -56,6 +56,7 @@ const Row kRows[] = {
     {"initial_tstate_not_reset", "3.12", "new_tstate_after_initial_deleted", 4, "(ours) init; new_interp; delete_tstate; new_tstate I1"},
     {"finalize_half_built_subinterp", "3.13", "subinterp_created_at_finalize", 4, "(ours) init; start T1 daemon; T1: new_interp; finalize"},
     {"trip_signal_without_main_interp", "3.11", "signal_after_finalize", 3, "(ours) init; finalize; signal 1"},
+    {"breaker_not_set_off_main_thread", "3.11", "signal_from_c_thread_unseen_by_main_thread", 5, "(ours) init; start T1 c; T1: signal 1; T0: a scheduling point for the trip, then its check"},
 };
 
 class MinimizeDefect : public ::testing::TestWithParam<Row> {};
