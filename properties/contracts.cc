@@ -211,6 +211,10 @@ Shape shape_p5() {
                   {OpCode::kBlock, 1}};
   s.role_weights = roles(2, 1, 0, 3);
   s.finalize_percent = 60;
+  // A C signal handler may run at any time, also once the runtime is finalized (the C library
+  // does not know): trip_signal must stay harmless then.
+  s.tail_percent = 30;
+  s.tails = {{"signal after finalize", 1, {signal(1)}}};
   return s;
 }
 

@@ -82,6 +82,12 @@ const Detection kTable[] = {
    "(no §3 row; [EXP] 3.13.0: init; start T daemon; T: new_interp; finalize)", 4, 2,
    "F4's shapes keep a live subinterpreter (motif new_interp; swap I0), which the shrunk "
    "program keeps as the interpreter the helper is started in"},
+  {"trip_signal_without_main_interp", "3.11-fixed", "P5",
+   "(no §3 row; [EXP] 3.10-3.12: init; finalize; signal 1)", 3, 0, ""},
+  {"breaker_not_set_off_main_thread", "3.11-fixed", "P5",
+   "(no §3 row; [EXP] 3.9-3.12: init; start T1 c; T1: signal 1; T0: run_bytecode 1)", 4, 3,
+   "P5's shrunk program trips from a threading thread started in a subinterpreter "
+   "(new_interp; start; swap I0) and finalizes; any non-main thread's trip hides the signal"},
 };
 // clang-format on
 

@@ -34,6 +34,9 @@ void Runtime::run_bytecode(int iterations) {
 bool Runtime::handle_eval_breaker(ThreadState* t) {
   touch(t->interp, "eval breaker: interp->ceval");
   Ceval& ce = ceval_for(t->interp);
+  // 3.9–3.12: the loop looks at nothing unless eval_breaker is set; once in, it handles
+  // whatever is pending that this thread may handle, whoever set the flag and why.
+  if (defects_.has(Defect::kBreakerNotSetOffMainThread) && !ce.eval_breaker.load()) return false;
   if (ce.gil_drop_request.load()) {
     // "Give another thread a chance": keep the tstate, drop and re-take the GIL.
     save_thread();
@@ -53,6 +56,32 @@ bool Runtime::handle_eval_breaker(ThreadState* t) {
   return false;
 }
 
+void Runtime::compute_eval_breaker(Interpreter* interp) {
+  if (interp == nullptr || !defect(Defect::kBreakerNotSetOffMainThread)) return;
+  // Each term is asked of the *calling* thread: "could I handle this?", not "could the
+  // interpreter's main thread?" (bpo-40010). So a C thread that trips a signal or adds a
+  // call stores a breaker without that term, clearing what an earlier trip set; the main
+  // thread notices at its next take_gil, or never (a signal lost if it finalizes first).
+  // Callers hold `interp` alive (they touched it, hold HEAD_LOCK or the GIL), except a C
+  // thread's trip_signal racing the main interpreter's deletion on real threads: read under
+  // the heap's guard, and a just-freed interpreter has no breaker left to set.
+  const bool main_thread = platform_.current() == main_thread_;
+  bool hidden = false;
+  heap_.read_if_live(interp, [&] {
+    Ceval& ce = ceval_for(interp);
+    const bool signals = signal_tripped_.load() && interp == main_;
+    const bool pending = !interp->pending.empty();
+    const bool main_queue = runtime_pending_ && !runtime_pending_->empty() && interp == main_;
+    const bool pending_seen = pending && (main_thread || !profile_.pending_bit_needs_main_thread);
+    ce.eval_breaker = ce.gil_drop_request.load() || (signals && main_thread) || pending_seen ||
+                      (main_queue && main_thread);
+    // The bug condition: work the main thread must handle is pending and its breaker is not
+    // set (3.8 and 3.13 set it whoever signals).
+    hidden = !ce.eval_breaker.load() && (signals || pending || main_queue);
+  });
+  if (hidden) trigger(Defect::kBreakerNotSetOffMainThread, __PRETTY_FUNCTION__);
+}
+
 bool Runtime::can_handle_signals(const ThreadState* t) const {
   // _Py_ThreadCanHandleSignals (3.9+) / handle_signals' checks (3.7, 3.8).
   return platform_.current() == main_thread_ &&
@@ -66,6 +95,18 @@ void Runtime::trip_signal(int signum) {
     tripped_signals_[signum] = true;
   }
   signal_tripped_ = true;
+  // Then ceval is told: 3.10–3.12 through _PyInterpreterState_Main(), which
+  // PyInterpreterState_Delete set to NULL at finalisation (and which a re-initialisation
+  // sets again only once its main interpreter exists).
+  Interpreter* const main_interp = main_.load();
+  if (main_interp == nullptr) {
+    if (defect(Defect::kTripSignalWithoutMainInterp)) {
+      trigger(Defect::kTripSignalWithoutMainInterp, __PRETTY_FUNCTION__);
+      touch(main_interp, "trip_signal: _PyEval_SignalReceived(_PyInterpreterState_Main())");
+    }
+  } else {
+    compute_eval_breaker(main_interp);  // SIGNAL_PENDING_SIGNALS, by the tripping thread
+  }
   emit(EventKind::kSignalTripped, signum);
   platform_.point({Point::kYield, "trip_signal", nullptr});
 }
@@ -77,6 +118,15 @@ void Runtime::handle_signals(ThreadState* t) {
       emit(EventKind::kSignalHandled, static_cast<int64_t>(s), 0, 0, {}, t, t->interp);
     }
   }
+  compute_eval_breaker(t->interp);  // UNSIGNAL_PENDING_SIGNALS
+}
+
+void Runtime::print_exception(ThreadState* t) {
+  // PyFile_WriteObject / PyFile_WriteString → PyObject_Str, which starts with
+  // PyErr_CheckSignals (every version): where signals may be handled at all (the main
+  // thread; 3.8+ of the main interpreter), tripped signals are handled while the error is
+  // printed, Python code or not.
+  if (signal_tripped_.load() && can_handle_signals(t)) handle_signals(t);
 }
 
 void Runtime::clear_tripped_signals() {

@@ -242,6 +242,7 @@ void Runtime::take_gil(ThreadState* t) {
     }
     if (interp) touch(interp, "take_gil: SET_GIL_DROP_REQUEST(interp)");
     ceval().gil_drop_request = true;
+    ceval().eval_breaker = true;  // SET_GIL_DROP_REQUEST sets it directly
     drop_requested = true;
   }
   // _ready: we hold the GIL.
@@ -269,6 +270,10 @@ void Runtime::take_gil(ThreadState* t) {
   // lifetime that was not made to exit (F6) reaches here with a freed interpreter.
   if (interp != nullptr) touch(interp, "take_gil: RESET_GIL_DROP_REQUEST(interp)");
   ceval().gil_drop_request = false;
+  // RESET_GIL_DROP_REQUEST / COMPUTE_EVAL_BREAKER as the GIL is taken (bpo-40010; kept with
+  // defect breaker_not_set_off_main_thread): the new holder notices now what other threads
+  // signalled without being able to handle it.
+  compute_eval_breaker(interp);
   g->mutex.unlock();
   if (!check_early && must_exit_before_gil(t)) {
     // 3.7/3.8 exit_thread_if_finalizing(): checked only once the GIL is ours. drop_gil uses

@@ -32,6 +32,10 @@ struct Ceval {
   std::atomic<bool> gil_drop_request{false};
   std::atomic<bool> calls_to_do{false};
   std::atomic<bool> signals_pending{false};
+  // ceval2->eval_breaker, kept with defect breaker_not_set_off_main_thread: the eval loop
+  // enters its pending-work handler only when it is set. Without it the model's breaker reads
+  // the pending work itself (every check sees it, as 3.8's and 3.13's do).
+  std::atomic<bool> eval_breaker{false};
 };
 
 class Interpreter {
@@ -80,6 +84,9 @@ class Interpreter {
   Gil* own_gil = nullptr;       // non-null when this interpreter owns its GIL (3.12+ own_gil)
   platform::ThreadId main_thread = platform::kNoThread;  // 3.13 threads.main
   bool threading_imported = false;  // a threading.Thread was started here (threading._shutdown runs)
+  // `atexit` is in this interpreter's sys.modules: no interpreter imports it at start-up
+  // (site off), so the first atexit.register goes through importlib's Python code.
+  bool atexit_imported = false;
   Ceval ceval;
   platform::Mutex id_mutex;     // reinitialised in the fork child (bpo-42540)
   PendingQueue pending;         // 3.9+: this interpreter's queue

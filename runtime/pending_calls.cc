@@ -133,7 +133,9 @@ int Runtime::add_pending(PendingKind kind, Interpreter* target) {
   }
   q->lock.unlock();
   if (!ok) return refuse(q->owner_interp);
-  signal_pending(*q);
+  // 3.12's main-thread queue signals the main interpreter (≤3.8's runtime-wide queue sets the
+  // runtime-wide breaker unconditionally: no defect there).
+  signal_pending(*q, q == runtime_pending_.get() ? main_.load() : owner);
   return 0;
 }
 
@@ -187,9 +189,12 @@ PendingQueue* Runtime::route_pending(Interpreter* target, ThreadState* cur, Inte
   return &interp->pending;
 }
 
-void Runtime::signal_pending(PendingQueue& q) {
-  // SIGNAL_PENDING_CALLS: the eval breaker of whoever can run the queue. The model's eval
-  // breaker reads queue emptiness directly; this is the scheduling point after the add.
+void Runtime::signal_pending(PendingQueue& q, Interpreter* owner) {
+  // SIGNAL_PENDING_CALLS: calls_to_do, then the owner's eval breaker recomputed by the adding
+  // thread (defect breaker_not_set_off_main_thread); otherwise the model's eval breaker reads
+  // queue emptiness directly.
+  // Under HEAD_LOCK for a per-interpreter add (the owner is linked, so alive).
+  compute_eval_breaker(owner);
   platform_.point({Point::kYield, "SIGNAL_PENDING_CALLS", &q});
 }
 
@@ -290,6 +295,10 @@ int Runtime::run_pending_queue(ThreadState* t, PendingQueue& q, int maxloop) {
       break;
     }
   }
+  // UNSIGNAL_PENDING_CALLS (at the start of the pass in CPython, with calls_to_do cleared; a
+  // call added during the pass or a failure signals again): what is left decides, as seen by
+  // this thread. A slow call may have let the interpreter be deleted.
+  if (!heap_.freed(t->interp)) compute_eval_breaker(t->interp);
   return rc;
 }
 
@@ -332,7 +341,7 @@ void Runtime::drain_until_empty(ThreadState* t, PendingQueue& q) {
       restore_thread(t);
       continue;
     }
-    run_pending_queue(t, q, 0);
+    if (run_pending_queue(t, q, 0) < 0) print_exception(t);  // each failure is printed
   }
 }
 
@@ -345,7 +354,8 @@ void Runtime::finish_pending_calls(ThreadState* t) {
       q.lock.unlock();
     }
     if (q.empty()) return;
-    run_pending_queue(t, q, 0);
+    // A failing call: _Py_FinishPendingCalls prints its error (chained to a SystemError).
+    if (run_pending_queue(t, q, 0) < 0) print_exception(t);
     // gh-118297: one pass (3.8–3.12), which stops at the first failing call. Whatever is
     // still queued after it is stranded: behind a failing call, queued by a call of the pass
     // (a rearm), or left because another thread was handling the queue. The bug condition is

@@ -128,9 +128,14 @@ class Runtime {
   int gilstate_ensure();
   void gilstate_release(int state);
   /// Holds a runtime lock across `points` scheduling points, GIL released (hold_lock).
-  void hold_lock(RuntimeLock which, int points);
-  /// atexit.register(fn): runs during finalisation with the GIL held.
-  void atexit_register(std::function<void()> fn);
+  /// `taken` / `released` (optional) run as soon as the lock is taken / given back (the op log
+  /// of emit-c: the GIL drop before and the GIL wait after are scheduling points).
+  void hold_lock(RuntimeLock which, int points, const std::function<void()>& taken = {},
+                 const std::function<void()>& released = {});
+  /// `import atexit; atexit.register(fn)`: fn runs during finalisation with the GIL held.
+  /// The first import in an interpreter is Python code (eval breaker): a failing pending
+  /// call raises out of it and nothing is registered.
+  ApiResult atexit_register(std::function<void()> fn);
 
   // ---- fork (fork.cc) ------------------------------------------------------------------------
   /// os.fork / subprocess from the current thread (GIL held). In the child the caller returns
@@ -240,8 +245,14 @@ class Runtime {
   // still go on as if it had not (their own op's outcome is not modelled for it yet).
   bool handle_eval_breaker(ThreadState* t);
   bool can_handle_signals(const ThreadState* t) const;
+  // COMPUTE_EVAL_BREAKER(interp) on the calling thread (defect breaker_not_set_off_main_thread;
+  // a no-op otherwise).
+  void compute_eval_breaker(Interpreter* interp);
   void handle_signals(ThreadState* t);
   void clear_tripped_signals();
+  /// CPython prints an exception on stderr (_PyErr_Print, PyErr_WriteUnraisable): writing it
+  /// goes through PyObject_Str, whose first act is PyErr_CheckSignals.
+  void print_exception(ThreadState* t);
 
   // pending_calls.cc
   PendingQueue* route_pending(Interpreter* target, ThreadState* caller, Interpreter** run_in);
@@ -251,7 +262,7 @@ class Runtime {
   void finish_pending_calls(ThreadState* t);
   void drain_until_empty(ThreadState* t, PendingQueue& q);
   void drop_queue(PendingQueue& q);
-  void signal_pending(PendingQueue& q);
+  void signal_pending(PendingQueue& q, Interpreter* owner);
 
   // threads.cc
   void thread_bootstrap(ThreadState* t, const std::function<void()>& body);

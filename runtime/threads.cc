@@ -169,6 +169,7 @@ void Runtime::wait_for_thread_shutdown(ThreadState* t) {
   // call raises out of it there: wait_for_thread_shutdown reports it as unraisable (stderr)
   // and finalisation goes on without joining anything.
   if (handle_eval_breaker(t)) {
+    print_exception(t);  // PyErr_WriteUnraisable
     emit(EventKind::kThreadsJoinSkipped, 0, 0, 0, {}, t, t->interp);
     return;
   }
@@ -263,17 +264,36 @@ void Runtime::gilstate_release(int state) {
   }
 }
 
-void Runtime::hold_lock(RuntimeLock which, int points) {
+void Runtime::hold_lock(RuntimeLock which, int points, const std::function<void()>& taken,
+                        const std::function<void()>& released) {
   ThreadState* t = current();
   if (t) save_thread();
   platform::Mutex& m = const_cast<platform::Mutex&>(lock(which));
   m.lock();
+  if (taken) taken();
   for (int i = 0; i < points; ++i) platform_.point({Point::kYield, "critical section", &m});
   m.unlock();
+  if (released) released();
   if (t) restore_thread(t);
 }
 
-void Runtime::atexit_register(std::function<void()> fn) { atexit_.push_back(std::move(fn)); }
+ApiResult Runtime::atexit_register(std::function<void()> fn) {
+  ThreadState* t = current();
+  if (t != nullptr && !t->interp->atexit_imported) {
+    // The first `import atexit` of an interpreter runs importlib._bootstrap._find_and_load,
+    // whose first frame checks the eval breaker (pending calls, signals) before the builtin
+    // module exists; an import that raised leaves it out of sys.modules, so the next import
+    // checks again. Later imports find it in sys.modules: C only.
+    if (handle_eval_breaker(t)) {
+      const ApiResult raised = ApiResult::fail("RuntimeError: a pending call failed");
+      emit(EventKind::kError, 0, 0, 0, raised.error, t, t->interp);
+      return raised;
+    }
+    t->interp->atexit_imported = true;
+  }
+  atexit_.push_back(std::move(fn));
+  return {};
+}
 
 const platform::Mutex& Runtime::lock(RuntimeLock l) const {
   switch (l) {

@@ -150,9 +150,42 @@ struct ScriptBuilder {
     }
     // Other threads ran while this op was inside. Python-level work needs the GIL, so the
     // model had this thread waiting for it meanwhile: the emitted thread waits in take_gil.
+    // Unless the model's thread kept its GIL through the op (it returned without ever dropping
+    // it): the ops in between were GIL-free ones (a C thread's trip, add, new_tstate) that ran
+    // while it was merely preempted, and the emitted thread keeps the GIL too (a GIL it took
+    // again would recompute its eval breaker, bpo-40010, where the model's did not).
+    const bool kept_gil = t->returned && t->holds_gil_at_start && !t->dropped_gil;
     if (held_lock) {
-      if (!add_op(k, i, *t)) return false;
+      // The model's thread took the lock in the op's turn, at a later turn of its own (other
+      // threads ran while it dropped the GIL first), or never: the C's hold starts there too.
+      const bool released_at_once = t->lock_released == OpTurns::kReleasedAtOnce;
+      if (t->lock_taken == OpTurns::kTakenAtOnce) {
+        if (!add_op(k, i, *t)) return false;
+        if (released_at_once) {
+          add(StepKind::kYield, 0);
+          release();
+        }
+      }
       add(StepKind::kPass, t->start);
+      if (t->lock_taken >= 0) {
+        add(StepKind::kWait, t->lock_taken);
+        if (!add_op(k, i, *t)) return false;
+        if (released_at_once) {
+          add(StepKind::kYield, 0);
+          release();
+        }
+        add(StepKind::kPass, t->lock_taken);
+      }
+      // The model's thread gave the lock back at its own turn (then waited for the GIL, maybe
+      // for good): the C's hold ends there too, not at the op's return.
+      if (t->lock_released >= 0) {
+        add(StepKind::kWait, t->lock_released);
+        release();
+        add(StepKind::kPass, t->lock_released);
+      }
+    } else if (kept_gil) {
+      add(StepKind::kPass, t->start);
+      if (!add_op(k, i, *t)) return false;
     } else if (op.code == OpCode::kRunBytecode) {
       add(StepKind::kPassIntoGilWait, t->start);
       if (!add_op(k, i, *t)) return false;
@@ -160,12 +193,13 @@ struct ScriptBuilder {
       add(blocks_while_others_run(op.code) ? StepKind::kPassBlocking : StepKind::kPass, t->start);
       if (!add_op(k, i, *t)) return false;
     }
+    const bool still_held = held_lock && t->lock_taken != -1 && t->lock_released == -1;
     if (t->end >= 0) {
-      add(StepKind::kWait, t->end);
-      if (held_lock) release();
+      add(kept_gil ? StepKind::kWaitHolding : StepKind::kWait, t->end);
+      if (still_held) release();
       add(StepKind::kPass, t->end);
     } else if (t->returned) {
-      if (held_lock) release();
+      if (still_held) release();
     } else if (interrupted) {
       add(StepKind::kGrace, 0, "interpfuzz's execution never saw this op return",
           "the model's process ended in it, on T" + std::to_string(seq.died_on_slot));

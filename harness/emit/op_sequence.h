@@ -27,6 +27,15 @@ struct OpTurns {
   int64_t current_interp = -1;  // the thread's current interpreter when it started
   int thread_slot = 0;     // the program thread that ran it
   bool holds_gil_at_start = false;  // the thread held a GIL as the op started (OpLogEntry)
+  bool dropped_gil = false;         // it dropped a GIL inside the op (OpLogEntry, kEnd)
+  // hold_lock: the turn its lock was given back; kReleasedAtOnce if nothing else happened
+  // between the op's start and that (the C gives it back right after taking it), -1 never.
+  static constexpr int kReleasedAtOnce = -2;
+  int lock_released = -1;
+  // hold_lock: the turn its lock was taken; kTakenAtOnce if nothing happened between the op's
+  // start and that (the C takes it in the op's turn), -1 never (the C never takes it).
+  static constexpr int kTakenAtOnce = -2;
+  int lock_taken = -1;
 };
 
 struct OpSequence {

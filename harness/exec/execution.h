@@ -42,6 +42,7 @@ struct ThreadCtx {
   std::array<rt::ThreadState*, kInterpSlots> prev{};  // where end_interp of interp i returns
   int64_t bound_interp = -1;  // interpreter it last ran in
   bool called_initialize = false;  // the embedding's thread that ran Py_Initialize (C code)
+  int op_script = -1, op_index = -1;  // the op this thread runs now (for the op log)
   int in_python_callback = 0;  // > 0 while it runs a script as Python code (an atexit callback)
   rt::ThreadState* callback_tstate = nullptr;  // the tstate the innermost callback runs on
   // The runtime lifetime (Execution::lifetime_) its tstates belong to. Only the owning thread

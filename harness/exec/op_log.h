@@ -15,7 +15,10 @@
 namespace ifz::harness {
 
 struct OpLogEntry {
-  enum class Kind : uint8_t { kStart, kEnd };
+  // kLockTaken / kLockReleased: a hold_lock took its lock (after dropping the GIL: maybe after
+  // other threads' ops) / gave it back (it may return much later, once it has the GIL again):
+  // emit-c starts and ends the C's hold at those turns.
+  enum class Kind : uint8_t { kStart, kEnd, kLockTaken, kLockReleased };
   Kind kind = Kind::kStart;
   int script = 0;        // whose op (an atexit or fork child script runs on another thread)
   int index = 0;         // op index in that script
@@ -26,6 +29,10 @@ struct OpLogEntry {
   // kStart: the thread holds a GIL (its interpreter's, or the main one) as the op starts, and
   // so held it since its previous op returned: emit-c keeps it held while waiting for the turn.
   bool holds_gil = false;
+  // kEnd: the thread dropped a GIL while inside the op (a GilDropped event on its OS thread).
+  // With holds_gil at the start and false here, the thread kept its GIL through the op, also
+  // while other threads (needing none) ran theirs: emit-c keeps it held then too.
+  bool dropped_gil = false;
 };
 
 struct OpLog {

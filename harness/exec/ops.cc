@@ -95,6 +95,9 @@ void Execution::run_script(ThreadCtx& c, int script) {
     }
     maybe_crash_for_test(op.code);
     sync_lifetime(c);
+    const size_t events_before = opts_.op_log != nullptr ? opts_.op_log->events.size() : 0;
+    c.op_script = script;
+    c.op_index = static_cast<int>(n);
     const bool done = do_op(c, slot, op, &why);
     if (done) {
       ++ops_executed_;
@@ -103,8 +106,13 @@ void Execution::run_script(ThreadCtx& c, int script) {
       if (opts_.trace) trace_line(std::string("   skipped: ") + why);
     }
     if (opts_.op_log != nullptr) {
+      bool dropped = false;
+      const auto& ev = opts_.op_log->events;
+      for (size_t e = events_before; e < ev.size() && !dropped; ++e) {
+        dropped = ev[e].kind == rt::EventKind::kGilDropped && ev[e].thread == plat_.current();
+      }
       opts_.op_log->entries.push_back({OpLogEntry::Kind::kEnd, script, static_cast<int>(n), slot,
-                                       !done, why, -1});
+                                       !done, why, -1, false, dropped});
     }
     if (rt::ThreadState* cur = runtime_->current()) c.bound_interp = interp_of(cur);
     if (opts_.trace_thread_states) trace_line("   " + thread_states_line());
@@ -430,7 +438,7 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
                   "the script does not exist or was started already");
       started_[op.thread] = true;
       const int s = op.thread;
-      rt.atexit_register([this, s] {
+      const rt::ApiResult registered = rt.atexit_register([this, s] {
         // The callback runs on the finalizing thread and must give it back as it found it.
         ThreadCtx& fc = ctx_of_current();
         rt::ThreadState* before = runtime_->current();
@@ -452,6 +460,10 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
         }
         if (before != nullptr && runtime_->current() != before) runtime_->swap(before);
       });
+      if (!registered.ok) {
+        started_[op.thread] = false;  // the import raised: the script was not registered
+        if (opts_.trace) trace_line("   raised " + registered.error);
+      }
       return true;
     }
     case OpCode::kHoldLock:
@@ -467,8 +479,21 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
       IFZ_REQUIRE(static_cast<rt::RuntimeLock>(op.variant) != rt::RuntimeLock::kHead ||
                       rt.initialized(),
                   "HEAD_LOCK is held by a thread making thread states: no interpreter after finalize");
-      rt.hold_lock(static_cast<rt::RuntimeLock>(op.variant), op.count);
+    {
+      auto log = [this, &c](OpLogEntry::Kind kind) {
+        if (opts_.op_log == nullptr) return;
+        OpLogEntry e;
+        e.kind = kind;
+        e.script = c.op_script;
+        e.index = c.op_index;
+        e.thread_slot = slot_of_tid_[plat_.current()];
+        opts_.op_log->entries.push_back(std::move(e));
+      };
+      rt.hold_lock(static_cast<rt::RuntimeLock>(op.variant), op.count,
+                   [&] { log(OpLogEntry::Kind::kLockTaken); },
+                   [&] { log(OpLogEntry::Kind::kLockReleased); });
       return true;
+    }
     default:
       return false;
   }

@@ -63,6 +63,8 @@ const Row kRows[] = {
     {"fork_keeps_vanished_pending_handler", "3.12", "../regressions/0023-lost-pending", 8, "(ours) regression 0023"},
     {"own_gil_freed_with_waiters", "3.13", "../regressions/0021-false-null-deref", 5, "(ours) regression 0021"},
     {"fork_orphans_other_interp_threads", "3.7", "../regressions/0019-deadlock", 10, "(ours) regression 0019"},
+    {"trip_signal_without_main_interp", "3.11", "signal_after_finalize", 3, "(ours) init; finalize; signal 1"},
+    {"breaker_not_set_off_main_thread", "3.11", "signal_from_c_thread_unseen_by_main_thread", 5, "(ours) init; start T1 c; T1: signal 1; T0: a scheduling point for the trip, then its check"},
 };
 // Triggered by corpus programs but never a finding alone (harness/tests/canary_site_test.cc):
 // nothing to minimise.

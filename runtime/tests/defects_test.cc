@@ -540,6 +540,53 @@ TEST(Defects, InitialTstateNotReset) {
   EXPECT_NE(f.find("thread state already initialized"), std::string::npos) << f;
 }
 
+// A C signal handler (PyErr_SetInterruptEx) runs after Py_FinalizeEx returned ([EXP] 3.10.13,
+// 3.11.2, 3.11.7, 3.12.1 SIGSEGV; 3.8.18, 3.9.18, 3.13.0 run on).
+ScenarioResult signal_after_finalize(const std::string& profile, DefectSet extra) {
+  return run_sim(profile, [](Runtime& rt) {
+    rt.initialize();
+    rt.finalize();
+    rt.trip_signal(1);
+  }, nullptr, extra);
+}
+
+// trip_signal_without_main_interp (3.10–3.12): _PyEval_SignalReceived(NULL) is a crash.
+TEST(Defects, TripSignalWithoutMainInterp) {
+  const std::string f = check_defect(Defect::kTripSignalWithoutMainInterp, "3.11-fixed",
+                                     signal_after_finalize);
+  EXPECT_NE(f.find("trip_signal"), std::string::npos) << f;
+}
+
+// A C thread adds a pending call while the main thread runs bytecode holding the GIL, and the
+// main thread never takes the GIL again before the process ends ([EXP] 3.9.18–3.12.1: its
+// bytecode never runs the call; 3.8.18 and 3.13.0 run it at the next eval breaker check).
+ScenarioResult c_thread_adds_while_main_runs_bytecode(const std::string& profile, DefectSet extra) {
+  Director d;
+  const ThreadId kC = 1;
+  d.order = {kC};
+  d.hold(kC);
+  bool released = false;
+  d.on_point = [&](ThreadId, const platform::PointInfo& where) {
+    if (!released && std::string_view(where.label) == "eval") {
+      released = true;
+      d.release(kC);
+    }
+  };
+  return run_sim(profile, [](Runtime& rt) {
+    rt.initialize();
+    rt.start_c_thread([&rt] { rt.add_pending(PendingKind::kNoop); });
+    rt.run_bytecode(4);
+    rt.exit_process(0);
+  }, &d, extra);
+}
+
+// breaker_not_set_off_main_thread (3.9–3.12): the accepted call never runs.
+TEST(Defects, BreakerNotSetOffMainThread) {
+  const std::string f = check_defect(Defect::kBreakerNotSetOffMainThread, "3.11-fixed",
+                                     c_thread_adds_while_main_runs_bytecode);
+  EXPECT_NE(f.find("never ran"), std::string::npos) << f;
+}
+
 TEST(Defects, EveryDefectIsCovered) {
   const std::set<std::string> tested = {
       "bpo39958_headlock_reentry", "gh101437_clear_without_tstate",
@@ -551,7 +598,8 @@ TEST(Defects, EveryDefectIsCovered) {
       "gh110052_tstate_freed_after_must_exit_check", "gh96387_stale_drop_request",
       "gh109793_swap_exits_finalizer", "gh113433_fatal_remaining_subinterps",
       "reinit_with_stale_daemons", "gh108987_thread_run_after_finalize",
-      "initial_tstate_not_reset", "finalize_half_built_subinterp"};
+      "initial_tstate_not_reset", "finalize_half_built_subinterp",
+      "trip_signal_without_main_interp", "breaker_not_set_off_main_thread"};
   // The -fixed shutdown design's defects (docs/design-notes.md §7, 13): their triggers are
   // corpus programs, checked by harness/tests/canary_site_test.cc (DefectTriggerProgram).
   const std::set<std::string> by_trigger_programs = {
