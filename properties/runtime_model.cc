@@ -101,7 +101,17 @@ void start_lifetime(Model& m, Expect& e) {
   m.current = 0;
   m.released = false;
   m.runtime_queue.clear();
+  m.gilstate_interp = 0;  // _PyGILState_Init binds the main tstate
+  // 3.8+ _PyRuntimeState_Init at every initialisation; 3.7 once per process [EXP 3.7.16].
+  if (m.generation == 1 || m.minor >= 8) m.gilstate_check_enabled = true;
+  m.ensures.clear();
   e.created_interp = 0;
+}
+
+// 3.12+ tstate_activate: attaching a tstate binds the GILState key to it.
+void attached_to(Model& m, int64_t interp) {
+  m.current = interp;
+  if (m.minor >= 12) m.gilstate_interp = interp;
 }
 
 void add_pending(Model& m, Expect& e, const Op& op) {
@@ -134,7 +144,7 @@ void end_interp(Model& m, Expect& e) {
   const int64_t id = i.id, prev = i.prev;
   m.interps.erase(std::find_if(m.interps.begin(), m.interps.end(),
                                [id](const ModelInterp& x) { return x.id == id; }));
-  m.current = m.find(prev) ? prev : 0;
+  attached_to(m, m.find(prev) ? prev : 0);  // PyThreadState_Swap back
 }
 
 void start(Model& m, Expect& e, const Op& op) {
@@ -250,6 +260,7 @@ void finalize(Model& m, Expect& e) {
     }
   }
   m.initialized = false;
+  m.gilstate_interp = -1;  // _PyGILState_Fini: the key is gone
   m.interps.clear();
   m.current = -1;
   m.released = false;
@@ -278,9 +289,19 @@ bool model_allows(const Model& m, const Op& op) {
     case OpCode::kReinit:
       return m.generation > 0 && !m.initialized;
     case OpCode::kNewInterp:
-      return m.attached() && m.interps.size() < 5;
+      return m.attached() && m.interps.size() < 5 && m.ensures.empty();
     case OpCode::kEndInterp:
-      return m.attached() && m.current > 0 && !m.find(m.current)->vanished_workers;
+      return m.attached() && m.current > 0 && !m.find(m.current)->vanished_workers &&
+             m.ensures.empty();
+    case OpCode::kGilStateEnsure:
+      // Another tstate current than the GILState one (≤3.11 in a subinterpreter): CPython
+      // waits for the GIL its own thread holds; the executor refuses it as no embedder can.
+      return m.initialized && m.ensures.size() < 8 && m.current == m.gilstate_interp;
+    case OpCode::kGilStateRelease:
+      return m.attached() && !m.ensures.empty() && m.ensures.back().first == m.current &&
+             m.gilstate_interp == m.current;
+    case OpCode::kGilStateCheck:
+      return true;
     case OpCode::kSwap:
       return m.attached() && op.interp != m.current && m.find(op.interp) != nullptr;
     case OpCode::kReleaseGil:
@@ -297,14 +318,16 @@ bool model_allows(const Model& m, const Op& op) {
     case OpCode::kStart:
       return m.attached() && static_cast<StartKind>(op.variant) != StartKind::kRaw;
     case OpCode::kFork: {
-      if (!m.attached()) return false;
+      if (!m.attached() || !m.ensures.empty()) return false;
       // Unverified in cpython-notes: subprocess (no preexec_fn) in a 3.9–3.11 isolated
       // interpreter. Not modelled.
       const bool isolated = m.find(m.current)->isolated;
       return !(static_cast<ForkMode>(op.variant) == ForkMode::kExec && isolated && m.minor <= 11);
     }
     case OpCode::kFinalize: {
-      if (!m.attached() || m.current != 0 || m.find(0)->vanished_workers) return false;
+      if (!m.attached() || m.current != 0 || m.find(0)->vanished_workers || !m.ensures.empty()) {
+        return false;
+      }
       // 3.13 ends subinterpreters by freeing their newest tstate first, which may be a live
       // non-daemon thread's (gh-128639 territory, not specified by the notes): not modelled.
       if (m.minor >= 13) {
@@ -333,7 +356,8 @@ std::pair<Model, Expect> model_step(const Model& s0, const Op& op) {
       i.isolated = (op.variant & harness::kInterpIsolated) && m.minor >= 9;
       i.prev = m.current;
       m.interps.push_back(i);
-      m.current = i.id;
+      attached_to(m, i.id);
+      m.gilstate_check_enabled = false;
       e.created_interp = i.id;
       break;
     }
@@ -341,7 +365,25 @@ std::pair<Model, Expect> model_step(const Model& s0, const Op& op) {
       end_interp(m, e);
       break;
     case OpCode::kSwap:
-      m.current = op.interp;
+      attached_to(m, op.interp);
+      break;
+    case OpCode::kGilStateEnsure:
+      // The GILState tstate is current (LOCKED) or, released, re-attached (UNLOCKED).
+      m.ensures.emplace_back(m.current, m.released);
+      m.released = false;
+      break;
+    case OpCode::kGilStateRelease:
+      // An UNLOCKED level detaches again (PyEval_SaveThread); a LOCKED one keeps the GIL.
+      m.released = m.ensures.back().second;
+      m.ensures.pop_back();
+      break;
+    case OpCode::kGilStateCheck:
+      // 1 with checks off or no key; 0 with nothing attached; else: is the current tstate
+      // the GILState one.
+      e.gilstate_check = !m.gilstate_check_enabled || m.gilstate_interp < 0 ? 1
+                         : !m.attached()                                   ? 0
+                         : m.current == m.gilstate_interp                  ? 1
+                                                                           : 0;
       break;
     case OpCode::kReleaseGil:
       m.released = true;

@@ -62,6 +62,14 @@ struct Model {
   std::vector<int> uncertain; // calls a fork child may or may not run (K3)
   int next_logical = 0;
   std::vector<int> tripped;   // signals tripped, not handled yet (sorted, unique)
+  // PyGILState (cpython-notes: GILState): the interpreter of the main thread's GILState
+  // thread state (-1: no key, before Py_Initialize / after finalisation). ≤3.11 it stays the
+  // first tstate's (the main interpreter's); 3.12+ follows every attach (tstate_activate).
+  int64_t gilstate_interp = -1;
+  bool gilstate_check_enabled = true;  // cleared by Py_NewInterpreter (issues 10915, 15751)
+  // Open PyGILState_Ensure levels of the main thread: the interpreter each found or made
+  // current, and whether it attached (UNLOCKED) rather than found it current (LOCKED).
+  std::vector<std::pair<int64_t, bool>> ensures;
 
   const ModelInterp* find(int64_t id) const;
   ModelInterp* find(int64_t id);
@@ -81,6 +89,7 @@ struct Expect {
   std::string fatal;           // "Fatal Python error: <func>: <msg>"
   int exit_code = 0;
   bool fork_child = false;     // the process continues as the fork child
+  int gilstate_check = -1;     // gilstate_check: PyGILState_Check's value
 };
 
 /// The operation's precondition in this model state (what the command generator respects).

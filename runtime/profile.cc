@@ -56,6 +56,9 @@ Profile version_profile(int minor) {
   p.fork_deletes_other_interps = minor >= 8;
   p.before_fork_holds_head_lock = minor >= 13;
   p.fork_warns_with_threads = minor >= 12;
+  // GILState binding and PyGILState_Check (measured on 3.7/3.8/3.10/3.11/3.12/3.13).
+  p.gilstate_follows_attach = minor >= 12;
+  p.gilstate_check_reenabled_by_init = minor >= 8;
   for (const DefectInfo& d : all_defects()) {
     if (d.versions & (1u << minor)) p.defects.set(d.id);
   }

@@ -94,6 +94,17 @@ struct Profile {
   bool fork_deletes_other_interps = true;    // 3.8+ _PyInterpreterState_DeleteExceptMain
   bool before_fork_holds_head_lock = false;  // 3.13: PyOS_BeforeFork takes HEAD_LOCK
   bool fork_warns_with_threads = false;      // 3.12+: DeprecationWarning (observable only)
+
+  // ---- GILState (PyGILState_Ensure / _Check) ----
+  // 3.12+: tstate_activate (pystate.c) binds the GILState key to every thread state it
+  // attaches, so PyGILState_GetThisThreadState() follows the thread into a subinterpreter.
+  // ≤3.11: _PyGILState_NoteThreadState keeps the first thread state noted on the OS thread
+  // ("the first thread state created for that given OS level thread will win").
+  bool gilstate_follows_attach = false;
+  // 3.8+: _PyRuntimeState_Init runs at every Py_Initialize after a finalisation and sets
+  // gilstate.check_enabled again; 3.7 initialises the runtime state once per process, so a
+  // Py_NewInterpreter's check_enabled = 0 outlives Py_FinalizeEx [EXP 3.7.16].
+  bool gilstate_check_reenabled_by_init = true;
 };
 
 /// All registered profiles, version profiles first ("3.7" … "3.13"), then "-fixed" twins.

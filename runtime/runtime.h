@@ -85,6 +85,7 @@ class Runtime {
   // ---- thread states and the GIL (gil.cc) ----------------------------------------------------
   ThreadState* current() const;           // _PyThreadState_GET on this OS thread
   ThreadState* gilstate_tstate() const;   // PyGILState_GetThisThreadState on this OS thread
+  int gilstate_check() const;             // PyGILState_Check on this OS thread (0 or 1)
   ThreadState* swap(ThreadState* t);      // PyThreadState_Swap (GIL held unless t is null)
   ThreadState* save_thread();             // PyEval_SaveThread: detach, drop the GIL
   void restore_thread(ThreadState* t);    // PyEval_RestoreThread: take the GIL, attach
@@ -302,6 +303,11 @@ class Runtime {
   // in take_gil's must-exit check) are atomics, as CPython's _finalizing is; plain fields
   // are written and read with the GIL or HEAD_LOCK held.
   std::atomic<bool> initialized_{false};
+  // gilstate.check_enabled: Py_NewInterpreter clears it (issues 10915/15751: the GILState API
+  // does not know subinterpreters), _PyRuntimeState_Init sets it (see the profile's knob).
+  std::atomic<bool> gilstate_check_enabled_{true};
+  // The GILState TSS key exists: from Py_Initialize (_PyGILState_Init) to _PyRuntime_Finalize.
+  std::atomic<bool> gilstate_key_created_{false};
   std::atomic<int64_t> generation_{0};  // runtime lifetimes started (re-initialisation increments)
   std::atomic<platform::ThreadId> finalizing_thread_{platform::kNoThread};
   std::atomic<ThreadState*> finalizing_tstate_{nullptr};  // compared only (gh-109793)

@@ -35,9 +35,23 @@ struct ThreadCtx {
   rt::ThreadState* home = nullptr;     // the tstate it started with (threading/raw/main)
   rt::ThreadState* saved = nullptr;    // released with release_gil
   rt::ThreadState* created = nullptr;  // made with new_tstate (C thread)
-  rt::ThreadState* gilstate = nullptr; // made/used by gilstate_ensure
+  rt::ThreadState* gilstate = nullptr; // the innermost gilstate_ensure's tstate (null: none)
   int gilstate_depth = 0;
-  std::array<int, 16> gilstate_states{};
+  std::array<int, 16> gilstate_states{};  // PyGILState_STATE per ensure level
+  // The tstate each ensure level made current or found current: a release must find it current
+  // again (CPython: "thread state must be current when releasing").
+  std::array<rt::ThreadState*, 16> gilstate_tstates{};
+  void pop_gilstate() {
+    --gilstate_depth;
+    gilstate = gilstate_depth > 0 ? gilstate_tstates[gilstate_depth - 1] : nullptr;
+  }
+  /// Whether `t` is the tstate of one of this thread's open ensures.
+  bool in_gilstate(const rt::ThreadState* t) const {
+    for (int i = 0; i < gilstate_depth; ++i) {
+      if (gilstate_tstates[i] == t) return true;
+    }
+    return false;
+  }
   std::array<rt::ThreadState*, kInterpSlots> own{};   // this thread's tstate per interpreter id
   std::array<rt::ThreadState*, kInterpSlots> prev{};  // where end_interp of interp i returns
   int64_t bound_interp = -1;  // interpreter it last ran in
@@ -86,6 +100,9 @@ class Execution {
   void run_script(ThreadCtx& c, int script);
   void run_thread(int slot, bool c_thread, bool daemon);
   void cleanup_thread(ThreadCtx& c);
+  /// Releases the ensures above `depth` whose tstate is current, and re-attaches a tstate the
+  /// script released: what a C caller does before it returns (thread end, atexit callback).
+  void unwind_gilstate(ThreadCtx& c, int depth);
   bool do_op(ThreadCtx& c, int slot, const Op& op, const char** why_skipped);
   bool op_lifecycle(ThreadCtx& c, const Op& op, const char** why);
   bool op_interp(ThreadCtx& c, const Op& op, const char** why);
