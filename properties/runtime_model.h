@@ -6,7 +6,7 @@
 //
 // Scope: what can be modelled exactly. Commands are program operations of the main thread
 // (init, new_interp, end_interp, swap, release/acquire_gil, block, run_bytecode, add_pending
-// [to I], signal, fork, finalize, reinit) plus three helper threads with fixed scripts, each
+// [to I], signal, fork, finalize, reinit, gilstate_ensure/release/check) plus three helper threads with fixed scripts, each
 // started with a handshake so its state is known when the command returns:
 //   start T threading  a non-daemon thread that blocks twice in syscalls and ends: joined by
 //                      Py_EndInterpreter / Py_FinalizeEx (S1, F1)
