@@ -73,12 +73,20 @@ bool eval_pass(Model& m, Expect& e) { return eval_pass(m, e, m.current); }
 // wait_for_thread_shutdown(): if `threading` was ever imported there, threading._shutdown
 // (Python code) checks the eval breaker as it starts, joins the non-daemon threading threads,
 // and checks it again (F1).
+// The main thread waited: every helper that had not run yet runs now, a worker to its end.
+void main_waited(Model& m) {
+  for (ModelInterp& i : m.interps) i.unrun_workers = 0;
+}
+
 void thread_shutdown(Model& m, Expect& e, ModelInterp& i) {
   // A failing pending call raises out of _shutdown as it starts: nothing is joined, and
-  // wait_for_thread_shutdown reports it as unraisable (no refusal seen by the caller).
-  const bool raised = i.threading_imported && eval_pass(m, e, i.id);
+  // wait_for_thread_shutdown reports it as unraisable (no refusal seen by the caller). The
+  // workers that have not run keep their thread states in the interpreter (F1 is owed only
+  // by a join that ran: runtime event threads_join_skipped).
+  if (i.threading_imported && eval_pass(m, e, i.id)) return;
+  if (i.unrun_workers > 0) main_waited(m);  // joining a live worker waits for it
   i.workers = 0;
-  if (i.threading_imported && !raised) eval_pass(m, e, i.id);
+  if (i.threading_imported) eval_pass(m, e, i.id);
 }
 
 void end_process_fatal(Model& m, Expect& e, std::string text) {
@@ -137,7 +145,7 @@ void end_interp(Model& m, Expect& e) {
   ModelInterp& i = *m.find(m.current);
   thread_shutdown(m, e, i);  // S1: non-daemon threading threads are joined first
   if (m.minor >= 9) drain(m, e, i.queue, i.id);  // P1: no accepted call is lost with its queue
-  if (i.sleepers > 0) {
+  if (i.sleepers > 0 || i.unrun_workers > 0) {  // S1: only the caller's tstate may be left
     end_process_fatal(m, e, fatal_text("Py_EndInterpreter", "not the last thread"));
     return;
   }
@@ -165,6 +173,7 @@ void start(Model& m, Expect& e, const Op& op) {
   switch (static_cast<StartKind>(op.variant)) {
     case StartKind::kThreading:
       ++i.workers;
+      ++i.unrun_workers;
       i.threading_imported = true;
       break;
     case StartKind::kDaemon:
@@ -175,10 +184,12 @@ void start(Model& m, Expect& e, const Op& op) {
       }
       ++i.sleepers;
       i.threading_imported = true;
+      main_waited(m);  // the start handshake
       break;
     case StartKind::kCThread:
     case StartKind::kRaw:
       ++i.sleepers;
+      main_waited(m);  // the start handshake
       break;
   }
 }
@@ -211,6 +222,7 @@ void fork(Model& m, Expect& e, const Op& op) {
   e.fork_child = true;
   // K1: only the forking thread survives; its interpreter's other tstates are deleted.
   m.find(m.current)->workers = 0;
+  m.find(m.current)->unrun_workers = 0;
   m.find(m.current)->sleepers = 0;
   if (m.minor >= 8) {
     // K3: only the main interpreter survives (the forking thread is in it: K4 refused others).
@@ -228,6 +240,7 @@ void fork(Model& m, Expect& e, const Op& op) {
     for (ModelInterp& i : m.interps) {
       if (i.workers > 0) i.vanished_workers = true;
       i.workers = 0;
+      i.unrun_workers = 0;
     }
   }
   if (mode == ForkMode::kPreexec) {
@@ -253,7 +266,7 @@ void finalize(Model& m, Expect& e) {
       ModelInterp& i = m.interps[n];
       thread_shutdown(m, e, i);
       drain(m, e, i.queue, i.id);
-      if (i.sleepers > 0 && !m.fixed) {
+      if ((i.sleepers > 0 || i.unrun_workers > 0) && !m.fixed) {
         end_process_fatal(m, e, fatal_text("Py_EndInterpreter", "not the last thread"));
         return;
       }

@@ -9,7 +9,9 @@
 // [to I], signal, fork, finalize, reinit, gilstate_ensure/release/check) plus three helper threads with fixed scripts, each
 // started with a handshake so its state is known when the command returns:
 //   start T threading  a non-daemon thread that blocks twice in syscalls and ends: joined by
-//                      Py_EndInterpreter / Py_FinalizeEx (S1, F1)
+//                      Py_EndInterpreter / Py_FinalizeEx (S1, F1); no handshake: it runs
+//                      (to its end) at the main thread's next wait; a join skipped by a
+//                      failing pending call leaves an unrun one's tstate behind
 //   start T daemon     a daemon thread that releases the GIL and sleeps forever
 //   start T c          a C thread that creates a thread state in the current interpreter
 //                      (PyThreadState_New), releases the GIL and sleeps forever
@@ -37,6 +39,11 @@ struct ModelInterp {
   bool isolated = false;  // 3.9+ (_isolated_interpreter / isolated config)
   int64_t prev = 0;       // where end_interp returns the main thread
   int workers = 0;        // live non-daemon threading threads started here
+  // Of those, the ones that have not run yet. The scheduler is sequential: a helper runs only
+  // while the main thread waits (a start handshake, a join), and a worker then runs to its
+  // end. Until then its thread state (made by the starting thread) stays linked here, so an
+  // interpreter ended without joining it (a skipped join) is "not the last thread".
+  int unrun_workers = 0;
   int sleepers = 0;       // daemon threads and C-thread tstates: never end on their own
   bool vanished_workers = false;  // 3.7 fork child: workers vanished from this (not the forking)
                                   // interpreter, finished or not (unknowable): ending it may
