@@ -137,6 +137,8 @@ class Execution {
   std::vector<std::unique_ptr<Oracle>> oracles_;
   std::vector<Finding> findings_;
   std::vector<std::string> trace_;
+  std::vector<std::string> skipped_ops_;  // with the trace on: each skipped op, and why
+  void note_skipped(std::string line);
   std::array<ThreadCtx, kMaxThreads> ctx_{};
   std::array<bool, kMaxThreads> started_{};
   std::array<int, kMaxThreads> start_order_{};  // 0 = main / never started; increasing

@@ -83,7 +83,7 @@ void Execution::run_script(ThreadCtx& c, int script) {
       if (remote_) lock = native_lock();
       for (auto& o : oracles_) o->on_op(oc, *sink_);
     }
-    if (opts_.trace) trace_line("T" + std::to_string(plat_.current()) + " " + print_op(op));
+    if (opts_.trace) trace_line(script_label(script, slot) + " " + print_op(op));
     if (opts_.op_log != nullptr) {
       opts_.op_log->entries.push_back({OpLogEntry::Kind::kStart, script, static_cast<int>(n), slot,
                                        false, "", oc.current_interp, holds_a_gil()});
@@ -100,7 +100,10 @@ void Execution::run_script(ThreadCtx& c, int script) {
       ++ops_executed_;
     } else {
       ++ops_skipped_;
-      if (opts_.trace) trace_line(std::string("   skipped: ") + why);
+      if (opts_.trace) {
+        trace_line(std::string("   skipped: ") + why);
+        note_skipped(skipped_op_text(script, slot, static_cast<int>(n), print_op(op), why));
+      }
     }
     if (opts_.op_log != nullptr) {
       opts_.op_log->entries.push_back({OpLogEntry::Kind::kEnd, script, static_cast<int>(n), slot,
