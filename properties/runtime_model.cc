@@ -14,7 +14,7 @@ using harness::StartKind;
 
 namespace {
 
-constexpr int kNoop = 0, kRearm = 2, kFail = 3;
+constexpr int kNoop = 0, kRearm = 2, kFail = 3, kAdds = 5;
 
 std::string fatal_text(const char* func, const char* msg) {
   return std::string("Fatal Python error: ") + func + ": " + msg;
@@ -27,9 +27,27 @@ size_t capacity(const Model& m, bool runtime_queue) {
   return 31;
 }
 
+size_t capacity(const Model& m, bool runtime_queue);
+bool has_runtime_queue(const Model& m);
+
+// Py_AddPendingCall(no-op) from inside a call run in interpreter `in` (an `adds` call): the
+// public add's routing (≤3.8 the runtime queue, 3.9–3.11 the caller's interpreter, 3.12+ the
+// main thread's queue) and refusals: a full queue, the interpreter's queue closed for
+// Py_EndInterpreter's drain, every queue closed from Py_FinalizeEx's last drain on (P6).
+void add_from_call(Model& m, Expect& e, int64_t in) {
+  if (m.adds_refused) return;
+  const bool runtime_queue = has_runtime_queue(m);
+  if (!runtime_queue && in == m.closed_interp) return;
+  std::vector<ModelCall>& q = runtime_queue ? m.runtime_queue : m.find(in)->queue;
+  if (q.size() >= capacity(m, runtime_queue)) return;
+  q.push_back({m.next_logical++, kNoop});
+  e.rearmed.push_back(q.back().logical);
+}
+
 // P3/P4: one pass of make_pending_calls over `q`, run in interpreter `in`: the call is popped,
-// a rearm call queues its follow-up first, a failing call ends the pass (and re-signals).
-// True when a failing call ended it (its exception is raised where the pass ran).
+// a rearm call queues its follow-up first (into the same queue), an `adds` call adds one as it
+// runs (add_from_call), a failing call ends the pass (and re-signals). True when a failing
+// call ended it (its exception is raised where the pass ran).
 bool run_queue(Model& m, Expect& e, std::vector<ModelCall>& q, int64_t in, int maxloop) {
   for (int n = 0; (maxloop == 0 || n < maxloop) && !q.empty(); ++n) {
     const ModelCall call = q.front();
@@ -39,6 +57,7 @@ bool run_queue(Model& m, Expect& e, std::vector<ModelCall>& q, int64_t in, int m
       e.rearmed.push_back(q.back().logical);
     }
     e.runs.emplace_back(call.logical, in);
+    if (call.kind == kAdds) add_from_call(m, e, in);
     if (call.kind == kFail) return true;
   }
   return false;
@@ -144,11 +163,13 @@ void add_pending(Model& m, Expect& e, const Op& op) {
 void end_interp(Model& m, Expect& e) {
   ModelInterp& i = *m.find(m.current);
   thread_shutdown(m, e, i);  // S1: non-daemon threading threads are joined first
+  m.closed_interp = i.id;  // closed for the drain: an `adds` call's add into it is refused
   if (m.minor >= 9) drain(m, e, i.queue, i.id);  // P1: no accepted call is lost with its queue
   if (i.sleepers > 0 || i.unrun_workers > 0) {  // S1: only the caller's tstate may be left
     end_process_fatal(m, e, fatal_text("Py_EndInterpreter", "not the last thread"));
     return;
   }
+  m.closed_interp = -1;
   const int64_t id = i.id, prev = i.prev;
   m.interps.erase(std::find_if(m.interps.begin(), m.interps.end(),
                                [id](const ModelInterp& x) { return x.id == id; }));
@@ -251,6 +272,7 @@ void fork(Model& m, Expect& e, const Op& op) {
 
 void finalize(Model& m, Expect& e) {
   thread_shutdown(m, e, *m.find(0));  // F1
+  m.adds_refused = true;  // P6: the queues close before _Py_FinishPendingCalls
   // P6: _Py_FinishPendingCalls (the runtime queue, then the main interpreter's).
   if (has_runtime_queue(m)) drain(m, e, m.runtime_queue, 0);
   if (m.minor >= 9) drain(m, e, m.find(0)->queue, 0);
@@ -273,6 +295,7 @@ void finalize(Model& m, Expect& e) {
     }
   }
   m.initialized = false;
+  m.adds_refused = false;  // a reinit opens them again
   m.gilstate_interp = -1;  // _PyGILState_Fini: the key is gone
   m.interps.clear();
   m.current = -1;
@@ -324,7 +347,7 @@ bool model_allows(const Model& m, const Op& op) {
     case OpCode::kAcquireGil:
       return m.initialized && m.released;
     case OpCode::kAddPending:
-      return m.generation > 0 && op.variant <= kFail &&
+      return m.generation > 0 && (op.variant <= kFail || op.variant == kAdds) &&
              (op.interp < 0 || (m.initialized && m.find(op.interp) != nullptr));
     case OpCode::kSignal:
       return m.generation > 0;

@@ -16,7 +16,7 @@
 //   start T c          a C thread that creates a thread state in the current interpreter
 //                      (PyThreadState_New), releases the GIL and sleeps forever
 // The scheduler is sequential (the main thread runs while it can), so helpers run only while
-// the main thread waits. Pending-call kinds are noop, touch, rearm and fail (`slow` re-enters
+// the main thread waits. Pending-call kinds are noop, touch, rearm, fail and adds (`slow` re-enters
 // the eval loop mid-call, whose interleaving the model would have to replay).
 #pragma once
 
@@ -31,7 +31,7 @@ namespace ifz::properties {
 
 struct ModelCall {
   int logical = 0;  // numbered by the model in acceptance order
-  int kind = 0;     // rt::PendingKind: 0 noop, 1 touch, 2 rearm, 3 fail
+  int kind = 0;     // rt::PendingKind: 0 noop, 1 touch, 2 rearm, 3 fail, 5 adds
 };
 
 struct ModelInterp {
@@ -69,6 +69,10 @@ struct Model {
   std::vector<int> uncertain; // calls a fork child may or may not run (K3)
   int next_logical = 0;
   std::vector<int> tripped;   // signals tripped, not handled yet (sorted, unique)
+  // Where an `adds` call's Py_AddPendingCall is refused: everywhere from Py_FinalizeEx's
+  // closing of the queues (P6), and in the queue of the interpreter Py_EndInterpreter drains.
+  bool adds_refused = false;
+  int64_t closed_interp = -1;
   // PyGILState (cpython-notes: GILState): the interpreter of the main thread's GILState
   // thread state (-1: no key, before Py_Initialize / after finalisation). ≤3.11 it stays the
   // first tstate's (the main interpreter's); 3.12+ follows every attach (tstate_activate).

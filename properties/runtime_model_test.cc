@@ -363,7 +363,7 @@ Op draw_op(const Model& m) {
       op.count = uniform<int>(1, 4);
       break;
     case OpCode::kAddPending:
-      op.variant = *rc::gen::element<uint8_t>(0, 0, 1, 2, 3);
+      op.variant = *rc::gen::element<uint8_t>(0, 0, 1, 2, 3, 5);  // noop touch rearm fail adds
       if (m.initialized && uniform<int>(0, 10) < 4) {
         op.interp = static_cast<int32_t>(m.interps[uniform<size_t>(0, m.interps.size())].id);
       }

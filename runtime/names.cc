@@ -30,6 +30,7 @@ const char* pending_kind_name(PendingKind k) {
     case PendingKind::kRearm: return "rearm";
     case PendingKind::kFail: return "fail";
     case PendingKind::kSlow: return "slow";
+    case PendingKind::kAdds: return "adds";
   }
   return "?";
 }

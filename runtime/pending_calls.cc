@@ -312,6 +312,11 @@ void Runtime::run_one_pending(ThreadState* t, const PendingQueue& q, const Pendi
         handle_eval_breaker(t);
       }
       break;
+    case PendingKind::kAdds:
+      // Py_AddPendingCall from the callback, with the GIL, on the thread running it: where the
+      // new call goes and whether it is accepted is the public add's business.
+      add_pending(PendingKind::kNoop, nullptr);
+      break;
     default:
       break;
   }

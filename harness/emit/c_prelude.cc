@@ -121,7 +121,7 @@ typedef struct ifz_thread {
 } ifz_thread;
 
 enum { IFZ_THREADING, IFZ_DAEMON, IFZ_RAW, IFZ_C };
-enum { IFZ_NOOP, IFZ_TOUCH, IFZ_REARM, IFZ_FAIL, IFZ_SLOW };
+enum { IFZ_NOOP, IFZ_TOUCH, IFZ_REARM, IFZ_FAIL, IFZ_SLOW, IFZ_ADDS };
 
 static ifz_thread ifz_threads[IFZ_MAX_THREADS];
 static __thread ifz_thread *ifz_self;         /* the context of the calling OS thread */
@@ -582,6 +582,7 @@ static int ifz_pending_call(void *arg) {
 #endif
       return 0;
     case IFZ_REARM:       /* queues a follow-up no-op from inside the call */
+    case IFZ_ADDS:        /* Py_AddPendingCall from inside the call (the model: its routing) */
       ifz_add_pending(IFZ_NOOP);
       return 0;
     case IFZ_FAIL:

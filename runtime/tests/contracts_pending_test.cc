@@ -279,6 +279,36 @@ TEST_P(PendingContracts, P3_WhichInterpreterRunsThem) {
   EXPECT_EQ(ran[0], minor() <= 8 ? 1 : 0);
 }
 
+// P3 routing from inside a call (issue 20, kind `adds`): a call queued for I1 with the
+// per-interpreter add runs in I1 and calls Py_AddPendingCall(no-op) there. The no-op takes the
+// public route: ≤3.11 the caller's interpreter or the global queue, so it runs in I1 in the
+// same pass; 3.12+
+// the main thread's queue, so it runs only back in I0 (measured: seed
+// pending_call_adds_a_call agrees with 3.10.13, 3.11.2 (+dbg), 3.12.1 and 3.13.0).
+TEST_P(PendingContracts, P3_ACallAddingACallUsesThePublicRoute) {
+  auto r = run_sim(GetParam(), [&](Runtime& rt) {
+    rt.initialize();
+    ThreadState* main_t = rt.current();
+    ThreadState* sub = rt.new_interpreter({}, nullptr);
+    // ≤3.8 has no per-interpreter add: Py_AddPendingCall's global queue, which the main
+    // thread runs in whatever interpreter it is in (I1 here).
+    ASSERT_EQ(rt.add_pending(PendingKind::kAdds, minor() >= 9 ? sub->interp : nullptr), 0);
+    rt.run_bytecode(1);
+    rt.end_interpreter(sub);
+    rt.swap(main_t);
+    rt.run_bytecode(1);
+    rt.finalize();
+  });
+  ASSERT_TRUE(r.exited_normally()) << r.summary();
+  const auto runs = r.all(EventKind::kPendingRun);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0]->text, "adds");
+  EXPECT_EQ(runs[0]->interp, 1);
+  EXPECT_EQ(runs[1]->text, "noop");
+  EXPECT_EQ(runs[1]->interp, minor() >= 12 ? 0 : 1);
+  EXPECT_EQ(count_of(r.events, EventKind::kPendingDropped), 0u);
+}
+
 // P3 routing (bpo-39984): a subinterpreter thread calls Py_AddPendingCall *without* the GIL.
 // 3.9–3.11 find the interpreter with PyGILState_GetThisThreadState(), which is not
 // subinterpreter-aware (defect bpo39984_gilstate_wrong_interp): the call lands in I0 and the
