@@ -16,7 +16,9 @@
 //   start T c          a C thread that creates a thread state in the current interpreter
 //                      (PyThreadState_New), releases the GIL and sleeps forever
 // The scheduler is sequential (the main thread runs while it can), so helpers run only while
-// the main thread waits. Pending-call kinds are noop, touch, rearm, fail and adds (`slow` re-enters
+// the main thread waits. Pending-call kinds are noop, touch, rearm, fail and adds (`forever`
+// re-adds itself without end: its count per pass is checked by the contract tests and conform;
+// `slow` re-enters
 // the eval loop mid-call, whose interleaving the model would have to replay).
 #pragma once
 

@@ -31,6 +31,7 @@ const char* pending_kind_name(PendingKind k) {
     case PendingKind::kFail: return "fail";
     case PendingKind::kSlow: return "slow";
     case PendingKind::kAdds: return "adds";
+    case PendingKind::kForever: return "forever";
   }
   return "?";
 }

@@ -25,6 +25,7 @@ enum class PendingKind : uint8_t {
   kAdds,    // calls Py_AddPendingCall(no-op) from inside the call: the version's routing and
             // refusals (3.8's finishing flag, a closed queue, a full one), unlike kRearm's
             // direct push into the call's own queue
+  kForever, // re-adds itself (Py_AddPendingCall) every time it runs: unbounded
 };
 const char* pending_kind_name(PendingKind k);
 

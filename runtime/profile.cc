@@ -48,6 +48,7 @@ Profile version_profile(int minor) {
   p.pending_capacity = minor >= 13 ? PendingCapacity::kMax32And300 : PendingCapacity::kRing32;
   p.pending_busy_is_global = minor >= 9 && minor <= 11;
   p.pending_finishing_flag = minor == 8;
+  p.pending_pass_max_interp = minor >= 13 ? 100 : 32;
   // P5: signals handled by the main thread only in the main interpreter from 3.8 (bpo-35724).
   p.signals_in_main_interp_only = minor >= 8;
   // K4: fork refusal (bpo-34651 3.8; the 3.9+ regression is defect bpo-40453).

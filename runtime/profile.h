@@ -82,6 +82,13 @@ struct Profile {
   PendingCapacity pending_capacity = PendingCapacity::kRing32;
   bool pending_busy_is_global = true;   // 3.9–3.11: one process-wide `static int busy`
   bool pending_finishing_flag = false;     // 3.8: pending.finishing → Add returns -1 (bpo-33608)
+  // Calls one make_pending_calls pass runs at most, then it returns with the rest still
+  // signalled. ≤3.12: `for (i = 0; i < NPENDINGCALLS; i++)` (32) in make_pending_calls
+  // (ceval.c / ceval_gil.c); 3.13: pending->maxloop, MAXPENDINGCALLSLOOP_MAIN (32) for the
+  // main thread's queue, MAXPENDINGCALLSLOOP (100) for an interpreter's. [EXP] a call that
+  // re-adds itself runs 32 times per Py_MakePendingCalls on 3.8.18, 3.11.2, 3.12.1, 3.13.0.
+  int pending_pass_max_runtime = 32;
+  int pending_pass_max_interp = 32;
   // ---- signals (P5) ----
   // 3.8+ (bpo-35724, PR gh-11530): only the main thread *in the main interpreter* handles
   // tripped signals (ceval.c handle_signals / _Py_ThreadCanHandleSignals). 3.7 checks the

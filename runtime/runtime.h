@@ -107,7 +107,9 @@ class Runtime {
   // ---- pending calls (pending_calls.cc) ------------------------------------------------------
   /// Py_AddPendingCall (target null) or the internal per-interpreter add (target set, 3.9+).
   /// Callable with or without the GIL, from any thread. Returns 0 accepted, -1 refused.
-  int add_pending(PendingKind kind, Interpreter* target = nullptr);
+  /// `event_text`: the kPendingAdded event's text instead of the kind's name (a forever call's
+  /// re-add says "forever:again", so that observers can tell it from a program's add).
+  int add_pending(PendingKind kind, Interpreter* target = nullptr, const char* event_text = nullptr);
 
   // ---- threads (threads.cc) ------------------------------------------------------------------
   /// threading.Thread(...).start() / _thread.start_new_thread from the current thread (GIL
@@ -248,6 +250,7 @@ class Runtime {
   void run_one_pending(ThreadState* t, const PendingQueue& q, const PendingCall& c);
   void finish_pending_calls(ThreadState* t);
   void drain_until_empty(ThreadState* t, PendingQueue& q);
+  int pass_max(const PendingQueue& q) const;  // the profile's per-pass bound for this queue
   void drop_queue(PendingQueue& q);
   void signal_pending(PendingQueue& q);
 

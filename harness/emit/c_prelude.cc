@@ -121,7 +121,7 @@ typedef struct ifz_thread {
 } ifz_thread;
 
 enum { IFZ_THREADING, IFZ_DAEMON, IFZ_RAW, IFZ_C };
-enum { IFZ_NOOP, IFZ_TOUCH, IFZ_REARM, IFZ_FAIL, IFZ_SLOW, IFZ_ADDS };
+enum { IFZ_NOOP, IFZ_TOUCH, IFZ_REARM, IFZ_FAIL, IFZ_SLOW, IFZ_ADDS, IFZ_FOREVER };
 
 static ifz_thread ifz_threads[IFZ_MAX_THREADS];
 static __thread ifz_thread *ifz_self;         /* the context of the calling OS thread */
@@ -565,8 +565,17 @@ IFZ_FN void ifz_add_pending(int kind) {
   ifz_obs("pending_added rc=%d", rc);
 }
 
+/* Runs of `forever` calls: not printed one by one (their number under Python code depends on
+ * how often the eval loop checks the breaker); Py_MakePendingCalls prints its pass's count. */
+static long ifz_forever_runs;
+
 static int ifz_pending_call(void *arg) {
   int kind = (int)(intptr_t)arg;
+  if (kind == IFZ_FOREVER) {  /* re-adds itself every time it runs */
+    ++ifz_forever_runs;
+    (void)Py_AddPendingCall(ifz_pending_call, arg);
+    return 0;
+  }
 #if PY_VERSION_HEX >= 0x03090000
   PyInterpreterState *interp = PyInterpreterState_Get();
 #else
@@ -597,7 +606,9 @@ static int ifz_pending_call(void *arg) {
 }
 
 IFZ_FN void ifz_make_pending(void) {
+  long before = ifz_forever_runs;
   if (Py_MakePendingCalls() < 0) ifz_raised();  /* -1 with the failing call's exception */
+  if (ifz_forever_runs != before) ifz_obs("pending_forever_runs n=%ld", ifz_forever_runs - before);
 }
 
 /* ---- threads ---------------------------------------------------------------------------- */

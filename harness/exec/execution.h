@@ -166,6 +166,7 @@ class Execution {
   // Counted by every program thread as its ops end: concurrently on the native platform.
   std::atomic<uint64_t> ops_executed_{0};
   std::atomic<uint64_t> ops_skipped_{0};
+  std::atomic<uint64_t> forever_runs_{0};  // runs of `forever` pending calls (kPendingRun events)
   ReachCounters reach_;
   // Where the lifecycle is, from the last kPhase event (count_reach's wording only): kept as
   // two flags so that no event pays for a string copy or comparison.

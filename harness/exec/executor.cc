@@ -148,6 +148,7 @@ std::unique_lock<std::recursive_mutex> Execution::native_lock() {
 void Execution::on_event(const rt::Event& e) {
   std::unique_lock<std::recursive_mutex> lock;
   if (remote_) lock = native_lock();
+  if (e.kind == rt::EventKind::kPendingRun && e.text == "forever") forever_runs_.fetch_add(1);
   if (e.kind == rt::EventKind::kDefectTriggered) {
     if (remote_) plat_.report("triggered\t" + e.text + "\n");
     return;  // a canary, not an observation: no oracle sees it

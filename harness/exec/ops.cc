@@ -558,10 +558,18 @@ bool Execution::op_pending(ThreadCtx& c, const Op& op, const char** why) {
       if (opts_.trace) trace_line(std::string("   returned ") + std::to_string(rc));
       return true;
     }
-    case OpCode::kMakePending:
+    case OpCode::kMakePending: {
       IFZ_REQUIRE(attached(c), "needs an attached thread state");
+      const uint64_t before = forever_runs_.load();
       rt.make_pending_calls();
+      // The pass's count of `forever` runs: the observable of the per-pass bound (the emitted
+      // C prints the same line around its Py_MakePendingCalls).
+      const uint64_t ran = forever_runs_.load() - before;
+      if (ran > 0 && opts_.op_log != nullptr) {
+        opts_.op_log->observables.push_back("pending_forever_runs n=" + std::to_string(ran));
+      }
       return true;
+    }
     case OpCode::kSignal:
       rt.trip_signal(op.count);
       return true;

@@ -309,6 +309,32 @@ TEST_P(PendingContracts, P3_ACallAddingACallUsesThePublicRoute) {
   EXPECT_EQ(count_of(r.events, EventKind::kPendingDropped), 0u);
 }
 
+// P4's per-pass bound (issue 20, kind `forever`): a call that re-adds itself every time it
+// runs. Each Py_MakePendingCalls runs it 32 times (≤3.12 NPENDINGCALLS; 3.13 the main
+// thread's queue) and returns with it still queued [EXP 3.8.18, 3.11.2, 3.12.1, 3.13.0].
+// At Py_FinalizeEx the -fixed twins refuse the re-add once the queues are closed, so
+// finalisation ends; 3.13 loops until the queue is empty, which never happens (a hang: the
+// real 3.13.0 too), the other versions stop after a bounded pass.
+TEST_P(PendingContracts, P4_AForeverCallRunsItsBoundPerPass) {
+  std::vector<size_t> per_pass;
+  auto r = run_sim(GetParam(), [&](Runtime& rt) {
+    rt.initialize();
+    ASSERT_EQ(rt.add_pending(PendingKind::kForever), 0);
+    for (int pass = 0; pass < 2; ++pass) {
+      const size_t before = count_of(*sim_events(), EventKind::kPendingRun);
+      rt.make_pending_calls();
+      per_pass.push_back(count_of(*sim_events(), EventKind::kPendingRun) - before);
+    }
+    rt.finalize();
+  });
+  EXPECT_EQ(per_pass, (std::vector<size_t>{32, 32}));
+  if (minor() >= 13 && !fixed()) {
+    EXPECT_EQ(r.run.kind, platform::RunResult::Kind::kStepLimit) << r.summary();
+  } else {
+    EXPECT_TRUE(r.exited_normally()) << r.summary();
+  }
+}
+
 // P3 routing (bpo-39984): a subinterpreter thread calls Py_AddPendingCall *without* the GIL.
 // 3.9–3.11 find the interpreter with PyGILState_GetThisThreadState(), which is not
 // subinterpreter-aware (defect bpo39984_gilstate_wrong_interp): the call lands in I0 and the
