@@ -316,7 +316,7 @@ void Runtime::run_one_pending(ThreadState* t, const PendingQueue& q, const Pendi
     case PendingKind::kAdds:
       // Py_AddPendingCall from the callback, with the GIL, on the thread running it: where the
       // new call goes and whether it is accepted is the public add's business.
-      add_pending(PendingKind::kNoop, nullptr);
+      add_pending(PendingKind::kNoop, nullptr, "noop:from-call");
       break;
     case PendingKind::kForever:
       // Re-adds itself every time it runs, through the public add: each pass runs it up to

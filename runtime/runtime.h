@@ -108,7 +108,8 @@ class Runtime {
   /// Py_AddPendingCall (target null) or the internal per-interpreter add (target set, 3.9+).
   /// Callable with or without the GIL, from any thread. Returns 0 accepted, -1 refused.
   /// `event_text`: the kPendingAdded event's text instead of the kind's name (a forever call's
-  /// re-add says "forever:again", so that observers can tell it from a program's add).
+  /// re-add says "forever:again", an `adds` call's add "noop:from-call", so that observers can
+  /// tell them from a program's add).
   int add_pending(PendingKind kind, Interpreter* target = nullptr, const char* event_text = nullptr);
 
   // ---- threads (threads.cc) ------------------------------------------------------------------
