@@ -16,17 +16,14 @@ bool starts_with(const std::string& s, std::string_view prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
 
-int minor_of(const harness::Program& p) {
-  const rt::Profile* prof = rt::find_profile(p.profile);
-  return prof ? prof->minor : 0;
-}
-
 }  // namespace
 
 std::string check_pending_capacity(const harness::Program& p, const harness::ExecResult& r) {
   // cpython-notes P2: a ring of NPENDINGCALLS=32 keeps one slot empty (31) up to 3.12; 3.13's
   // main-thread queue takes 32. The shape adds only from T0 in I0, so one queue is involved.
-  const int capacity = minor_of(p) >= 13 ? 32 : 31;
+  const rt::Profile* prof = rt::find_profile(p.profile);
+  const int capacity =
+      prof != nullptr && prof->pending_capacity == rt::PendingCapacity::kMax32And300 ? 32 : 31;
   int held = 0;
   int add = 0;
   for (const std::string& line : r.trace) {
@@ -54,21 +51,27 @@ std::string check_finalize_phase_order(const harness::Program& p, const harness:
   // cpython-notes F0: 3.9.2 / 3.11.2 / 3.13.5 _Py_Finalize; 3.7/3.8 lack bpo-19466's early
   // deletion of the other thread states; 3.13 stops the world around SetFinalizing and ends
   // the subinterpreters after the modules.
-  const int minor = minor_of(p);
-  std::vector<std::string> want = {"finalize:wait_for_thread_shutdown", "finalize:FinishPendingCalls",
-                                   "finalize:atexit"};
-  if (minor >= 13) want.push_back("finalize:stop_the_world");
-  want.push_back("finalize:SetFinalizing");
-  if (minor >= 13) want.push_back("finalize:start_the_world");
-  if (minor >= 9) want.push_back("finalize:DeleteExcept");
-  for (const char* s : {"finalize:flush_std_files", "finalize:signals_fini", "finalize:finalize_modules"}) {
-    want.push_back(s);
+  using rt::Phase;
+  const rt::Profile* prof = rt::find_profile(p.profile);
+  if (prof == nullptr) return "";
+  std::vector<Phase> order = {Phase::kFinalizeWaitForThreadShutdown,
+                              Phase::kFinalizeFinishPendingCalls, Phase::kFinalizeAtexit};
+  if (prof->finalize_stop_the_world) order.push_back(Phase::kFinalizeStopTheWorld);
+  order.push_back(Phase::kFinalizeSetFinalizing);
+  if (prof->finalize_stop_the_world) order.push_back(Phase::kFinalizeStartTheWorld);
+  if (prof->finalize_deletes_other_tstates) order.push_back(Phase::kFinalizeDeleteExcept);
+  for (Phase s : {Phase::kFinalizeFlushStdFiles, Phase::kFinalizeSignalsFini, Phase::kFinalizeModules}) {
+    order.push_back(s);
   }
-  if (minor >= 13) want.push_back("finalize:finalize_subinterpreters");
-  for (const char* s : {"finalize:import_fini", "finalize:interp_clear", "finalize:interp_delete",
-                        "finalize:runtime_fini", "finalized"}) {
-    want.push_back(s);
+  if (prof->finalize_with_subinterps == rt::FinalizeWithSubinterps::kAutoEnd) {
+    order.push_back(Phase::kFinalizeSubinterpreters);
   }
+  for (Phase s : {Phase::kFinalizeImportFini, Phase::kFinalizeInterpClear,
+                  Phase::kFinalizeInterpDelete, Phase::kFinalizeRuntimeFini, Phase::kFinalized}) {
+    order.push_back(s);
+  }
+  std::vector<std::string> want;
+  for (Phase s : order) want.push_back(rt::phase_name(s));
   size_t next = 0;
   bool inside = false;
   for (const std::string& line : r.trace) {
@@ -85,7 +88,7 @@ std::string check_finalize_phase_order(const harness::Program& p, const harness:
              (next < want.size() ? want[next] : std::string("nothing")) + " was due";
     }
     ++next;
-    if (phase == "finalized") inside = false;
+    if (phase == rt::phase_name(Phase::kFinalized)) inside = false;
   }
   return "";
 }

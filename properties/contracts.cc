@@ -446,9 +446,13 @@ Shape shape_k4() {
 
 // Schedules of the daemon/finalisation contracts: mostly park a thread, and wake it once the
 // memory it points to is gone (after DeleteExcept, after interp_delete) or the runtime was
-// initialised again (window_phases() indexes).
-const ParkBias kFinalizeWindows{75, {7, 14, 15}};
-const ParkBias kReinitWindows{75, {15, 17}};
+// initialised again.
+const ParkBias kFinalizeWindows{75,
+                                {window_index(rt::Phase::kFinalizeFlushStdFiles),
+                                 window_index(rt::Phase::kFinalizeRuntimeFini),
+                                 window_index(rt::Phase::kFinalized)}};
+const ParkBias kReinitWindows{
+    75, {window_index(rt::Phase::kFinalized), window_index(rt::Phase::kRunning)}};
 
 std::vector<Contract> make_contracts() {
   return {

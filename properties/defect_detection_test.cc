@@ -96,11 +96,24 @@ rc::detail::TestParams default_params() {
   return p;
 }
 
+// Defects no contract property detects within RapidCheck's default budget (measured with
+// DISABLED_MeasureEveryProperty: every property passes its 100 cases). They are the -fixed
+// shutdown design's (docs/design-notes.md §7, 13): their triggers need three threads and a
+// subinterpreter being created or ended at finalisation, or a fork during another thread's
+// pending-call pass, which the contract shapes do not draw. The corpus programs of
+// harness/tests/canary_site_test.cc (DefectTriggerProgram) detect them under PCT. A gap.
+const char* const kUndetectedByProperties[] = {
+    "starter_waits_for_exited_thread", "finalize_ends_claimed_interp",
+    "finalize_frees_foreign_tstate",   "fork_keeps_vanished_pending_handler",
+    "own_gil_freed_with_waiters",      "end_interp_releases_gil_before_unlink",
+    "fork_orphans_other_interp_threads"};
+
 TEST(DefectTable, CoversEveryDefectOnce) {
   for (const rt::DefectInfo& d : rt::all_defects()) {
     int rows = 0;
     for (const Detection& row : kTable) rows += std::string(row.defect) == d.name;
-    EXPECT_EQ(rows, 1) << d.name << " needs exactly one row in kTable";
+    for (const char* u : kUndetectedByProperties) rows += std::string(u) == d.name;
+    EXPECT_EQ(rows, 1) << d.name << " needs exactly one row in kTable (or kUndetectedByProperties)";
   }
 }
 
@@ -141,7 +154,13 @@ INSTANTIATE_TEST_SUITE_P(Defects, DefectDetection, ::testing::ValuesIn(kTable),
 // minutes); run with IFZ_MEASURE_DEFECTS=1 and --gtest_also_run_disabled_tests.
 TEST(DefectTable, DISABLED_MeasureEveryProperty) {
   const rc::detail::TestParams params = default_params();
+  // IFZ_MEASURE_ONLY=a,b: only those defects' rows.
+  const char* only = std::getenv("IFZ_MEASURE_ONLY");
   for (const Detection& row : kTable) {
+    if (only != nullptr && ("," + std::string(only) + ",").find("," + std::string(row.defect) + ",") ==
+                               std::string::npos) {
+      continue;
+    }
     const PropertyConfig cfg = PropertyConfig::one_defect(row.profile, row.defect);
     std::string best;
     int best_successes = 1 << 30;

@@ -107,8 +107,8 @@ TEST(ContractChecks, FinalizePhaseOrderFlagsASwapAndAMissingPhase) {
   harness::Program p;
   p.profile = "3.9-fixed";
   std::vector<std::string> ok;
-  for (const char* ph : {"finalize:wait_for_thread_shutdown", "finalize:FinishPendingCalls", "finalize:atexit",
-                         "finalize:SetFinalizing", "finalize:DeleteExcept", "finalize:flush_std_files"}) {
+  for (const char* ph : {rt::phase_name(rt::Phase::kFinalizeWaitForThreadShutdown), rt::phase_name(rt::Phase::kFinalizeFinishPendingCalls), rt::phase_name(rt::Phase::kFinalizeAtexit),
+                         rt::phase_name(rt::Phase::kFinalizeSetFinalizing), rt::phase_name(rt::Phase::kFinalizeDeleteExcept), rt::phase_name(rt::Phase::kFinalizeFlushStdFiles)}) {
     ok.push_back(std::string("   . phase ") + ph);
   }
   EXPECT_EQ(check_finalize_phase_order(p, traced(ok)), "");

@@ -3,9 +3,11 @@
 #include "properties/schedule_spec.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <optional>
 
+#include "base/check.h"
 #include "harness/schedule/pct_strategy.h"
 #include "harness/schedule/random_strategy.h"
 #include "properties/program_shapes.h"
@@ -16,29 +18,44 @@ using platform::ThreadId;
 
 namespace {
 
-// The order one runtime lifetime passes these labels (runtime/finalize.cc, runtime.cc), then
-// the next lifetime's start: a window may span a re-initialisation (F6).
-constexpr const char* kWindowPhases[] = {
-    "finalize:wait_for_thread_shutdown",
-    "finalize:FinishPendingCalls",
-    "finalize:atexit",
-    "finalize:stop_the_world",
-    "finalize:SetFinalizing",
-    "finalize:start_the_world",
-    "finalize:DeleteExcept",
-    "finalize:flush_std_files",
-    "finalize:signals_fini",
-    "finalize:finalize_modules",
-    "finalize:finalize_subinterpreters",
-    "finalize:import_fini",
-    "finalize:interp_clear",
-    "finalize:interp_delete",
-    "finalize:runtime_fini",
-    "finalized",
-    "reinit",
-    "running",
+using rt::Phase;
+
+// The order one runtime lifetime passes these phases (phases.def, runtime/finalize.cc,
+// runtime.cc), then the next lifetime's start: a window may span a re-initialisation (F6).
+constexpr Phase kWindowPhaseIds[] = {
+    Phase::kFinalizeWaitForThreadShutdown,
+    Phase::kFinalizeFinishPendingCalls,
+    Phase::kFinalizeAtexit,
+    Phase::kFinalizeStopTheWorld,
+    Phase::kFinalizeSetFinalizing,
+    Phase::kFinalizeStartTheWorld,
+    Phase::kFinalizeDeleteExcept,
+    Phase::kFinalizeFlushStdFiles,
+    Phase::kFinalizeSignalsFini,
+    Phase::kFinalizeModules,
+    Phase::kFinalizeSubinterpreters,
+    Phase::kFinalizeImportFini,
+    Phase::kFinalizeInterpClear,
+    Phase::kFinalizeInterpDelete,
+    Phase::kFinalizeRuntimeFini,
+    Phase::kFinalized,
+    Phase::kReinit,
+    Phase::kRunning,
 };
-constexpr int kPhaseCount = static_cast<int>(std::size(kWindowPhases));
+constexpr int kPhaseCount = static_cast<int>(std::size(kWindowPhaseIds));
+// Their labels, as the runtime's scheduling points carry them.
+constexpr std::array<const char*, kPhaseCount> kWindowPhases = [] {
+  std::array<const char*, kPhaseCount> out{};
+  for (int i = 0; i < kPhaseCount; ++i) out[i] = rt::phase_name(kWindowPhaseIds[i]);
+  return out;
+}();
+
+constexpr int window_position(Phase p) {
+  for (int i = 0; i < kPhaseCount; ++i) {
+    if (kWindowPhaseIds[i] == p) return i;
+  }
+  return -1;
+}
 
 int phase_index(const char* label) {
   for (int i = 0; i < kPhaseCount; ++i) {
@@ -50,8 +67,13 @@ int phase_index(const char* label) {
 // Windows that matter: a thread kept out from a shutdown step until a later one. The starts
 // are where a parked daemon would otherwise wake and exit (F2); the ends are where memory it
 // points to has been freed or the runtime re-initialised.
-constexpr int kFromChoices[] = {0, 2, 4, 6};     // wait_for_thread_shutdown, atexit, SetFinalizing, DeleteExcept
-constexpr int kUntilChoices[] = {6, 7, 13, 14, 15, 17};  // DeleteExcept … running (after reinit)
+constexpr int kFromChoices[] = {
+    window_position(Phase::kFinalizeWaitForThreadShutdown), window_position(Phase::kFinalizeAtexit),
+    window_position(Phase::kFinalizeSetFinalizing), window_position(Phase::kFinalizeDeleteExcept)};
+constexpr int kUntilChoices[] = {
+    window_position(Phase::kFinalizeDeleteExcept), window_position(Phase::kFinalizeFlushStdFiles),
+    window_position(Phase::kFinalizeInterpDelete), window_position(Phase::kFinalizeRuntimeFini),
+    window_position(Phase::kFinalized), window_position(Phase::kRunning) /* after a reinit */};
 
 SchedSpec draw_spec(int threads, const ParkBias& bias) {
   SchedSpec s;
@@ -144,6 +166,12 @@ void note_failing_schedule(const SchedSpec& spec, std::vector<Preemption> preemp
 }
 
 std::span<const char* const> window_phases() { return kWindowPhases; }
+
+int window_index(rt::Phase p) {
+  const int i = window_position(p);
+  IFZ_PRECONDITION(i >= 0, "not a window phase");
+  return i;
+}
 
 rc::Gen<SchedSpec> gen_sched_spec(int threads, ParkBias bias) {
   auto raw = rc::gen::exec([threads, bias] { return draw_spec(threads, bias); });

@@ -36,12 +36,15 @@
 #include <vector>
 
 #include "harness/schedule/strategy.h"
+#include "runtime/phases.h"
 
 namespace ifz::properties {
 
 /// Lifecycle phase labels (runtime kPhase points) windows and preemptions are anchored at, in
 /// the order one runtime lifetime passes them. Windows compare positions in this list.
 std::span<const char* const> window_phases();
+/// The position of `p` in window_phases() (a precondition: it is one of them).
+int window_index(rt::Phase p);
 
 /// "At the `offset`-th choice point after the `occurrence`-th choice point at phase `anchor`
 /// (or after the start when anchor < 0), run `thread` if it can run."

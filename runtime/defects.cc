@@ -24,6 +24,15 @@ std::optional<Defect> find_defect(std::string_view name) {
   return std::nullopt;
 }
 
+std::string canary_site_member(std::string_view fn) {
+  // GCC/Clang: "<ret> ifz::rt::Runtime::<member>(<args>)[::<lambda(...)> / ::(anonymous class)::operator()(...)]".
+  constexpr std::string_view kScope = "Runtime::";
+  const size_t at = fn.find(kScope);
+  if (at == std::string_view::npos) return std::string(fn);
+  const std::string_view rest = fn.substr(at + kScope.size());
+  return std::string(rest.substr(0, rest.find_first_of("(<:")));
+}
+
 bool DefectSet::empty() const {
   for (bool b : bits_) {
     if (b) return false;

@@ -46,6 +46,10 @@ struct DefectInfo {
 std::span<const DefectInfo> all_defects();
 const DefectInfo& defect_info(Defect d);
 std::optional<Defect> find_defect(std::string_view name);
+/// The Runtime member function a __PRETTY_FUNCTION__ string names ("take_gil" for
+/// "void ifz::rt::Runtime::take_gil(ifz::rt::ThreadState*)", also from a lambda inside it);
+/// the whole string when it is no Runtime member.
+std::string canary_site_member(std::string_view function_name);
 
 /// A set of enabled defects.
 class DefectSet {
@@ -64,10 +68,21 @@ class DefectSet {
 struct Canaries {
   std::array<uint32_t, kDefectCount> reached{};
   std::array<uint32_t, kDefectCount> triggered{};
+  // The distinct functions each defect's triggers fired in (the first kMaxSites; more are
+  // counted in sites_overflow). Raw __PRETTY_FUNCTION__ strings; canary_site_member() names them.
+  static constexpr size_t kMaxSites = 4;
+  std::array<std::array<const char*, kMaxSites>, kDefectCount> trigger_sites{};
+  uint32_t sites_overflow = 0;
   // Any thread may count (native platform): atomic increments on plain storage, so the
   // struct stays copyable for reports.
   void reach(Defect d) { bump(reached[static_cast<size_t>(d)]); }
   void trigger(Defect d) { bump(triggered[static_cast<size_t>(d)]); }
+  /// A trigger, with the function it fired in (its __PRETTY_FUNCTION__, a string of
+  /// static storage): the canary-site test checks it against defects.def's `site`.
+  void trigger_at(Defect d, const char* function) {
+    trigger(d);
+    record_site(trigger_sites[static_cast<size_t>(d)], function);
+  }
   // Reads are atomic too: the main thread reports the counters while daemons still count.
   uint32_t reached_of(Defect d) const { return load(reached[static_cast<size_t>(d)]); }
   uint32_t triggered_of(Defect d) const { return load(triggered[static_cast<size_t>(d)]); }
@@ -75,6 +90,16 @@ struct Canaries {
  private:
   static void bump(uint32_t& c) {
     std::atomic_ref<uint32_t>(c).fetch_add(1, std::memory_order_relaxed);
+  }
+  void record_site(std::array<const char*, kMaxSites>& sites, const char* function) {
+    for (const char*& slot : sites) {
+      std::atomic_ref<const char*> a(slot);
+      const char* seen = a.load(std::memory_order_relaxed);
+      if (seen == function) return;
+      if (seen == nullptr && a.compare_exchange_strong(seen, function)) return;
+      if (seen == function) return;  // another thread recorded it meanwhile
+    }
+    bump(sites_overflow);
   }
   static uint32_t load(const uint32_t& c) {
     return std::atomic_ref<uint32_t>(const_cast<uint32_t&>(c)).load(std::memory_order_relaxed);

@@ -44,11 +44,11 @@ bool Runtime::handle_eval_breaker(ThreadState* t) {
   if (signal_tripped_.load() && can_handle_signals(t)) handle_signals(t);
   // Pending calls: the queues this thread may run (P3).
   if (runtime_pending_ && !runtime_pending_->empty() && can_handle_pending(t, *runtime_pending_)) {
-    if (run_pending_queue(t, *runtime_pending_, profile_.pending_pass_max_runtime) < 0) return true;
+    if (run_pending_queue(t, *runtime_pending_, profile_.pending_maxloop_runtime) < 0) return true;
   }
-  if (profile_.minor >= 9 && !t->interp->pending.empty() &&
+  if (profile_.has_interp_pending_queue && !t->interp->pending.empty() &&
       can_handle_pending(t, t->interp->pending)) {
-    if (run_pending_queue(t, t->interp->pending, profile_.pending_pass_max_interp) < 0) return true;
+    if (run_pending_queue(t, t->interp->pending, profile_.pending_maxloop_per_interp) < 0) return true;
   }
   return false;
 }
@@ -95,10 +95,10 @@ int Runtime::make_pending_calls() {
   if (signal_tripped_.load() && can_handle_signals(t)) handle_signals(t);
   int rc = 0;
   if (runtime_pending_ && can_handle_pending(t, *runtime_pending_)) {
-    rc = run_pending_queue(t, *runtime_pending_, profile_.pending_pass_max_runtime);
+    rc = run_pending_queue(t, *runtime_pending_, profile_.pending_maxloop_runtime);
   }
-  if (rc == 0 && profile_.minor >= 9 && can_handle_pending(t, t->interp->pending)) {
-    rc = run_pending_queue(t, t->interp->pending, profile_.pending_pass_max_interp);
+  if (rc == 0 && profile_.has_interp_pending_queue && can_handle_pending(t, t->interp->pending)) {
+    rc = run_pending_queue(t, t->interp->pending, profile_.pending_maxloop_per_interp);
   }
   // Py_MakePendingCalls returns -1 with the failing call's exception set.
   if (rc < 0) emit(EventKind::kError, 0, 0, 0, "RuntimeError: a pending call failed", t, t->interp);

@@ -15,65 +15,65 @@ int Runtime::finalize() {
   Interpreter* interp = t->interp;
 
   // Wrap up existing "threading"-module-created, non-daemon threads (F1).
-  set_phase("finalize:wait_for_thread_shutdown");
+  set_phase(Phase::kFinalizeWaitForThreadShutdown);
   wait_for_thread_shutdown(t);
   interp->shutdown = Interpreter::Shutdown::kThreadsJoined;
 
   // Make any remaining pending calls (3.8+, P6). From here Add must refuse.
-  set_phase("finalize:FinishPendingCalls");
+  set_phase(Phase::kFinalizeFinishPendingCalls);
   close_pending_queues(interp);
   if (defect(Defect::kNoFinishPendingAtFinalize)) {
-    if (!runtime_pending_->empty()) trigger(Defect::kNoFinishPendingAtFinalize);
+    if (!runtime_pending_->empty()) trigger(Defect::kNoFinishPendingAtFinalize, __PRETTY_FUNCTION__);
   } else {
     finish_pending_calls(t);
   }
 
   // The atexit module's callbacks, with the GIL (threads/fork refusal per F5).
-  set_phase("finalize:atexit");
+  set_phase(Phase::kFinalizeAtexit);
   interp->shutdown = Interpreter::Shutdown::kAtexit;
   run_atexit(t);
 
-  if (profile_.finalize_stop_the_world) set_phase("finalize:stop_the_world");
+  if (profile_.finalize_stop_the_world) set_phase(Phase::kFinalizeStopTheWorld);
   // Block some operations: from here a thread taking the GIL must exit (F2).
-  set_phase("finalize:SetFinalizing");
+  set_phase(Phase::kFinalizeSetFinalizing);
   interp->shutdown = Interpreter::Shutdown::kFinalizing;
   finalizing_tstate_ = t;
   finalizing_thread_ = platform_.current();
   initialized_ = false;
-  if (profile_.finalize_stop_the_world) set_phase("finalize:start_the_world");
+  if (profile_.finalize_stop_the_world) set_phase(Phase::kFinalizeStartTheWorld);
 
   // bpo-19466 (3.9+): delete the other thread states of this interpreter now (daemons).
   if (profile_.finalize_deletes_other_tstates) {
-    set_phase("finalize:DeleteExcept");
+    set_phase(Phase::kFinalizeDeleteExcept);
     delete_threads_except(t);
   }
   // flush_std_files(): writing sys.stdout/stderr releases the GIL around write(2)
   // (Py_BEGIN_ALLOW_THREADS): the one GIL hand-off finalisation always makes. A thread
   // waiting in take_gil may win it here (and must exit, F2); a stale drop request makes
   // drop_gil wait for a switch that never comes (gh-96387).
-  set_phase("finalize:flush_std_files");
+  set_phase(Phase::kFinalizeFlushStdFiles);
   save_thread();
   platform_.syscall("flush_std_files: write(2)");
   restore_thread(t);
-  set_phase("finalize:signals_fini");
+  set_phase(Phase::kFinalizeSignalsFini);
   // Module teardown. Destructors written in Python are program-specific; the model runs
   // none, so no pending call runs after _Py_FinishPendingCalls ([EXP] gh-118297: calls
   // left behind at finalisation never run).
-  set_phase("finalize:finalize_modules");
+  set_phase(Phase::kFinalizeModules);
   if (profile_.finalize_with_subinterps == FinalizeWithSubinterps::kAutoEnd) {
-    set_phase("finalize:finalize_subinterpreters");
+    set_phase(Phase::kFinalizeSubinterpreters);
     finalize_subinterpreters(t);
   }
-  set_phase("finalize:import_fini");
-  set_phase("finalize:interp_clear");
+  set_phase(Phase::kFinalizeImportFini);
+  set_phase(Phase::kFinalizeInterpClear);
   interpreter_clear(interp, t);
-  set_phase("finalize:interp_delete");
+  set_phase(Phase::kFinalizeInterpDelete);
   per_thread(platform_.current()).current.store(nullptr);
   interpreter_delete(interp);
-  set_phase("finalize:runtime_fini");
+  set_phase(Phase::kFinalizeRuntimeFini);
   runtime_fini();
   emit(EventKind::kFinalizeReturned);
-  set_phase("finalized");
+  set_phase(Phase::kFinalized);
   return 0;
 }
 
@@ -102,23 +102,25 @@ void Runtime::finalize_subinterpreters(ThreadState* t) {
   // 3.13 (gh-113433): end every remaining subinterpreter, swapping into it first.
   if (defect(Defect::kGh113433FatalRemainingSubinterps)) {
     if (head_ != main_ || main_.load()->next != nullptr) {
-      trigger(Defect::kGh113433FatalRemainingSubinterps);
+      trigger(Defect::kGh113433FatalRemainingSubinterps, __PRETTY_FUNCTION__);
     }
     return;
   }
   // CPython 3.13.0: "we always delete [the head tstate] and use a fresh tstate instead",
   // assuming at most one tstate is left; a second one (a daemon thread's) makes
   // Py_EndInterpreter fail with "not the last thread" ([EXP] 3.13.0).
+  const bool ignores_claims = defect(Defect::kFinalizeEndsClaimedInterp);
   for (;;) {
     Interpreter* victim = nullptr;
     bool others_ending = false;
     head_lock_.lock();
     for (Interpreter* i = head_; i != nullptr; i = i->next) {
       if (i == main_) continue;
-      // -fixed: an interpreter another live thread is ending is left to it (see
+      // An interpreter another live thread is ending is left to it (see
       // Interpreter::ending_thread); one whose ender is gone (made to exit) is taken over.
+      // finalize_ends_claimed_interp: CPython does not look.
       const platform::ThreadId ender = i->ending_thread.load();
-      if (profile_.fixed && ender != platform::kNoThread && ender != platform_.current()) {
+      if (!ignores_claims && ender != platform::kNoThread && ender != platform_.current()) {
         others_ending = true;
         continue;
       }
@@ -132,10 +134,20 @@ void Runtime::finalize_subinterpreters(ThreadState* t) {
       }
       victim = i;
     }
-    if (victim != nullptr && profile_.fixed) victim->ending_thread = platform_.current();
+    if (victim != nullptr && !ignores_claims) victim->ending_thread = platform_.current();
+    if (victim != nullptr && ignores_claims) {
+      // The bug condition: another thread is inside Py_EndInterpreter of this interpreter
+      // (its record, kept for this canary only), or inside Py_NewInterpreter of it.
+      const platform::ThreadId ender = victim->ending_thread.load();
+      const bool being_ended = ender != platform::kNoThread && ender != platform_.current() &&
+                               per_thread(ender).ending_interp.load();
+      if (being_ended || victim->creation.load() != Interpreter::Creation::kReady) {
+        trigger(Defect::kFinalizeEndsClaimedInterp, __PRETTY_FUNCTION__);
+      }
+    }
     if (victim != nullptr && victim->creation.load() != Interpreter::Creation::kReady &&
         defects_.has(Defect::kFinalizeHalfBuiltSubinterp)) {
-      trigger(Defect::kFinalizeHalfBuiltSubinterp);
+      trigger(Defect::kFinalizeHalfBuiltSubinterp, __PRETTY_FUNCTION__);
     }
     head_lock_.unlock();
     if (victim == nullptr && others_ending) {
@@ -157,11 +169,17 @@ void Runtime::finalize_subinterpreters(ThreadState* t) {
       continue;
     }
     if (victim == nullptr) break;
-    // CPython 3.13.0 deletes the head tstate whoever owns it: a thread still starting or
-    // running in the interpreter (own GIL) then resumes on freed memory. The -fixed twins
-    // leave other threads' tstates to Py_EndInterpreter (below), which joins the non-daemon
-    // ones and, for the finalizing thread, deletes the rest as Py_FinalizeEx does its own.
-    ThreadState* const leftover = profile_.fixed ? nullptr : victim->tstate_head;
+    // CPython 3.13.0 deletes the head tstate whoever owns it (finalize_frees_foreign_tstate):
+    // a thread still starting or running in the interpreter (own GIL) then resumes on freed
+    // memory. The fixed design leaves other threads' tstates to Py_EndInterpreter (below),
+    // which joins the non-daemon ones and, for the finalizing thread, deletes the rest as
+    // Py_FinalizeEx does its own.
+    ThreadState* const leftover =
+        defect(Defect::kFinalizeFreesForeignTstate) ? victim->tstate_head : nullptr;
+    if (leftover != nullptr && leftover->thread != platform::kNoThread &&
+        leftover->thread != platform_.current()) {
+      trigger(Defect::kFinalizeFreesForeignTstate, __PRETTY_FUNCTION__);  // another OS thread's tstate
+    }
     if (ThreadState* old = leftover) {
       // Attached first (_PyThreadState_Attach), which takes the interpreter's GIL: a thread
       // still running in an own-GIL interpreter gets to release it before its tstate goes
@@ -190,6 +208,10 @@ void Runtime::interpreter_clear(Interpreter* i, ThreadState* caller) {
 
 void Runtime::interpreter_delete(Interpreter* i) {
   // PyInterpreterState_Delete: zapthreads, unlink, then the main-interpreter checks.
+  // Two threads may delete one interpreter when Py_FinalizeEx ends an interpreter another
+  // thread is ending (finalize_ends_claimed_interp): the later one reads freed memory here, or,
+  // if the other has unlinked it and not freed it yet, finds it missing from the list.
+  touch(i, "PyInterpreterState_Delete: zapthreads(interp)");
   while (i->tstate_head != nullptr) {
     ThreadState* p = i->tstate_head;
     unlink_tstate(p);
@@ -198,11 +220,15 @@ void Runtime::interpreter_delete(Interpreter* i) {
   head_lock_.lock();
   Interpreter** pp = &head_;
   while (*pp != nullptr && *pp != i) pp = &(*pp)->next;
-  IFZ_CHECK(*pp == i, "PyInterpreterState_Delete: interpreter not in the runtime list");
+  if (*pp != i) {
+    head_lock_.unlock();
+    fatal("PyInterpreterState_Delete", "NULL interpreter");  // CPython's walk off the list's end
+  }
   *pp = i->next;
   const bool was_main = i == main_;
   // Wakes a finalizing thread waiting for this ender (finalize_subinterpreters).
-  if (profile_.fixed && finalizing_thread_ != platform::kNoThread &&
+  if (!defects_.has(Defect::kFinalizeEndsClaimedInterp) &&
+      finalizing_thread_ != platform::kNoThread &&
       finalizing_thread_ != platform_.current()) {
     ending_done_.notify_all();
   }

@@ -34,7 +34,7 @@ ApiResult Runtime::fork_refusal(ThreadState* t, ForkKind kind) const {
       // 3.9–3.11 _posixsubprocess refuses isolated interpreters; 3.12+ has no such check
       // (allow_exec only governs os.exec*) [EXP 3.12.1, 3.13.0: subprocess works in an
       // isolated subinterpreter].
-      if (profile_.has_isolated_interps && profile_.minor <= 11 && i->config.isolated) {
+      if (profile_.subprocess_refused_in_isolated && i->config.isolated) {
         return ApiResult::fail(
             "RuntimeError: subprocess not supported for isolated subinterpreters");
       }
@@ -47,10 +47,10 @@ ApiResult Runtime::fork_refusal(ThreadState* t, ForkKind kind) const {
   }
   if (profile_.fork_in_subinterp == ForkInSubinterp::kAllow) return {};
   // bpo-40453 (3.9+): os_fork_impl only checks the isolated flag.
-  if (profile_.minor >= 9) {
+  if (profile_.fork_refusal_by_config) {
     auto* self = const_cast<Runtime*>(this);
     if (self->defect(Defect::kBpo40453ForkSubinterpChildFatal)) {
-      self->trigger(Defect::kBpo40453ForkSubinterpChildFatal);
+      self->trigger(Defect::kBpo40453ForkSubinterpChildFatal, __PRETTY_FUNCTION__);
       return {};
     }
   }
@@ -132,7 +132,7 @@ void Runtime::reinit_runtime_locks() {
   // (locks.def's kRuntimeState rows).
   if (defect(Defect::kBpo30395HeadMutexNotReinit)) {
     if (head_lock_.locked() && head_lock_.owner() != platform_.current()) {
-      trigger(Defect::kBpo30395HeadMutexNotReinit);
+      trigger(Defect::kBpo30395HeadMutexNotReinit, __PRETTY_FUNCTION__);
     }
   }
   for (const RuntimeLockInfo& l : all_runtime_locks()) {
@@ -146,16 +146,16 @@ void Runtime::reinit_runtime_locks() {
 void Runtime::after_fork_child(ThreadState* t) {
   // K1: this thread is now the runtime's main thread (_PyRuntimeState_ReInitThreads).
   main_thread_ = platform_.current();
-  set_phase("fork-child:AfterFork_Child");
+  set_phase(Phase::kForkChildAfterFork);
   // _PySignal_AfterFork (Modules/signalmodule.c, every version): the signal flags are cleared
   // so that a signal tripped just before the fork is handled by the parent only (issue9535)
   // [EXP 3.7.16, 3.8.18, 3.11.7, 3.13.0: PyErr_SetInterrupt, fork, bytecode in the child: its
   // handler never runs there].
   clear_tripped_signals();
-  const bool legacy_order = profile_.minor >= 8 && profile_.minor <= 11;
+  const bool legacy_order = profile_.afterfork_legacy_order;
   const bool wrong_order = legacy_order && defect(Defect::kGh112275AfterForkOrder);
   if (wrong_order && head_lock_.locked() && head_lock_.owner() != platform_.current()) {
-    trigger(Defect::kGh112275AfterForkOrder);  // HEAD_LOCK inherited held, used before reinit
+    trigger(Defect::kGh112275AfterForkOrder, __PRETTY_FUNCTION__);  // HEAD_LOCK inherited held, used before reinit
   }
   if (!wrong_order) reinit_runtime_locks();
   // _PyEval_ReInitThreads: a fresh GIL taken by this thread, the pending lock, and the other
@@ -170,7 +170,16 @@ void Runtime::after_fork_child(ThreadState* t) {
   attach(t);
   if (runtime_pending_) runtime_pending_->lock.reinit();
   t->interp->pending.lock.reinit();
-  if (profile_.fixed) {
+  const platform::ThreadId forker = platform_.current();
+  auto handled_by_vanished = [&](const PendingQueue* q) {
+    return q != nullptr && q->handling_thread.load() != platform::kNoThread &&
+           q->handling_thread.load() != forker;
+  };
+  if (defect(Defect::kForkKeepsVanishedPendingHandler)) {
+    if (handled_by_vanished(runtime_pending_.get()) || handled_by_vanished(&t->interp->pending)) {
+      trigger(Defect::kForkKeepsVanishedPendingHandler, __PRETTY_FUNCTION__);
+    }
+  } else {
     // A thread that was running pending calls vanished with the fork: nobody is handling the
     // queues any more. CPython leaves its busy flag / handling_thread set, so the child never
     // runs pending calls again (3.13 even flags the vanished handler's freed tstate); the
@@ -179,7 +188,7 @@ void Runtime::after_fork_child(ThreadState* t) {
     t->interp->pending.handling_thread = platform::kNoThread;
     pending_busy_global_ = false;
   }
-  set_phase("fork-child:DeleteExcept");
+  set_phase(Phase::kForkChildDeleteExcept);
   delete_threads_except(t);
   // _PyImport_ReInitLock: the import lock PyOS_BeforeFork held is free again.
   for (const RuntimeLockInfo& l : all_runtime_locks()) {
@@ -190,21 +199,25 @@ void Runtime::after_fork_child(ThreadState* t) {
   started_cond_.reinit();
   if (wrong_order) reinit_runtime_locks();  // gh-112275: too late, HEAD_LOCK was used above
   if (profile_.fork_deletes_other_interps) {
-    set_phase("fork-child:DeleteExceptMain");
+    set_phase(Phase::kForkChildDeleteExceptMain);
     delete_interps_except_main(t);
-  } else if (fork_orphans_threads()) {
+  } else if (defect(Defect::kForkOrphansOtherInterpThreads)) {
     // 3.7 keeps the other interpreters, and PyEval_ReInitThreads runs threading._after_fork
     // in the forking one only: elsewhere a vanished non-daemon thread still looks alive to
-    // threading._shutdown. The -fixed twin treats it as the forking interpreter's own.
+    // threading._shutdown. The fixed design treats it as the forking interpreter's own.
     const int64_t gen = generation_;
     const int64_t forking_interp = t->interp->id;
     const platform::ThreadId self = platform_.current();
+    bool orphaned_one = false;
     threading_threads_.update_all([&](ThreadRecord& rec) {
-      rec.orphaned |= rec.alive_at_fork && !rec.daemon && rec.generation == gen &&
-                     rec.interp_id != forking_interp && rec.thread != self;
+      const bool orphan = rec.alive_at_fork && !rec.daemon && rec.generation == gen &&
+                          rec.interp_id != forking_interp && rec.thread != self;
+      orphaned_one |= orphan;
+      rec.orphaned |= orphan;
     });
+    if (orphaned_one) trigger(Defect::kForkOrphansOtherInterpThreads, __PRETTY_FUNCTION__);
   }
-  set_phase("fork-child:running");
+  set_phase(Phase::kForkChildRunning);
 }
 
 void Runtime::delete_interps_except_main(ThreadState* t) {
@@ -212,7 +225,7 @@ void Runtime::delete_interps_except_main(ThreadState* t) {
   if (t->interp != main_) {
     // 3.9 Py_FatalError (abort); 3.10+ Py_ExitStatusException (exit status 1) [EXP].
     fatal("_PyInterpreterState_DeleteExceptMain", "not main interpreter",
-          profile_.minor <= 9 ? 134 : 1);
+          profile_.fork_child_exit_status);
   }
   const bool reentry = defect(Defect::kBpo39958HeadLockReentry);
   const bool no_tstate = defect(Defect::kGh101437ClearWithoutTstate);
@@ -230,7 +243,7 @@ void Runtime::delete_interps_except_main(ThreadState* t) {
   main_.load()->next = nullptr;
   if (victims != nullptr && reentry) {
     // bpo-39958: PyInterpreterState_Clear while still holding HEAD_LOCK: it takes it again.
-    trigger(Defect::kBpo39958HeadLockReentry);
+    trigger(Defect::kBpo39958HeadLockReentry, __PRETTY_FUNCTION__);
     interpreter_clear(victims, nullptr);
   }
   head_lock_.unlock();
@@ -238,7 +251,7 @@ void Runtime::delete_interps_except_main(ThreadState* t) {
     Interpreter* next = i->next;
     if (no_tstate) {
       // gh-101437: cleared with no current tstate; PyThreadState_Get() is fatal.
-      trigger(Defect::kGh101437ClearWithoutTstate);
+      trigger(Defect::kGh101437ClearWithoutTstate, __PRETTY_FUNCTION__);
       fatal("PyThreadState_Get",
             "the function must be called with the GIL held, after Python initialization and "
             "before Python finalization, but the GIL is released (the current Python thread "

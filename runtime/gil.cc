@@ -10,6 +10,26 @@ namespace ifz::rt {
 using platform::Point;
 using platform::ThreadId;
 
+namespace {
+
+// Marks the calling thread as inside take_gil / drop_gil of `g` for its scope (also when it
+// unwinds to its exit): canary bookkeeping only (Runtime::PerThread::inside_gil).
+class InsideGil {
+ public:
+  InsideGil(std::atomic<const Gil*>& slot, const Gil* g) : slot_(slot), outer_(slot.load()) {
+    slot_ = g;
+  }
+  ~InsideGil() { slot_ = outer_; }
+  InsideGil(const InsideGil&) = delete;
+  InsideGil& operator=(const InsideGil&) = delete;
+
+ private:
+  std::atomic<const Gil*>& slot_;
+  const Gil* const outer_;
+};
+
+}  // namespace
+
 Gil* Runtime::gil_for(const Interpreter* i) const {
   // ≤3.11 one process GIL (_PyRuntime.ceval.gil); 3.12+ interp->ceval.gil (PEP 684).
   return profile_.per_interp_gil ? i->gil : main_gil_.get();
@@ -17,7 +37,7 @@ Gil* Runtime::gil_for(const Interpreter* i) const {
 
 Ceval& Runtime::ceval_for(const Interpreter* i) {
   // ≤3.8 the eval breaker is runtime-wide; 3.9 moved it into each interpreter (bpo-39984).
-  return profile_.minor <= 8 ? runtime_ceval_ : const_cast<Interpreter*>(i)->ceval;
+  return profile_.ceval_per_interp ? const_cast<Interpreter*>(i)->ceval : runtime_ceval_;
 }
 
 bool Runtime::interp_alive(const Interpreter* i) const {
@@ -52,10 +72,11 @@ bool Runtime::must_exit_before_gil(ThreadState* t) {
     // Comparing tstates makes the finalizing thread itself exit when it swaps interpreters
     // (≤3.12 have the comparison but their finalizing thread never swaps after
     // SetFinalizing: 3.13's finalize_subinterpreters() made it reachable).
-    const bool by_tstate = profile_.minor <= 12 || defect(Defect::kGh109793SwapExitsFinalizer);
+    const bool by_tstate =
+        !profile_.must_exit_compares_thread || defect(Defect::kGh109793SwapExitsFinalizer);
     const bool exits = by_tstate ? t != finalizing_tstate_.load() : fin != self;
     if (exits && fin == self && defects_.has(Defect::kGh109793SwapExitsFinalizer)) {
-      trigger(Defect::kGh109793SwapExitsFinalizer);
+      trigger(Defect::kGh109793SwapExitsFinalizer, __PRETTY_FUNCTION__);
     }
     return exits;
   }
@@ -79,25 +100,29 @@ bool Runtime::must_exit_before_gil(ThreadState* t) {
   const bool stale = t_generation != generation_.load();
   if (stale) {
     if (!defect(Defect::kReinitWithStaleDaemons)) return true;
-    trigger(Defect::kReinitWithStaleDaemons);
+    trigger(Defect::kReinitWithStaleDaemons, __PRETTY_FUNCTION__);
   }
   return false;
 }
 
 void Runtime::exit_for_finalization(ThreadState* t, Gil* g, bool holds_gil_mutex) {
   if (holds_gil_mutex && g) g->mutex.unlock();
-  if (profile_.fixed) release_claims_of_exiting_thread();
+  release_claims_of_exiting_thread();
   emit(EventKind::kThreadExitForced, 0, 0, 0, phase_.load());
   per_thread(platform_.current()).current.store(nullptr);
   platform_.exit_thread();  // PyThread_exit_thread: unwinds
 }
 
 void Runtime::release_claims_of_exiting_thread() {
-  // The -fixed shutdown design (docs/design-notes.md §7): a thread made to exit must not leave
+  // The fixed shutdown design (docs/design-notes.md §7): a thread made to exit must not leave
   // others waiting on what it promised. Invariant kept: after this, no Interpreter's
-  // ending_thread or creating_thread names this thread, and its Thread.start() starter is awake.
+  // ending_thread or creating_thread names this thread (unless finalize_ends_claimed_interp:
+  // CPython keeps no claims), and its Thread.start() starter is awake (unless
+  // starter_waits_for_exited_thread).
   PerThread& pt = per_thread(platform_.current());
-  if (pt.creating_interp.load() && head_lock_.owner() != platform_.current()) {
+  if (defect(Defect::kFinalizeEndsClaimedInterp)) {
+    pt.ending_interp = false;  // the canary's record only (finalize_subinterpreters)
+  } else if (pt.creating_interp.load() && head_lock_.owner() != platform_.current()) {
     pt.creating_interp = false;
     // An interpreter this thread was creating stays half-built (Interpreter::Creation): the
     // finalizing thread ends it.
@@ -108,7 +133,8 @@ void Runtime::release_claims_of_exiting_thread() {
     ending_done_.notify_all();
     head_lock_.unlock();
   }
-  if (pt.ending_interp.load() && head_lock_.owner() != platform_.current()) {
+  if (!defects_.has(Defect::kFinalizeEndsClaimedInterp) && pt.ending_interp.load() &&
+      head_lock_.owner() != platform_.current()) {
     pt.ending_interp = false;
     // An interpreter this thread was ending is left half-ended: the finalizing thread takes it
     // over (Interpreter::ending_thread).
@@ -126,6 +152,10 @@ void Runtime::release_claims_of_exiting_thread() {
   if (!pt.started.load()) {
     // Made to exit before Thread._bootstrap_inner set _started: wake the starter, which
     // CPython leaves waiting for good.
+    if (defect(Defect::kStarterWaitsForExitedThread)) {
+      if (pt.has_starter.load()) trigger(Defect::kStarterWaitsForExitedThread, __PRETTY_FUNCTION__);
+      return;
+    }
     started_lock_.lock();
     pt.start_failed = true;
     started_cond_.notify_all();
@@ -139,7 +169,7 @@ void Runtime::take_gil(ThreadState* t) {
   if (check_early && defect(Defect::kBpo39877TstateDanglingInTakeGil)) {
     // 3.9 dev tree: the check moved before take_gil but still found the runtime through
     // tstate->interp->runtime, which finalisation may have freed.
-    if (heap_.freed(t)) trigger(Defect::kBpo39877TstateDanglingInTakeGil);
+    if (heap_.freed(t)) trigger(Defect::kBpo39877TstateDanglingInTakeGil, __PRETTY_FUNCTION__);
     touch(t, "take_gil: tstate_must_exit(): tstate->interp->runtime");
   }
   if (check_early && must_exit_before_gil(t)) exit_for_finalization(t, nullptr, false);
@@ -162,7 +192,7 @@ void Runtime::take_gil(ThreadState* t) {
     platform_.point({Point::kWindow, kWindow, t});
     if (defect(Defect::kGh110052TstateFreedAfterMustExitCheck)) {
       if (live_before && heap_.freed(t)) {
-        trigger(Defect::kGh110052TstateFreedAfterMustExitCheck);
+        trigger(Defect::kGh110052TstateFreedAfterMustExitCheck, __PRETTY_FUNCTION__);
         per_thread(platform_.current()).window = kWindow;
       }
       touch(t, "take_gil: tstate->interp after the must-exit check");
@@ -171,7 +201,7 @@ void Runtime::take_gil(ThreadState* t) {
       exit_for_finalization(t, nullptr, false);
     }
   }
-  if (profile_.minor >= 9) {
+  if (profile_.ceval_per_interp) {
     // Checked and read in one step: on real threads the finaliser may free `t` right after
     // the must-exit check said "not finalizing" (the check-then-use window CPython has too).
     if (!heap_.read_if_live(t, [&] { interp = t->interp; })) {
@@ -190,6 +220,7 @@ void Runtime::take_gil(ThreadState* t) {
     if (!gil_made) touch(nullptr, "take_gil: interp->ceval.gil (NULL until init_interp_create_gil)");
   }
   auto ceval = [&]() -> Ceval& { return interp ? ceval_for(interp) : runtime_ceval_; };
+  const InsideGil inside(per_thread(platform_.current()).inside_gil, g);
   g->mutex.lock();
   bool drop_requested = false;
   while (g->locked.load()) {
@@ -202,7 +233,7 @@ void Runtime::take_gil(ThreadState* t) {
       // its state; the model only through a live one (the heap's record, no dereference).
       if (drop_requested) {
         if (defect(Defect::kGh96387StaleDropRequest)) {
-          trigger(Defect::kGh96387StaleDropRequest);
+          trigger(Defect::kGh96387StaleDropRequest, __PRETTY_FUNCTION__);
         } else if (interp == nullptr || interp_alive(interp)) {
           ceval().gil_drop_request = false;
         }
@@ -248,6 +279,7 @@ void Runtime::take_gil(ThreadState* t) {
 }
 
 void Runtime::drop_gil(Gil& g, ThreadState* t, Ceval* ceval) {
+  const InsideGil inside(per_thread(platform_.current()).inside_gil, &g);
   if (!g.locked.load()) fatal("drop_gil", "GIL is not locked");
   // Threads might have been switched under our feet (PyThreadState_Swap): fix last_holder.
   if (t) g.last_holder = t;
@@ -275,7 +307,7 @@ void Runtime::drop_gil(Gil& g, ThreadState* t, Ceval* ceval) {
   if (g.last_holder.load() == t) {
     // Nobody took the GIL since we dropped it, so nobody freed `t`: 3.9+ reset the request
     // through tstate->interp.
-    if (profile_.minor >= 9) touch(t, "drop_gil: RESET_GIL_DROP_REQUEST(tstate->interp)");
+    if (profile_.ceval_per_interp) touch(t, "drop_gil: RESET_GIL_DROP_REQUEST(tstate->interp)");
     ceval->gil_drop_request = false;
     while (g.last_holder.load() == t) g.switch_cond.wait(g.switch_mutex);
   }
@@ -285,7 +317,7 @@ void Runtime::drop_gil(Gil& g, ThreadState* t, Ceval* ceval) {
 Ceval* Runtime::ceval_of_attached(ThreadState* t) {
   // _PyEval_ReleaseLock / drop_gil callers: the eval state of the thread's interpreter, read
   // while the caller still holds the GIL (so `t` and its interpreter are alive).
-  return profile_.minor <= 8 ? &runtime_ceval_ : &ceval_for(t->interp);
+  return profile_.ceval_per_interp ? &ceval_for(t->interp) : &runtime_ceval_;
 }
 
 void Runtime::attach(ThreadState* t) {
@@ -334,7 +366,7 @@ void Runtime::block(const char* label) {
 
 ThreadState* Runtime::swap(ThreadState* t) {
   ThreadState* old = current();
-  if (profile_.minor >= 12) {
+  if (profile_.swap_releases_gil) {
     // 3.12+: _PyThreadState_Swap detaches the old tstate (releasing its GIL) and attaches the
     // new one (taking its GIL, with the must-exit check: gh-109793).
     if (old) {

@@ -24,8 +24,9 @@ ThreadState* Runtime::new_interpreter(const InterpConfig& requested, std::string
   if (!profile_.has_isolated_interps) cfg.isolated = false;
   if (!profile_.per_interp_gil) cfg.own_gil = false;
   // PyInterpreterState_New: linked into the runtime's list at once (a finalizing thread can
-  // find it from here on), and claimed by this thread on the -fixed twins.
-  Interpreter* i = alloc_interpreter(cfg, /*claim_for_creator=*/profile_.fixed);
+  // find it from here on), and claimed by this thread unless finalize_ends_claimed_interp.
+  const bool claims = !defect(Defect::kFinalizeEndsClaimedInterp);
+  Interpreter* i = alloc_interpreter(cfg, /*claim_for_creator=*/claims);
   i->main_thread = platform_.current();
   ThreadState* t = new_tstate(i, ThreadKind::kInterp, /*daemon=*/false);
   t->thread = platform_.current();
@@ -37,7 +38,7 @@ ThreadState* Runtime::new_interpreter(const InterpConfig& requested, std::string
   i->creation = Interpreter::Creation::kGilCreated;
   swap(t);
   i->creation = Interpreter::Creation::kReady;
-  if (profile_.fixed) give_up_creation_claim(i);
+  if (claims) give_up_creation_claim(i);
   return t;
 }
 
@@ -60,7 +61,12 @@ void Runtime::end_interpreter(ThreadState* t) {
   touch(t, "Py_EndInterpreter: tstate->interp");
   Interpreter* interp = t->interp;
   if (t->frames > 0) fatal("Py_EndInterpreter", "thread still has a frame");
-  if (profile_.fixed) {
+  if (defect(Defect::kFinalizeEndsClaimedInterp)) {
+    // CPython keeps no claim; recorded without a lock (no scheduling point), for the
+    // canary in finalize_subinterpreters only.
+    interp->ending_thread = platform_.current();
+    per_thread(platform_.current()).ending_interp = true;
+  } else {
     head_lock_.lock();
     const platform::ThreadId claimed = interp->ending_thread.load();
     if (claimed == platform::kNoThread) interp->ending_thread = platform_.current();
@@ -90,8 +96,13 @@ void Runtime::end_interpreter(ThreadState* t) {
   wait_for_thread_shutdown(t);
   interp->shutdown = Interpreter::Shutdown::kThreadsJoined;
   // P1: 3.12+ run what is queued for this interpreter (the fixed 3.9–3.11 design too).
-  if (profile_.minor >= 9) {
-    const bool drains = profile_.minor >= 12 || !defect(Defect::kGh104812LostSubinterpPending);
+  if (profile_.has_interp_pending_queue) {
+    const bool drains =
+        profile_.end_interp_finishes_pending || !defect(Defect::kGh104812LostSubinterpPending);
+    if (!drains && !interp->pending.empty()) {
+      // gh-104812: the queue is freed with calls still in it (3.9–3.11 never drain it).
+      trigger(Defect::kGh104812LostSubinterpPending, __PRETTY_FUNCTION__);
+    }
     if (drains) {
       // Closed first, under its lock, so that nothing can be added behind the last drain.
       interp->pending.lock.lock();
@@ -105,8 +116,9 @@ void Runtime::end_interpreter(ThreadState* t) {
   // imported `threading` (conform: Debian 3.11.2 with no threading import runs nothing here).
   if (profile_.end_interp_runs_bytecode && interp->threading_imported) handle_eval_breaker(t);
   interp->shutdown = Interpreter::Shutdown::kAtexit;
-  if (profile_.fixed && finalizing_thread_ == platform_.current()) {
-    // -fixed: Py_FinalizeEx ending a leftover subinterpreter (3.13 finalize_subinterpreters):
+  if (!defects_.has(Defect::kFinalizeFreesForeignTstate) &&
+      finalizing_thread_ == platform_.current()) {
+    // Fixed design: Py_FinalizeEx ending a leftover subinterpreter (3.13 finalize_subinterpreters):
     // its daemon threads' tstates go as the main interpreter's do (_PyThreadState_DeleteExcept);
     // those threads exit at their next GIL take (F2).
     delete_threads_except(t);
@@ -129,8 +141,16 @@ void Runtime::end_interpreter(ThreadState* t) {
   // (3.13 finalize_subinterpreters), and this thread resumes on freed state. The -fixed twins
   // keep a shared GIL until the interpreter is unlinked, so nobody finds it half-deleted
   // (an own GIL protects nothing outside its interpreter; its release order does not matter).
-  const bool release_after_unlink = profile_.fixed && interp->own_gil == nullptr;
-  if (profile_.per_interp_gil && !release_after_unlink) drop_gil(*g, nullptr);
+  // end_interp_releases_gil_before_unlink is CPython's order.
+  const bool release_after_unlink =
+      interp->own_gil == nullptr && !(profile_.per_interp_gil &&
+                                      defect(Defect::kEndInterpReleasesGilBeforeUnlink));
+  if (profile_.per_interp_gil && !release_after_unlink) {
+    if (interp->own_gil == nullptr && another_thread_inside(g)) {
+      trigger(Defect::kEndInterpReleasesGilBeforeUnlink, __PRETTY_FUNCTION__);  // a waiter gets it before the unlink
+    }
+    drop_gil(*g, nullptr);
+  }
   unlink_tstate(t);
   free_tstate(t);
   interpreter_delete(interp);

@@ -27,18 +27,18 @@ struct RuntimeLockInfo {
   RuntimeLock id;
   const char* word;        // hold_lock's argument: "HEAD"
   const char* mutex_name;  // the platform::Mutex's name: "HEAD_LOCK"
-  int since_minor;         // first 3.x with the lock
+  int since;               // first 3.x with the lock (locks.def `since`: 10 = 3.10)
   LockReinit reinit;
   const char* cpython;
-  const char* missing;     // why a version before `since_minor` cannot hold it (a literal)
+  const char* missing;     // why a version before `since` cannot hold it (a literal)
 };
 /// Every row of locks.def, in table (= enum) order.
 std::span<const RuntimeLockInfo> all_runtime_locks();
 const RuntimeLockInfo& runtime_lock_info(RuntimeLock l);
 const char* runtime_lock_name(RuntimeLock l);  // the word
-/// Whether CPython 3.`minor` has the lock.
-inline bool runtime_lock_exists(RuntimeLock l, int minor) {
-  return minor >= runtime_lock_info(l).since_minor;
+/// Whether CPython 3.`version` has the lock (the profile table's use: Profile::runtime_locks).
+inline bool runtime_lock_exists(RuntimeLock l, int version) {
+  return version >= runtime_lock_info(l).since;
 }
 
 }  // namespace ifz::rt

@@ -68,7 +68,7 @@ int Runtime::add_pending(PendingKind kind, Interpreter* target, const char* even
     runtime_pending_->lock.unlock();
     if (finishing) {
       if (defect(Defect::kBpo37127FinishingNullTstate) && cur == nullptr) {
-        trigger(Defect::kBpo37127FinishingNullTstate);
+        trigger(Defect::kBpo37127FinishingNullTstate, __PRETTY_FUNCTION__);
         touch(cur, "_PyErr_Fetch(tstate) in _PyEval_AddPendingCall (finishing)");
       }
       return refuse(-1);
@@ -76,12 +76,12 @@ int Runtime::add_pending(PendingKind kind, Interpreter* target, const char* even
   } else if (pending_closed_ || !initialized_) {
     // P6: after finalisation's last drain nothing may be accepted (a call would never run).
     if (!defect(Defect::kPendingAddAfterFinalize)) return refuse(-1);
-    trigger(Defect::kPendingAddAfterFinalize);
+    trigger(Defect::kPendingAddAfterFinalize, __PRETTY_FUNCTION__);
   }
   // A queue inside an interpreter must not be freed while this thread waits for its lock (a
   // C thread racing Py_EndInterpreter / Py_FinalizeEx): route and push under HEAD_LOCK, which
   // deletion takes to unlink the interpreter, and refuse if it is already unlinked.
-  const bool per_interp = (target != nullptr && profile_.minor >= 9) ||
+  const bool per_interp = (target != nullptr && profile_.has_interp_pending_queue) ||
                           profile_.pending_routing == PendingRouting::kCurrentInterp;
   if (per_interp) head_lock_.lock();
   // Decided again under HEAD_LOCK: finalisation may have closed the queues (and gone on to free
@@ -119,7 +119,7 @@ int Runtime::add_pending(PendingKind kind, Interpreter* target, const char* even
                           ? runtime_pending_ != nullptr && runtime_pending_->finishing
                           : pending_closed_.load();
   if (closed && defects_.has(Defect::kPendingAddAfterFinalize)) {
-    trigger(Defect::kPendingAddAfterFinalize);  // closed while we waited for the lock
+    trigger(Defect::kPendingAddAfterFinalize, __PRETTY_FUNCTION__);  // closed while we waited for the lock
   }
   if ((closed && !defects_.has(Defect::kPendingAddAfterFinalize)) || q->closed) {
     q->lock.unlock();
@@ -140,7 +140,7 @@ int Runtime::add_pending(PendingKind kind, Interpreter* target, const char* even
 
 PendingQueue* Runtime::route_pending(Interpreter* target, ThreadState* cur, Interpreter** owner) {
   *owner = nullptr;
-  if (target != nullptr && profile_.minor >= 9) {
+  if (target != nullptr && profile_.has_interp_pending_queue) {
     // Internal per-interpreter add (_PyEval_AddPendingCall(interp), 3.9+). Its callers hold
     // the interpreter alive; the caller here looked it up before waiting for HEAD_LOCK, so a
     // deleted target is a refusal, decided without touching it.
@@ -155,7 +155,7 @@ PendingQueue* Runtime::route_pending(Interpreter* target, ThreadState* cur, Inte
     case PendingRouting::kMainThreadOnly:
       // 3.12: SIGNAL_PENDING_CALLS goes through _PyInterpreterState_Main(); 3.13 signals the
       // static main tstate instead.
-      if (profile_.minor == 12) touch(main_, "Py_AddPendingCall: _PyInterpreterState_Main()");
+      if (profile_.pending_signal_via_main_interp) touch(main_, "Py_AddPendingCall: _PyInterpreterState_Main()");
       return runtime_pending_.get();
     case PendingRouting::kCurrentInterp:
       break;
@@ -173,7 +173,7 @@ PendingQueue* Runtime::route_pending(Interpreter* target, ThreadState* cur, Inte
     if (defect(Defect::kBpo39984GilstateWrongInterp)) {
       // PyGILState_GetThisThreadState() is not subinterpreter-aware: a subinterpreter
       // thread that released the GIL is routed to the main interpreter.
-      if (bound != nullptr && bound != gilstate) trigger(Defect::kBpo39984GilstateWrongInterp);
+      if (bound != nullptr && bound != gilstate) trigger(Defect::kBpo39984GilstateWrongInterp, __PRETTY_FUNCTION__);
       via = gilstate;
     }
     if (via != nullptr) {
@@ -204,16 +204,16 @@ bool Runtime::can_handle_pending(const ThreadState* t, const PendingQueue& q) co
     // ≤3.8 global queue: the main thread, in whatever interpreter it is (P3).
     // 3.12+ main-thread queue: the main thread of the main interpreter.
     if (!is_main_thread) return false;
-    return profile_.minor <= 8 || t->interp == main_;
+    return profile_.pending_routing == PendingRouting::kGlobal || t->interp == main_;
   }
   if (t->interp->id != q.owner_interp) return false;
-  if (profile_.minor <= 11) {
+  if (profile_.interp_pending_main_thread_only) {
     // _Py_ThreadCanHandlePendingCalls() == "is the runtime's main thread" (3.9–3.11): calls
     // queued to an interpreter that never runs on the main thread never run (gh-104812).
     if (!is_main_thread) {
       auto* self_ = const_cast<Runtime*>(this);
       if (self_->defect(Defect::kGh104812LostSubinterpPending)) {
-        if (!q.empty()) self_->trigger(Defect::kGh104812LostSubinterpPending);
+        if (!q.empty()) self_->trigger(Defect::kGh104812LostSubinterpPending, __PRETTY_FUNCTION__);
         return false;
       }
     }
@@ -330,8 +330,8 @@ void Runtime::run_one_pending(ThreadState* t, const PendingQueue& q, const Pendi
 }
 
 int Runtime::pass_max(const PendingQueue& q) const {
-  return &q == runtime_pending_.get() ? profile_.pending_pass_max_runtime
-                                      : profile_.pending_pass_max_interp;
+  return &q == runtime_pending_.get() ? profile_.pending_maxloop_runtime
+                                      : profile_.pending_maxloop_per_interp;
 }
 
 void Runtime::drain_until_empty(ThreadState* t, PendingQueue& q) {
@@ -371,13 +371,13 @@ void Runtime::finish_pending_calls(ThreadState* t) {
     // (a rearm), or left because another thread was handling the queue. The bug condition is
     // "calls remain after the single pass", whichever way they got there.
     if (defect(Defect::kGh118297FinishPendingSinglePass)) {
-      if (!q.empty()) trigger(Defect::kGh118297FinishPendingSinglePass);
+      if (!q.empty()) trigger(Defect::kGh118297FinishPendingSinglePass, __PRETTY_FUNCTION__);
       return;
     }
     drain_until_empty(t, q);  // 3.13
   };
   if (runtime_pending_ && can_handle_pending(t, *runtime_pending_)) drain(*runtime_pending_);
-  if (profile_.minor >= 9 && can_handle_pending(t, t->interp->pending)) drain(t->interp->pending);
+  if (profile_.has_interp_pending_queue && can_handle_pending(t, t->interp->pending)) drain(t->interp->pending);
 }
 
 std::vector<int64_t> Runtime::queued_pending_calls() const {
@@ -389,10 +389,6 @@ std::vector<int64_t> Runtime::queued_pending_calls() const {
 }
 
 void Runtime::drop_queue(PendingQueue& q) {
-  // gh-104812: a subinterpreter's queue freed with calls still in it (3.9–3.11 never drain it).
-  if (q.owner_interp > 0 && !q.empty() && defects_.has(Defect::kGh104812LostSubinterpPending)) {
-    trigger(Defect::kGh104812LostSubinterpPending);
-  }
   q.drain_dropped([&](const PendingCall& c) { emit(EventKind::kPendingDropped, c.id, q.owner_interp); });
 }
 

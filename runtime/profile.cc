@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// profile.cc — the CPython 3.7 … 3.13 profiles and their -fixed twins.
-// Each knob is derived from the minor version in one place, with the source of the fact;
-// cpython-notes §4 (contracts, [EXP] matrix) and §7 (knobs) are the references.
+// profile.cc — the registry of profiles, built from the tables: runtime/profiles.def (knobs),
+// defects.def (each defect's version mask) and locks.def (each lock's first version).
+// This is the only runtime code that looks at version numbers.
 #include "runtime/profile.h"
 
 #include <vector>
@@ -13,55 +13,44 @@ namespace {
 constexpr int kFirstMinor = 7;
 constexpr int kLastMinor = 13;
 
+// The spelling of profiles.def's flag columns.
+constexpr bool yes = true;
+constexpr bool no = false;
+
+// Column `minor` of a profiles.def row (3.7 … 3.13).
+template <typename T>
+T column(int minor, T v7, T v8, T v9, T v10, T v11, T v12, T v13) {
+  switch (minor) {
+    case 7: return v7;
+    case 8: return v8;
+    case 9: return v9;
+    case 10: return v10;
+    case 11: return v11;
+    case 12: return v12;
+    default: return v13;
+  }
+}
+
 Profile version_profile(int minor) {
   Profile p;
   p.minor = minor;
   p.name = "3." + std::to_string(minor);
-  // GIL: one per process up to 3.11; per interpreter with own_gil from 3.12 (PEP 684, gh-99113).
-  p.per_interp_gil = minor >= 12;
-  p.static_initial_storage = minor >= 11;
-  // F2: 3.7/3.8 check "must exit" only after take_gil returned (a daemon parks in take_gil);
-  // 3.9+ before and during take_gil (bpo-39877).
-  p.daemon_after_finalize = minor <= 8 ? DaemonAfterFinalize::kCheckAfterTakeGil
-                                       : DaemonAfterFinalize::kExitBeforeAndDuring;
-  // F0: _PyThreadState_DeleteExcept at finalisation since 3.9 (bpo-19466).
-  p.finalize_deletes_other_tstates = minor >= 9;
-  p.finalize_stop_the_world = minor >= 13;
-  // F4: fatal "remaining subinterpreters" up to 3.12; 3.13 ends them (gh-113433) [EXP].
-  p.finalize_with_subinterps =
-      minor >= 13 ? FinalizeWithSubinterps::kAutoEnd : FinalizeWithSubinterps::kFatal;
-  // F5: threads/fork at shutdown (gh-104690 3.12, gh-113964 3.13) [EXP].
-  p.threads_at_shutdown = minor <= 11   ? ThreadsAtShutdown::kAllow
-                          : minor == 12 ? ThreadsAtShutdown::kRefuseInAtexit
-                                        : ThreadsAtShutdown::kRefuseAfterJoin;
-  // S2: isolated interpreters refuse daemon threads from 3.12 (gh-98610).
-  p.has_isolated_interps = minor >= 9;
-  p.daemon_threads_in_isolated = minor <= 11;
-  // P1: Py_EndInterpreter drains its queue from 3.12 [EXP 3.12.1]; 3.11 evaluates Python code
-  // there, so the main thread's eval breaker runs a queued call in the subinterpreter [EXP].
-  p.end_interp_finishes_pending = minor >= 12;
-  p.end_interp_runs_bytecode = minor == 11;
-  // P2/P3: routing and capacity (bpo-39984 3.9, gh-104812 3.12, 3.13 npending/max).
-  p.pending_routing = minor <= 8    ? PendingRouting::kGlobal
-                      : minor <= 11 ? PendingRouting::kCurrentInterp
-                                    : PendingRouting::kMainThreadOnly;
-  p.pending_capacity = minor >= 13 ? PendingCapacity::kMax32And300 : PendingCapacity::kRing32;
-  p.pending_busy_is_global = minor >= 9 && minor <= 11;
-  p.pending_finishing_flag = minor == 8;
-  p.pending_pass_max_interp = minor >= 13 ? 100 : 32;
-  // P5: signals handled by the main thread only in the main interpreter from 3.8 (bpo-35724).
-  p.signals_in_main_interp_only = minor >= 8;
-  // K4: fork refusal (bpo-34651 3.8; the 3.9+ regression is defect bpo-40453).
-  p.fork_in_subinterp = minor == 7 ? ForkInSubinterp::kAllow : ForkInSubinterp::kRefuse;
-  p.preexec_refused_in_subinterp = minor >= 8;
-  p.fork_deletes_other_interps = minor >= 8;
-  p.before_fork_holds_head_lock = minor >= 13;
-  p.fork_warns_with_threads = minor >= 12;
-  // GILState binding and PyGILState_Check (measured on 3.7/3.8/3.10/3.11/3.12/3.13).
-  p.gilstate_follows_attach = minor >= 12;
-  p.gilstate_check_reenabled_by_init = minor >= 8;
+#define IFZ_FLAG(knob, v7, v8, v9, v10, v11, v12, v13, source) \
+  p.knob = column<bool>(minor, v7, v8, v9, v10, v11, v12, v13);
+#define IFZ_ENUM(knob, Type, v7, v8, v9, v10, v11, v12, v13, source)                        \
+  p.knob = column<Type>(minor, Type::v7, Type::v8, Type::v9, Type::v10, Type::v11, Type::v12, \
+                        Type::v13);
+#define IFZ_INT(knob, Type, v7, v8, v9, v10, v11, v12, v13, source) \
+  p.knob = column<Type>(minor, v7, v8, v9, v10, v11, v12, v13);
+#include "runtime/profiles.def"
+#undef IFZ_FLAG
+#undef IFZ_ENUM
+#undef IFZ_INT
   for (const DefectInfo& d : all_defects()) {
     if (d.versions & (1u << minor)) p.defects.set(d.id);
+  }
+  for (const RuntimeLockInfo& l : all_runtime_locks()) {
+    if (runtime_lock_exists(l.id, minor)) p.runtime_locks |= 1u << static_cast<unsigned>(l.id);
   }
   return p;
 }

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // profile.h — which CPython version's behaviour the runtime follows (DESIGN D3).
-// Defines the policy enums, Profile (one knob per behaviour that differs between versions,
-// cpython-notes §7) and the registry of named profiles "3.7" … "3.13" and "<v>-fixed".
+// Defines the policy enums, Profile and the registry of named profiles "3.7" … "3.13" and
+// "<v>-fixed".
 //
-// A profile changes what happens *inside* a lifecycle step, never the order of the steps
-// (STYLE §8.8). A version profile also enables that release's known defects (defects.def);
-// its "-fixed" twin has the same knobs and no defect.
+// Profiles are data: every way two versions differ is a named knob, one row of
+// runtime/profiles.def with a value per version and its CPython source (cpython-notes §4, §7).
+// Mechanism code reads knobs and defect(X), never a version number. A profile changes what
+// happens *inside* a lifecycle step, never the order of the steps (STYLE §8.8).
+// A version profile "3.n" enables the defects whose defects.def mask has n; its "-fixed" twin
+// is exactly the release's knobs with no defect: every behaviour the twin changes is a named
+// defect (docs/design-notes.md, "Profiles as data").
 #pragma once
 
 #include <cstdint>
@@ -15,10 +19,16 @@
 #include <vector>
 
 #include "runtime/defects.h"
+#include "runtime/locks.h"
 
 namespace ifz::rt {
 
 /// os.fork() in a legacy (non-isolated) subinterpreter (cpython-notes K4, bpo-34651/40453).
+/// Which config refuses _thread.start_new_thread in a subinterpreter (S2).
+enum class SubinterpThreadCheck : uint8_t {
+  kIsolatedFlag,  // ≤3.11: an isolated interpreter refuses every thread (3.7/3.8 have none)
+  kConfigFlags,   // 3.12+: PyInterpreterConfig allow_threads / allow_daemon_threads
+};
 enum class ForkInSubinterp : uint8_t {
   kAllow,   // 3.7: the child keeps every interpreter
   kRefuse,  // RuntimeError("fork not supported for subinterpreters"), 3.8 and the docs since
@@ -53,65 +63,24 @@ enum class ThreadsAtShutdown : uint8_t {
 
 struct Profile {
   std::string name;      // "3.9" or "3.9-fixed"
-  int minor = 9;         // CPython 3.<minor>
-  bool fixed = false;    // the "-fixed" twin: no defects enabled
-  DefectSet defects;     // known defects this release has (empty when fixed)
+  int minor = 9;         // CPython 3.<minor>: for labels and the harness, never for mechanism
+  bool fixed = false;    // the "-fixed" twin: the release's knobs, no defect enabled
+  DefectSet defects;     // known defects this release has (defects.def masks; empty when fixed)
+  uint32_t runtime_locks = 0;  // bit RuntimeLock: the locks.def rows this version has (`since`)
 
-  // ---- GIL (G1–G3) ----
-  bool per_interp_gil = false;  // 3.12+: interpreters created with own_gil get their own GIL
-  // ---- object storage ----
-  // 3.11+ (bpo-45953): the main interpreter is storage inside _PyRuntime and every
-  // interpreter's initial thread state is storage inside its interpreter, so neither is ever
-  // freed on its own (a stale pointer to them reads live memory, not freed memory).
-  bool static_initial_storage = false;
-  int64_t switch_interval_us = 5000;  // sys.getswitchinterval(); simulated: a scheduling choice
-  // ---- daemon threads / finalisation (F0–F6) ----
-  DaemonAfterFinalize daemon_after_finalize = DaemonAfterFinalize::kExitBeforeAndDuring;
-  bool finalize_deletes_other_tstates = true;  // 3.9+ _PyThreadState_DeleteExcept at finalize (bpo-19466)
-  bool finalize_stop_the_world = false;        // 3.13: stop-the-world around SetFinalizing
-  FinalizeWithSubinterps finalize_with_subinterps = FinalizeWithSubinterps::kFatal;
-  ThreadsAtShutdown threads_at_shutdown = ThreadsAtShutdown::kAllow;
-  // ---- subinterpreters (S1–S3) ----
-  bool daemon_threads_in_isolated = true;  // 3.12+: allow_daemon_threads=0 for isolated interps
-  bool has_isolated_interps = false;       // 3.9+: an isolated flavour exists (_isolated_interpreter / config)
-  bool end_interp_finishes_pending = false;  // 3.12+: Py_EndInterpreter runs _Py_FinishPendingCalls
-  bool end_interp_runs_bytecode = false;     // 3.11 [EXP]: Py_EndInterpreter evaluates Python code
-                                             // (eval breaker checked) before the last-thread check
-  // ---- pending calls (P1–P6) ----
-  PendingRouting pending_routing = PendingRouting::kCurrentInterp;
-  PendingCapacity pending_capacity = PendingCapacity::kRing32;
-  bool pending_busy_is_global = true;   // 3.9–3.11: one process-wide `static int busy`
-  bool pending_finishing_flag = false;     // 3.8: pending.finishing → Add returns -1 (bpo-33608)
-  // Calls one make_pending_calls pass runs at most, then it returns with the rest still
-  // signalled. ≤3.12: `for (i = 0; i < NPENDINGCALLS; i++)` (32) in make_pending_calls
-  // (ceval.c / ceval_gil.c); 3.13: pending->maxloop, MAXPENDINGCALLSLOOP_MAIN (32) for the
-  // main thread's queue, MAXPENDINGCALLSLOOP (100) for an interpreter's. [EXP] a call that
-  // re-adds itself runs 32 times per Py_MakePendingCalls on 3.8.18, 3.11.2, 3.12.1, 3.13.0.
-  int pending_pass_max_runtime = 32;
-  int pending_pass_max_interp = 32;
-  // ---- signals (P5) ----
-  // 3.8+ (bpo-35724, PR gh-11530): only the main thread *in the main interpreter* handles
-  // tripped signals (ceval.c handle_signals / _Py_ThreadCanHandleSignals). 3.7 checks the
-  // thread only: a subinterpreter running on the main thread handles them [EXP 3.7.16 vs
-  // 3.8.18: Py_NewInterpreter on the main thread, PyErr_SetInterrupt, bytecode there].
-  bool signals_in_main_interp_only = true;
-  // ---- fork (K1–K4) ----
-  ForkInSubinterp fork_in_subinterp = ForkInSubinterp::kRefuse;
-  bool preexec_refused_in_subinterp = true;  // 3.8+ bpo-37951
-  bool fork_deletes_other_interps = true;    // 3.8+ _PyInterpreterState_DeleteExceptMain
-  bool before_fork_holds_head_lock = false;  // 3.13: PyOS_BeforeFork takes HEAD_LOCK
-  bool fork_warns_with_threads = false;      // 3.12+: DeprecationWarning (observable only)
+  // The knobs: one member per profiles.def row, where each is documented with its source.
+#define IFZ_FLAG(knob, v7, v8, v9, v10, v11, v12, v13, source) bool knob = false;
+#define IFZ_ENUM(knob, Type, v7, v8, v9, v10, v11, v12, v13, source) Type knob{};
+#define IFZ_INT(knob, Type, v7, v8, v9, v10, v11, v12, v13, source) Type knob = 0;
+#include "runtime/profiles.def"
+#undef IFZ_FLAG
+#undef IFZ_ENUM
+#undef IFZ_INT
 
-  // ---- GILState (PyGILState_Ensure / _Check) ----
-  // 3.12+: tstate_activate (pystate.c) binds the GILState key to every thread state it
-  // attaches, so PyGILState_GetThisThreadState() follows the thread into a subinterpreter.
-  // ≤3.11: _PyGILState_NoteThreadState keeps the first thread state noted on the OS thread
-  // ("the first thread state created for that given OS level thread will win").
-  bool gilstate_follows_attach = false;
-  // 3.8+: _PyRuntimeState_Init runs at every Py_Initialize after a finalisation and sets
-  // gilstate.check_enabled again; 3.7 initialises the runtime state once per process, so a
-  // Py_NewInterpreter's check_enabled = 0 outlives Py_FinalizeEx [EXP 3.7.16].
-  bool gilstate_check_reenabled_by_init = true;
+  bool has(Defect d) const { return defects.has(d); }
+  bool has_lock(RuntimeLock l) const { return (runtime_locks >> static_cast<unsigned>(l)) & 1u; }
+  /// A release profile ("3.n"): its known defects enabled. Its twin has none (defects.empty()).
+  bool is_release() const { return !fixed; }
 };
 
 /// All registered profiles, version profiles first ("3.7" … "3.13"), then "-fixed" twins.

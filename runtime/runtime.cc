@@ -89,6 +89,14 @@ const Runtime::PerThread& Runtime::per_thread(ThreadId t) const {
   return threads_[t];
 }
 
+bool Runtime::another_thread_inside(const Gil* g) const {
+  const ThreadId self = platform_.current();
+  for (int t = 0, n = threads_used_.load(); t < n; ++t) {
+    if (t != self && threads_[t].inside_gil.load() == g) return true;
+  }
+  return false;
+}
+
 ThreadState* Runtime::current() const { return per_thread(platform_.current()).current.load(); }
 ThreadState* Runtime::gilstate_tstate() const { return per_thread(platform_.current()).gilstate.load(); }
 
@@ -109,7 +117,8 @@ bool Runtime::defect(Defect d) {
   return defects_.has(d);
 }
 
-void Runtime::set_phase(const char* phase) {
+void Runtime::set_phase(Phase p) {
+  const char* const phase = phase_name(p);  // a literal: phase_ and the point keep the pointer
   phase_ = phase;
   emit(EventKind::kPhase, 0, 0, 0, phase);
   // Every lifecycle phase boundary is a scheduling point (DESIGN D1): parked threads may wake
@@ -275,7 +284,7 @@ void Runtime::take_initial_tstate_storage(ThreadState* t) {
   Interpreter* i = t->interp;
   if (i->initial_tstate_in_use) return;  // its occupant is unlinked but not yet deleted
   if (i->initial_tstate_initialized && defect(Defect::kInitialTstateNotReset)) {
-    trigger(Defect::kInitialTstateNotReset);
+    trigger(Defect::kInitialTstateNotReset, __PRETTY_FUNCTION__);
     fatal("init_threadstate", "thread state already initialized");
   }
   i->initial_tstate_in_use = true;
@@ -377,7 +386,10 @@ void Runtime::free_interpreter(Interpreter* i) {
   // finalize_subinterpreters). The -fixed twins keep GIL storage until the runtime object
   // goes, as the main GIL's storage is static: a late waiter then finds a GIL and, taking it,
   // the must-exit check.
-  if (i->own_gil && !profile_.fixed) heap_.destroy(i->own_gil);
+  if (i->own_gil && defect(Defect::kOwnGilFreedWithWaiters)) {
+    if (another_thread_inside(i->own_gil)) trigger(Defect::kOwnGilFreedWithWaiters, __PRETTY_FUNCTION__);
+    heap_.destroy(i->own_gil);
+  }
   // 3.11+ the main interpreter is _PyRuntime._main_interpreter: never freed (a thread still
   // holding it reads live memory; re-initialisation builds a new one here, CPython resets the
   // same storage). Its initial thread states go with it, i.e. stay too.
@@ -420,7 +432,7 @@ void Runtime::initialize() {
   next_interp_id_ = 0;
   main_thread_ = self;
   if (generation_ == 1 || profile_.gilstate_check_reenabled_by_init) gilstate_check_enabled_ = true;
-  set_phase(generation_ == 1 ? "init" : "reinit");
+  set_phase(generation_ == 1 ? Phase::kInit : Phase::kReinit);
   // bpo-20891 (3.7): the GIL is created eagerly by Py_Initialize. Its storage is static in
   // CPython, so threads still parked on it from an earlier lifetime stay parked on it.
   create_gil(*main_gil_);
@@ -449,7 +461,7 @@ void Runtime::initialize() {
   pending_closed_ = false;
   initialized_ = true;
   if (generation_ > 1) emit(EventKind::kReinitialized, generation_);
-  set_phase("running");
+  set_phase(Phase::kRunning);
 }
 
 }  // namespace ifz::rt

@@ -28,6 +28,7 @@
 
 #include "runtime/defects.h"
 #include "runtime/events.h"
+#include "runtime/phases.h"
 #include "runtime/locks.h"
 #include "runtime/thread_records.h"
 #include "runtime/gil.h"
@@ -182,7 +183,7 @@ class Runtime {
  private:
   friend class RuntimeTestPeer;
   // runtime.cc
-  void set_phase(const char* phase);
+  void set_phase(Phase p);
   void emit(EventKind k, int64_t a = 0, int64_t b = 0, int64_t c = 0, std::string_view text = {},
             const ThreadState* t = nullptr, const Interpreter* i = nullptr);
   /// Same, with ids read earlier (for objects another thread may free meanwhile).
@@ -207,8 +208,10 @@ class Runtime {
   void delete_interp_tstates(Interpreter* i);
   bool defect(Defect d);
   void reach(Defect d) { canaries_.reach(d); }
-  void trigger(Defect d) {
-    canaries_.trigger(d);
+  // `function` is the caller's __PRETTY_FUNCTION__: recorded as the canary's site, which the
+  // canary-site test checks against defects.def's `site`.
+  void trigger(Defect d, const char* function) {
+    canaries_.trigger_at(d, function);
     // Reported as an event too: a native process that hangs or dies never returns its
     // canaries, so the harness collects them as they fire (for "known:" labels only).
     emit(EventKind::kDefectTriggered, static_cast<int64_t>(d), 0, 0, defect_info(d).name);
@@ -298,7 +301,7 @@ class Runtime {
   Outcome outcome_;
   // Read by parked threads as they exit (events, outcomes) while the finaliser moves on:
   // atomic, and always a string literal.
-  std::atomic<const char*> phase_{"pre-init"};
+  std::atomic<const char*> phase_{phase_name(Phase::kPreInit)};  // a phases.def label
   Heap heap_;
   LockLifetimeGuard lock_guard_{*this};
 
@@ -347,10 +350,14 @@ class Runtime {
   struct PerThread {
     std::atomic<ThreadState*> current{nullptr};   // _PyThreadState_GET
     std::atomic<ThreadState*> bound{nullptr};     // last tstate attached here (kept when detached)
-    std::atomic<bool> ending_interp{false};       // -fixed: inside Py_EndInterpreter (a claim)
-    std::atomic<bool> creating_interp{false};     // -fixed: inside Py_NewInterpreter (a claim)
+    std::atomic<bool> ending_interp{false};       // inside Py_EndInterpreter (a claim unless finalize_ends_claimed_interp)
+    std::atomic<bool> creating_interp{false};     // inside Py_NewInterpreter (a claim unless finalize_ends_claimed_interp)
     std::atomic<bool> started{false};             // threading.Thread._started was set (ids are never reused)
-    std::atomic<bool> start_failed{false};        // -fixed: made to exit before it started
+    std::atomic<bool> start_failed{false};        // made to exit before it started
+    std::atomic<bool> has_starter{false};         // a threading thread: Thread.start() waits for it
+    // The GIL this thread is inside take_gil / drop_gil of (it holds the pointer): what the
+    // canaries of defects that free or hand over a GIL under another thread look at.
+    std::atomic<const Gil*> inside_gil{nullptr};
     std::atomic<ThreadState*> gilstate{nullptr};  // the autoTSS key (main-interpreter tstates only)
     // Set while the thread acts on what it found before a preemption in an instruction
     // window (Point::kWindow) changed it: a crash then needed that preemption (Outcome::window).
@@ -358,6 +365,8 @@ class Runtime {
   };
   PerThread& per_thread(platform::ThreadId t);
   const PerThread& per_thread(platform::ThreadId t) const;
+  /// A thread other than the caller is inside take_gil / drop_gil of `g` (canaries only).
+  bool another_thread_inside(const Gil* g) const;
   // A table in its initial state: recycled from a runtime this OS thread destroyed earlier, or
   // new. A fuzzer makes a runtime per execution, and initialising 1024 slots (32 KiB) each
   // time showed in its profile; a destroyed runtime re-initialises only the slots below its
@@ -373,9 +382,13 @@ class Runtime {
   std::atomic<bool> pending_closed_{false};  // finalisation's last drain ran: Add must refuse (P6)
   std::vector<std::function<void()>> atexit_;
   ThreadRecords threading_threads_;
-  // 3.7 (release) keeps the other interpreters in a fork child without running their
-  // threading._after_fork: their vanished threads become ThreadRecord::orphaned.
-  bool fork_orphans_threads() const { return !profile_.fork_deletes_other_interps && !profile_.fixed; }
+  // 3.7 keeps the other interpreters in a fork child without running their
+  // threading._after_fork (fork_orphans_other_interp_threads): their vanished threads become
+  // ThreadRecord::orphaned.
+  bool fork_orphans_threads() const {
+    return !profile_.fork_deletes_other_interps &&
+           defects_.has(Defect::kForkOrphansOtherInterpThreads);
+  }
 };
 
 }  // namespace ifz::rt

@@ -14,12 +14,13 @@ ApiResult Runtime::can_start_thread(ThreadState* caller, bool daemon) const {
   const Interpreter* i = caller->interp;
   // 3.9–3.11 _thread.start_new_thread refuses every thread in an isolated subinterpreter
   // (bpo-40453's _isolated_interpreter check; conform on Debian 3.11.2); 3.12+ allow_threads.
-  const bool isolated_refuses = profile_.minor >= 12 ? !i->config.allow_threads
-                                                     : profile_.has_isolated_interps && i->config.isolated;
+  const bool by_config = profile_.subinterp_thread_check == SubinterpThreadCheck::kConfigFlags;
+  const bool isolated_refuses = by_config ? !i->config.allow_threads
+                                          : profile_.has_isolated_interps && i->config.isolated;
   if (isolated_refuses) {
     return ApiResult::fail("RuntimeError: thread is not supported for isolated subinterpreters");
   }
-  if (daemon && profile_.minor >= 12 && !i->config.allow_daemon_threads) {
+  if (daemon && by_config && !i->config.allow_daemon_threads) {
     return ApiResult::fail("RuntimeError: daemon threads are disabled in this (sub)interpreter");
   }
   const auto stage = i->shutdown.load();
@@ -71,6 +72,7 @@ Runtime::Started Runtime::start_thread(ThreadKind kind, bool daemon, std::functi
     thread_bootstrap(nt, body);
   });
   if (kind == ThreadKind::kThreading) {
+    per_thread(tid).has_starter = true;
     caller->interp->threading_imported = true;
     threading_threads_.add({tid, interp_id, gen, is_daemon});
   }
@@ -85,11 +87,11 @@ void Runtime::wait_thread_started(ThreadId tid) {
   // leaves its starter waiting for good, as in CPython.
   ThreadState* t = save_thread();
   started_lock_.lock();
-  // -fixed: a thread made to exit before it started wakes its starter (start() then returns
-  // as after a failed start); CPython's starter waits for good, and with 3.13's
-  // finalize_subinterpreters a non-daemon starter in a subinterpreter deadlocks shutdown.
-  while (!per_thread(tid).started.load() &&
-         !(profile_.fixed && per_thread(tid).start_failed.load())) {
+  // A thread made to exit before it started wakes its starter (start() then returns as after
+  // a failed start), unless starter_waits_for_exited_thread: CPython's starter waits for good,
+  // and with 3.13's finalize_subinterpreters a non-daemon starter in a subinterpreter
+  // deadlocks shutdown. (start_failed is only ever set when the defect is off.)
+  while (!per_thread(tid).started.load() && !per_thread(tid).start_failed.load()) {
     started_cond_.wait(started_lock_);
   }
   started_lock_.unlock();
@@ -111,7 +113,7 @@ void Runtime::thread_bootstrap(ThreadState* t, const std::function<void()>& body
     // delays it past the finaliser's free, which a reproducer cannot force (Outcome::window).
     const char* const kWindow = "t_bootstrap: before its first write to tstate->thread_id";
     if (heap_.freed(t)) {
-      trigger(Defect::kGh108987ThreadRunAfterFinalize);
+      trigger(Defect::kGh108987ThreadRunAfterFinalize, __PRETTY_FUNCTION__);
       per_thread(self).window = kWindow;
     }
     touch(t, "t_bootstrap: tstate->thread_id = PyThread_get_thread_ident()");
@@ -283,7 +285,7 @@ const platform::Mutex& Runtime::lock(RuntimeLock l) const {
   return head_lock_;
 }
 
-bool Runtime::has_lock(RuntimeLock l) const { return runtime_lock_exists(l, profile_.minor); }
+bool Runtime::has_lock(RuntimeLock l) const { return profile_.has_lock(l); }
 
 std::vector<const platform::Mutex*> Runtime::runtime_locks() const {
   // locks.def's rows this version has, then the per-interpreter and GIL locks.

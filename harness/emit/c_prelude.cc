@@ -143,7 +143,16 @@ IFZ_FN long long ifz_interp_id(PyThreadState *ts) {
 #endif
 }
 
+/* Interpreters whose Py_NewInterpreter returned in this runtime lifetime (the main one from
+ * Py_Initialize). An embedder holds an interpreter only once its creation returned it; one
+ * still being created is already in the runtime's list (PyInterpreterState_New links it
+ * before its GIL exists) but is no program's to use. interpfuzz's executor keeps the same
+ * rule (Execution::published_), so neither side acts on a half-built interpreter. Ids beyond
+ * IFZ_MAX_INTERP are not tracked (as the executor's slots). */
+static volatile int ifz_published[IFZ_MAX_INTERP];
+
 IFZ_FN PyInterpreterState *ifz_find_interp(long long id) {
+  if (id >= 0 && id < IFZ_MAX_INTERP && !ifz_published[id]) return NULL;
   for (PyInterpreterState *i = PyInterpreterState_Head(); i; i = PyInterpreterState_Next(i)) {
     if ((long long)PyInterpreterState_GetID(i) == id) return i;
   }
@@ -409,6 +418,8 @@ IFZ_FN void ifz_init(ifz_thread *c) {
   Py_InitializeEx(0);
 #endif
   c->ts = c->home = c->own[0] = PyThreadState_Get();
+  for (int i = 0; i < IFZ_MAX_INTERP; ++i) ifz_published[i] = 0;
+  ifz_published[0] = 1;
   ifz_obs("interp_created id=%lld", ifz_interp_id(c->ts));
   ifz_install_signal_handlers();
 }
@@ -429,6 +440,7 @@ IFZ_FN void ifz_record_new_interp(ifz_thread *c, PyThreadState *before, PyThread
   long long id = ifz_interp_id(t);
   ifz_obs("interp_created id=%lld", id);
   if (id >= 0 && id < IFZ_MAX_INTERP) {
+    ifz_published[id] = 1;
     c->own[id] = t;
     c->prev[id] = before;
   }

@@ -152,6 +152,15 @@ class Execution {
   std::atomic<bool> in_lifecycle_{false};
   std::atomic<platform::ThreadId> init_thread_{platform::kNoThread};  // who called Py_Initialize last
   std::atomic<int> interps_this_lifetime_{0};
+  // Interpreter ids whose new_interp returned in this lifetime (0: Py_Initialize's). A
+  // program names an interpreter (new_tstate I<n>, add_pending to I<n>) only once its creation
+  // returned, as an embedder holds it only then: one still being created is linked in the
+  // runtime's list before its GIL exists, and acting on it is API misuse, not a runtime bug.
+  // The emitted C keeps the same rule (ifz_published). Ids ≥ kInterpSlots are not tracked.
+  std::array<std::atomic<bool>, kInterpSlots> published_{};
+  bool published(int64_t id) const {
+    return id < 0 || id >= kInterpSlots || published_[id].load(std::memory_order_acquire);
+  }
   bool claim_lifecycle() {
     bool expected = false;
     return in_lifecycle_.compare_exchange_strong(expected, true, std::memory_order_acq_rel);

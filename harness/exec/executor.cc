@@ -91,7 +91,7 @@ void Execution::count_reach(const rt::Event& e) {
       const std::string_view phase = e.text;
       // A prefix match, as the counters' wording always had it: "finalized" counts too.
       shutting_down_ = phase.substr(0, 8) == std::string_view("finalize");
-      finalized_ = phase == "finalized";
+      finalized_ = phase == rt::phase_name(rt::Phase::kFinalized);
       break;
     }
     case K::kForkChild: {

@@ -282,6 +282,8 @@ bool Execution::op_lifecycle(ThreadCtx& c, const Op& op, const char** why) {
   c.forget_tstates();
   c.lifetime = lifetime_.fetch_add(1, std::memory_order_acq_rel) + 1;
   interps_this_lifetime_ = 1;
+  for (auto& p : published_) p.store(false, std::memory_order_release);
+  published_[0].store(true, std::memory_order_release);
   init_thread_ = plat_.current();
   rt.initialize();
   c.home = rt.current();
@@ -301,7 +303,7 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, const char** why) {
       const bool isolated = op.variant & kInterpIsolated;
       cfg.isolated = isolated;
       cfg.own_gil = isolated || (op.variant & kInterpOwnGil);
-      if (isolated && rt.profile().minor >= 12) {
+      if (isolated && rt.profile().subinterp_thread_check == rt::SubinterpThreadCheck::kConfigFlags) {
         cfg.allow_fork = cfg.allow_exec = cfg.allow_daemon_threads = false;
       }
       rt::ThreadState* before = rt.current();
@@ -312,6 +314,7 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, const char** why) {
       // Ids beyond the tracked range (other threads also create interpreters) stay untracked:
       // this thread then cannot swap back into that interpreter, which only skips ops.
       if (id >= 0 && id < kInterpSlots) {
+        published_[id].store(true, std::memory_order_release);
         c.own[id] = t;
         c.prev[id] = before;
       }
@@ -350,6 +353,7 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, const char** why) {
       IFZ_REQUIRE(rt.current() == nullptr && c.created == nullptr && c.gilstate == nullptr &&
                       c.saved == nullptr,
                   "this thread already has a thread state");
+      IFZ_REQUIRE(published(op.interp), "that interpreter's creation has not returned yet");
       rt::Interpreter* interp = rt.find_interp(op.interp);
       IFZ_REQUIRE(interp != nullptr, "no such interpreter");
       c.created = rt.thread_state_new(interp);
@@ -551,6 +555,7 @@ bool Execution::op_pending(ThreadCtx& c, const Op& op, const char** why) {
     case OpCode::kAddPending: {
       rt::Interpreter* target = nullptr;
       if (op.interp >= 0) {
+        IFZ_REQUIRE(published(op.interp), "that interpreter's creation has not returned yet");
         target = rt.initialized() ? rt.find_interp(op.interp) : nullptr;
         IFZ_REQUIRE(target != nullptr, "no such interpreter");
       }

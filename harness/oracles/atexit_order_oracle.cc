@@ -41,12 +41,12 @@ class AtexitOrderOracle final : public Oracle {
     switch (e.kind) {
       case rt::EventKind::kPhase:
         phase_ = e.text;
-        if (text_is(e, "init") || text_is(e, "reinit")) ++lifetime_;
+        if (is_phase(e, rt::Phase::kInit) || is_phase(e, rt::Phase::kReinit)) ++lifetime_;
         // The join is over once the next step starts: threads started from then on (by an
         // atexit callback, or by a daemon while pending calls drain) are nobody's to join.
-        if (text_is(e, "finalize:FinishPendingCalls")) after_join_ = true;
-        if (text_is(e, "finalize:wait_for_thread_shutdown") || text_is(e, "init") ||
-            text_is(e, "reinit")) {
+        if (is_phase(e, rt::Phase::kFinalizeFinishPendingCalls)) after_join_ = true;
+        if (is_phase(e, rt::Phase::kFinalizeWaitForThreadShutdown) || is_phase(e, rt::Phase::kInit) ||
+            is_phase(e, rt::Phase::kReinit)) {
           after_join_ = false;
         }
         break;

@@ -51,7 +51,7 @@ class FatalOracle final : public Oracle {
     switch (e.kind) {
       case rt::EventKind::kPhase:
         phase_ = e.text;
-        if (text_is(e, "init") || text_is(e, "reinit")) {  // a new lifetime: ids start again
+        if (is_phase(e, rt::Phase::kInit) || is_phase(e, rt::Phase::kReinit)) {  // a new lifetime: ids start again
           tstates_.clear();
           interps_.clear();
           nondaemon_.clear();

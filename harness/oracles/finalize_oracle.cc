@@ -28,9 +28,9 @@ class FinalizeOracle final : public Oracle {
       case rt::EventKind::kPhase:
         phase_ = e.text;
         // A new runtime lifetime: its Py_FinalizeEx answers for its own threads only.
-        if (text_is(e, "reinit")) nondaemon_.clear();
+        if (is_phase(e, rt::Phase::kReinit)) nondaemon_.clear();
         // Py_FinalizeEx really started (an op may be skipped by its precondition).
-        if (text_is(e, "finalize:wait_for_thread_shutdown")) {
+        if (is_phase(e, rt::Phase::kFinalizeWaitForThreadShutdown)) {
           finalizer_ = e.thread;
           must_have_ended_ = nondaemon_;
         }

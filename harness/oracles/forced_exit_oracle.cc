@@ -25,14 +25,14 @@ class ForcedExitOracle final : public Oracle {
     switch (e.kind) {
       case rt::EventKind::kPhase:
         phase_ = e.text;
-        if (text_is(e, "init") || text_is(e, "reinit")) {
+        if (is_phase(e, rt::Phase::kInit) || is_phase(e, rt::Phase::kReinit)) {
           ++lifetime_;
           finalizing_ = false;
           lifetime_of_[e.thread] = lifetime_;
         }
         // From here every thread but the finalizing one is made to exit when it takes the GIL
         // (the runtime's `finalizing` stays set until the next initialisation).
-        if (text_is(e, "finalize:SetFinalizing")) finalizing_ = true;
+        if (is_phase(e, rt::Phase::kFinalizeSetFinalizing)) finalizing_ = true;
         break;
       case rt::EventKind::kThreadStarted:
         lifetime_of_[static_cast<platform::ThreadId>(e.a)] = lifetime_;

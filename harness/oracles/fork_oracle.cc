@@ -16,7 +16,7 @@ class ForkOracle final : public Oracle {
 
   void on_event(const rt::Event& e, OracleSink& sink) override {
     if (e.kind == rt::EventKind::kThreadStarted) max_thread_ = std::max<int64_t>(max_thread_, e.a);
-    if (e.kind != rt::EventKind::kPhase || !text_is(e, "fork-child:running")) return;
+    if (!is_phase(e, rt::Phase::kForkChildRunning)) return;
     for (platform::ThreadId t = 0; t <= max_thread_; ++t) {
       if (t == e.thread || !sink.plat.alive(t)) continue;
       sink.report(make_finding("fork", name(), e.text,

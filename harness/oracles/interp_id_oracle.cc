@@ -12,7 +12,7 @@ class InterpIdOracle final : public Oracle {
  public:
   const char* name() const override { return "interp_ids"; }
   void on_event(const rt::Event& e, OracleSink& sink) override {
-    if (e.kind == rt::EventKind::kPhase && text_is(e, "reinit")) seen_.clear();
+    if (is_phase(e, rt::Phase::kReinit)) seen_.clear();
     if (e.kind != rt::EventKind::kInterpCreated) return;
     if (!seen_.insert(e.interp).second) {
       sink.report(make_finding("interp-ids", name(), "",

@@ -66,6 +66,10 @@ class Oracle {
 /// libFuzzer intercepts and, on a mismatch, records for its comparison table: on every phase
 /// event, for nothing.)
 inline bool text_is(const rt::Event& e, std::string_view s) { return std::string_view(e.text) == s; }
+/// A phase event of `p` (phases.def).
+inline bool is_phase(const rt::Event& e, rt::Phase p) {
+  return e.kind == rt::EventKind::kPhase && text_is(e, rt::phase_name(p));
+}
 
 /// A fresh set of every oracle for one execution on `profile`.
 std::vector<std::unique_ptr<Oracle>> make_oracles(const rt::Profile& profile);

@@ -18,6 +18,7 @@ std::unique_ptr<Oracle> make_fork_oracle();
 std::unique_ptr<Oracle> make_interp_id_oracle();
 std::unique_ptr<Oracle> make_pending_reentry_oracle();
 std::unique_ptr<Oracle> make_forced_exit_oracle();
+std::unique_ptr<Oracle> make_finalizing_gil_oracle();
 std::unique_ptr<Oracle> make_atexit_order_oracle();
 std::unique_ptr<Oracle> make_signal_oracle(const rt::Profile& profile);
 

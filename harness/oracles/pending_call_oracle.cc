@@ -49,7 +49,7 @@ class PendingCallOracle final : public Oracle {
     switch (e.kind) {
       case rt::EventKind::kPhase:
         phase_ = e.text;
-        if (text_is(e, "reinit")) finalized_ = false;  // a new lifetime: judged at its own end
+        if (is_phase(e, rt::Phase::kReinit)) finalized_ = false;  // a new lifetime: judged at its own end
         break;
       case rt::EventKind::kPendingAdded:
         if (e.c == 0) accepted(e, sink);
@@ -61,7 +61,7 @@ class PendingCallOracle final : public Oracle {
       case rt::EventKind::kPendingRun: ran(e, sink); break;
       case rt::EventKind::kPendingDropped:
         // K3: the child keeps only the main interpreter; the others' queues go with them.
-        if (text_is_phase("fork-child:DeleteExceptMain")) forgive(e.a);
+        if (text_is_phase(rt::Phase::kForkChildDeleteExceptMain)) forgive(e.a);
         else lost(e.a, "dropped with its queue", sink);
         break;
       case rt::EventKind::kForkChild: forgive_vanished_holders(e.thread); break;
@@ -104,7 +104,7 @@ class PendingCallOracle final : public Oracle {
     const bool from_call =
         text_is(e, "rearm") || text_is(e, "noop:from-call") || text_is(e, "forever:again");
     const bool from_op = it != last_add_.end() && !from_call;
-    const bool targeted = from_op && it->second.op.interp >= 0 && profile_.minor >= 9;
+    const bool targeted = from_op && it->second.op.interp >= 0 && profile_.has_interp_pending_queue;
     if (!from_op) {
       c.expected_interp = e.b;  // re-armed from inside a call: same queue
     } else if (targeted) {
@@ -180,7 +180,7 @@ class PendingCallOracle final : public Oracle {
         queue + " queue, accepted during " + c.accepted_phase + ", " + how));
   }
 
-  bool text_is_phase(std::string_view p) const { return std::string_view(phase_) == p; }
+  bool text_is_phase(rt::Phase p) const { return std::string_view(phase_) == rt::phase_name(p); }
 
   void forgive(int64_t id) {
     if (auto it = calls_.find(id); it != calls_.end()) it->second.judged = true;

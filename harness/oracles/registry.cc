@@ -7,7 +7,7 @@ namespace ifz::harness {
 
 std::vector<std::unique_ptr<Oracle>> make_oracles(const rt::Profile& profile) {
   std::vector<std::unique_ptr<Oracle>> out;
-  out.reserve(12);  // every execution makes this set: one allocation for the vector
+  out.reserve(13);  // every execution makes this set: one allocation for the vector
   out.push_back(oracles::make_lifetime_oracle());
   out.push_back(oracles::make_deadlock_oracle());
   out.push_back(oracles::make_fatal_oracle(profile));
@@ -18,6 +18,7 @@ std::vector<std::unique_ptr<Oracle>> make_oracles(const rt::Profile& profile) {
   out.push_back(oracles::make_interp_id_oracle());
   out.push_back(oracles::make_pending_reentry_oracle());
   out.push_back(oracles::make_forced_exit_oracle());
+  out.push_back(oracles::make_finalizing_gil_oracle());
   out.push_back(oracles::make_atexit_order_oracle());
   out.push_back(oracles::make_signal_oracle(profile));
   return out;
@@ -35,6 +36,7 @@ const std::vector<OracleDoc>& oracle_catalogue() {
       {"interp_ids", "S3: interpreter ids are never reused within one runtime lifetime"},
       {"pending_reentry", "P4: a pending call never starts on a thread while a call from the same queue is still running there (busy / handling_thread)"},
       {"forced_exit", "F2/F6: a thread is forced to exit or hang only once the runtime is finalizing, or when it belongs to an earlier runtime lifetime after re-initialisation"},
+      {"finalizing_gil", "F2 as who may run: once Py_FinalizeEx's SetFinalizing is over, a thread other than the finalizing one that takes any GIL exits or hangs at once (it may give the GIL back first) and does nothing else"},
       {"signals", "P5: a tripped signal is handled only by the runtime's main thread (from 3.8 only in the main interpreter, bpo-35724), at most once per trip (none tripped before a fork in the child), and never lost: one tripped before the main thread runs bytecode or Py_MakePendingCalls where it may handle signals is handled by the time that op ends"},
       {"atexit_order", "F1 as event order: no atexit callback starts while a non-daemon threading thread of its interpreter, started before the join ended, is still running"},
   };

@@ -56,7 +56,7 @@ class SignalOracle final : public Oracle {
     switch (e.kind) {
       case rt::EventKind::kPhase:
         phase_ = e.text;
-        if (text_is(e, "init") || text_is(e, "reinit")) main_thread_ = e.thread;
+        if (is_phase(e, rt::Phase::kInit) || is_phase(e, rt::Phase::kReinit)) main_thread_ = e.thread;
         break;
       case rt::EventKind::kForkChild:
         // K1: the forking thread is the child's main thread; the child starts with no signal

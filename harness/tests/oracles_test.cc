@@ -689,5 +689,58 @@ TEST(FatalOracle, NotTheLastThreadIsExpectedOnlyWithAnotherThreadStateNobodyHadT
   EXPECT_TRUE(not_last_thread(false, true, true).empty());
 }
 
+
+// ---- F2: who may run once the runtime is finalizing -----------------------------------------
+
+TEST(FinalizingGilOracle, FiresWhenAThreadTakesAGilAfterSetFinalizingAndGoesOnRunning) {
+  const Step init = ev(event(K::kPhase, 0, 0, 0, "init"));
+  const Step set_finalizing = ev(event(K::kPhase, 0, 0, 0, "finalize:SetFinalizing"));
+  const Step next_phase = ev(event(K::kPhase, 0, 0, 0, "finalize:DeleteExcept"));
+  const Step t1_takes = ev(event(K::kGilTaken, 1, /*gil=*/1));
+  const Step t1_drops = ev(event(K::kGilDropped, 1, 1));
+  const Step t1_exits = ev(event(K::kThreadExitForced, 1, 0, 0, "finalize:DeleteExcept"));
+  const std::string went_on =
+      "finalizing-gil/finalizing_gil/a thread took a GIL during finalisation and went on running";
+  // The violation: T1 (say, in an own-GIL subinterpreter) takes its GIL while the finalizing
+  // thread T0 deletes thread states, and runs its next op — or reports any other event.
+  EXPECT_EQ(feed_steps("finalizing_gil", {init, set_finalizing, next_phase, t1_takes,
+                                          op_by(1, OpCode::kRunBytecode, 1, 1)}),
+            std::vector<std::string>{went_on});
+  EXPECT_EQ(feed_steps("finalizing_gil", {init, set_finalizing, next_phase, t1_takes,
+                                          ev(event(K::kPendingRun, 1, 7, 1))}),
+            std::vector<std::string>{went_on});
+  // Fixed: the thread gives the GIL back and exits (bpo-36475) or hangs; the finalizing thread
+  // itself runs on (finalize_subinterpreters swaps it into each subinterpreter, F3).
+  EXPECT_TRUE(feed_steps("finalizing_gil", {init, set_finalizing, next_phase, t1_takes, t1_drops,
+                                            t1_exits, op_by(0, OpCode::kYield)})
+                  .empty());
+  EXPECT_TRUE(feed_steps("finalizing_gil", {init, set_finalizing, next_phase, t1_takes,
+                                            ev(event(K::kThreadHang, 1))})
+                  .empty());
+  EXPECT_TRUE(feed_steps("finalizing_gil", {init, set_finalizing, next_phase,
+                                            ev(event(K::kGilTaken, 0, 1)), op_by(0, OpCode::kYield)})
+                  .empty());
+  // Not yet: a take at the SetFinalizing phase boundary itself (a scheduling point before the
+  // flag's store); no longer: a new runtime lifetime.
+  EXPECT_TRUE(feed_steps("finalizing_gil", {init, set_finalizing, t1_takes,
+                                            op_by(1, OpCode::kRunBytecode, 1, 1)})
+                  .empty());
+  EXPECT_TRUE(feed_steps("finalizing_gil", {init, set_finalizing, next_phase,
+                                            ev(event(K::kPhase, 0, 0, 0, "reinit")), t1_takes,
+                                            op_by(1, OpCode::kRunBytecode, 1, 1)})
+                  .empty());
+}
+
+TEST(FinalizingGilOracle, IsSilentOnThreadsTheRuntimeEndsAtFinalisation) {
+  for (const char* s : {"daemon_in_take_gil_at_finalize", "daemon_waits_for_gil_during_finalize",
+                        "daemon_wakes_after_finalize", "daemon_ends_own_gil_subinterp_at_finalize",
+                        "finalize_with_subinterp_daemon", "c_thread_gilstate_ensure_at_finalize",
+                        "reinit_with_released_daemon"}) {
+    for (const char* v : {"3.8-fixed", "3.10-fixed", "3.12-fixed", "3.13-fixed"}) {
+      EXPECT_EQ(first_signature(seed(s, v), 20), "") << s << " on " << v;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ifz::harness

@@ -15,8 +15,11 @@ namespace ifz::rt::testing {
 class ProfileTest : public ::testing::TestWithParam<std::string> {
  protected:
   const Profile& profile() const { return *find_profile(GetParam()); }
-  int minor() const { return profile().minor; }
-  bool fixed() const { return profile().fixed; }
+  /// Whether this profile is (a -fixed twin of) one of `releases` ("3.9"): for the [EXP]
+  /// observations that are columns of CPython releases rather than knobs.
+  bool on(std::initializer_list<std::string_view> releases) const {
+    return release_in(GetParam(), releases);
+  }
   /// The profile enables this historical defect (a version profile with a known bug).
   bool has(Defect d) const { return profile().defects.has(d); }
 };

@@ -188,7 +188,7 @@ TEST_P(ForkContractsFrom38, K3_ForkFromASubinterpreterNeverLeavesAChildRunning) 
   EXPECT_FALSE(child_ran);
   if (has(Defect::kBpo40453ForkSubinterpChildFatal)) {
     EXPECT_TRUE(r.fatal(kNotMain)) << r.summary();
-    EXPECT_EQ(r.outcome.exit_code, minor() == 9 ? 134 : 1);
+    EXPECT_EQ(r.outcome.exit_code, profile().fork_child_exit_status);
     EXPECT_GT(r.triggered(Defect::kBpo40453ForkSubinterpChildFatal), 0u);
     return;
   }
@@ -228,24 +228,25 @@ TEST_P(ForkContracts, K4_ForkRefusalMatrix) {
   }
   // Legacy subinterpreter.
   const ApiResult fork = attempt(true, false, ForkKind::kFork);
-  if (minor() == 7 || has(Defect::kBpo40453ForkSubinterpChildFatal)) {
+  const bool allowed = profile().fork_in_subinterp == ForkInSubinterp::kAllow;
+  if (allowed || has(Defect::kBpo40453ForkSubinterpChildFatal)) {
     EXPECT_TRUE(fork.ok) << fork.error;
   } else {
     EXPECT_EQ(fork.error, "RuntimeError: fork not supported for subinterpreters");
   }
   EXPECT_TRUE(attempt(true, false, ForkKind::kForkExec).ok);
   const ApiResult preexec = attempt(true, false, ForkKind::kForkPreexec);
-  if (minor() == 7) {
+  if (!profile().preexec_refused_in_subinterp) {
     EXPECT_TRUE(preexec.ok) << preexec.error;
   } else {
     EXPECT_EQ(preexec.error, "RuntimeError: preexec_fn not supported within subinterpreters");
   }
   // Isolated subinterpreter.
-  if (minor() < 9) return;  // no isolated interpreters before 3.9
+  if (!profile().has_isolated_interps) return;  // 3.7/3.8
   EXPECT_EQ(attempt(true, true, ForkKind::kFork).error,
             "RuntimeError: fork not supported for isolated subinterpreters");
   const ApiResult sub = attempt(true, true, ForkKind::kForkExec);
-  if (minor() <= 11) {
+  if (profile().subprocess_refused_in_isolated) {
     EXPECT_EQ(sub.error, "RuntimeError: subprocess not supported for isolated subinterpreters");
   } else {
     EXPECT_TRUE(sub.ok) << sub.error;
@@ -255,7 +256,7 @@ TEST_P(ForkContracts, K4_ForkRefusalMatrix) {
 }
 
 IFZ_INSTANTIATE_PROFILES(ForkContracts, true);
-IFZ_INSTANTIATE_PROFILES(ForkContractsFrom38, p.minor >= 8);
+IFZ_INSTANTIATE_PROFILES(ForkContractsFrom38, p.fork_deletes_other_interps);
 
 }  // namespace
 }  // namespace ifz::rt::testing

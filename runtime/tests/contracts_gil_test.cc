@@ -256,7 +256,7 @@ TEST_P(GilContracts, G3_ExitingThreadWithdrawsItsDropRequest) {
     if (current == kT && where.kind == Point::kWait) d.hold(kT);  // parked in take_gil
     if (where.kind != Point::kPhase) return;
     const std::string_view label = where.label;
-    if (label == "finalize:SetFinalizing") {
+    if (label == phase_name(Phase::kFinalizeSetFinalizing)) {
       d.kick(kT);  // timeout #1: T asks for the GIL
       after_set_finalizing = true;
     } else if (after_set_finalizing) {

@@ -146,14 +146,15 @@ TEST_P(SubinterpContracts, S2_DaemonThreadsInSubinterpreters) {
   ASSERT_TRUE(r.exited_normally()) << r.summary();
   EXPECT_TRUE(legacy_daemon.ok) << legacy_daemon.error;
   const std::string kNoThreads = "RuntimeError: thread is not supported for isolated subinterpreters";
-  if (minor() >= 9 && minor() <= 11) {
+  const SubinterpThreadCheck check = profile().subinterp_thread_check;
+  if (profile().has_isolated_interps && check == SubinterpThreadCheck::kIsolatedFlag) {
     EXPECT_EQ(isolated_thread.error, kNoThreads);
     EXPECT_EQ(isolated_daemon.error, kNoThreads);
     EXPECT_EQ(no_threads.error, kNoThreads);
     return;
   }
   EXPECT_TRUE(isolated_thread.ok) << isolated_thread.error;
-  if (minor() >= 12) {
+  if (check == SubinterpThreadCheck::kConfigFlags) {
     EXPECT_EQ(isolated_daemon.error,
               "RuntimeError: daemon threads are disabled in this (sub)interpreter");
     EXPECT_EQ(no_threads.error,

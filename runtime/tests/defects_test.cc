@@ -69,10 +69,10 @@ using Scenario = std::function<ScenarioResult(const std::string& profile, Defect
 // halves of the claim. Returns the finding with the defect, for the test to refine.
 std::string check_defect(Defect d, const std::string& profile, const Scenario& scenario) {
   const Profile& p = *find_profile(profile);
-  EXPECT_TRUE(p.fixed) << profile;
+  EXPECT_FALSE(p.is_release()) << profile;
   const DefectInfo& info = defect_info(d);
   if (info.versions != 0) {
-    EXPECT_NE(info.versions & (1u << p.minor), 0u) << info.name << " does not apply to " << profile;
+    EXPECT_TRUE(find_profile(release_of(profile))->has(d)) << info.name << " does not apply to " << profile;
   }
   DefectSet with;
   with.set(d);
@@ -166,7 +166,7 @@ ScenarioResult daemon_waiting_in_take_gil(const std::string& profile, DefectSet 
   bool after_set_finalizing = false;
   d.on_point = [&](ThreadId current, const platform::PointInfo& where) {
     if (!around_set_finalizing || where.kind != Point::kPhase) return;
-    if (std::string_view(where.label) == "finalize:SetFinalizing") {
+    if (std::string_view(where.label) == phase_name(Phase::kFinalizeSetFinalizing)) {
       d.kick(kD);
       after_set_finalizing = true;
     } else if (after_set_finalizing) {
@@ -279,7 +279,7 @@ TEST(Defects, Bpo37127FinishingNullTstate) {
         d.order = {kC};
         d.hold(kC);
         d.on_point = [&](ThreadId, const platform::PointInfo& where) {
-          if (std::string_view(where.label) == "finalize:atexit") d.release(kC);
+          if (std::string_view(where.label) == phase_name(Phase::kFinalizeAtexit)) d.release(kC);
         };
         return run_sim(p, [](Runtime& rt) {
           rt.initialize();
@@ -552,8 +552,21 @@ TEST(Defects, EveryDefectIsCovered) {
       "gh109793_swap_exits_finalizer", "gh113433_fatal_remaining_subinterps",
       "reinit_with_stale_daemons", "gh108987_thread_run_after_finalize",
       "initial_tstate_not_reset", "finalize_half_built_subinterp"};
-  for (const DefectInfo& d : all_defects()) EXPECT_TRUE(tested.count(d.name)) << d.name;
-  EXPECT_EQ(tested.size(), all_defects().size());
+  // The -fixed shutdown design's defects (docs/design-notes.md §7, 13): their triggers are
+  // corpus programs, checked by harness/tests/canary_site_test.cc (DefectTriggerProgram).
+  const std::set<std::string> by_trigger_programs = {
+      "starter_waits_for_exited_thread", "finalize_ends_claimed_interp",
+      "finalize_frees_foreign_tstate",   "fork_keeps_vanished_pending_handler",
+      "own_gil_freed_with_waiters",      "fork_orphans_other_interp_threads"};
+  // Triggered by corpus programs (CanarySites), but no generic oracle sees it alone: with the
+  // fixed design's claims nobody else ends the interpreter in the window it opens (a gap,
+  // reported in docs/design-notes.md §13).
+  const std::set<std::string> triggered_only = {"end_interp_releases_gil_before_unlink"};
+  for (const DefectInfo& d : all_defects()) {
+    EXPECT_EQ(tested.count(d.name) + by_trigger_programs.count(d.name) + triggered_only.count(d.name), 1u)
+        << d.name;
+  }
+  EXPECT_EQ(tested.size() + by_trigger_programs.size() + triggered_only.size(), all_defects().size());
 }
 
 // The version profiles enable their releases' defects by themselves: Py_AddPendingCall after

@@ -24,7 +24,11 @@ TEST(RuntimeLocks, RuntimeListFollowsTheTableForEveryVersion) {
     size_t i = 0;
     for (const RuntimeLockInfo& row : all_runtime_locks()) {
       EXPECT_EQ(std::string(rt.lock(row.id).name()), row.mutex_name);
-      EXPECT_EQ(rt.has_lock(row.id), p.minor >= row.since_minor);
+      // bpo-39465: _PyRuntime.unicode_ids.lock exists from 3.10; the others in every version.
+      const bool before_310 = p.name.starts_with("3.7") || p.name.starts_with("3.8") ||
+                              p.name.starts_with("3.9");
+      const bool expected = row.id != RuntimeLock::kUnicodeIds || !before_310;
+      EXPECT_EQ(rt.has_lock(row.id), expected);
       if (!rt.has_lock(row.id)) continue;
       ASSERT_LT(i, listed.size());
       EXPECT_EQ(listed[i++], &rt.lock(row.id)) << row.word;
@@ -39,7 +43,7 @@ TEST(RuntimeLocks, NamesAreDistinctAndReasonsNameTheLock) {
     EXPECT_TRUE(mutexes.insert(row.mutex_name).second) << row.mutex_name;
     EXPECT_EQ(std::string(runtime_lock_name(row.id)), row.word);
     EXPECT_EQ(std::string(row.missing),
-              "no " + std::string(row.word) + " lock before 3." + std::to_string(row.since_minor));
+              "no " + std::string(row.word) + " lock before 3." + std::to_string(row.since));
   }
   EXPECT_EQ(words.size(), static_cast<size_t>(kRuntimeLockCount));
 }

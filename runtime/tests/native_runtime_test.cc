@@ -94,12 +94,12 @@ TEST_P(NativeExp, ForkInLegacySubinterp) {
   });
   ASSERT_TRUE(r.exited_normally()) << r.summary();
   auto n = notes(r);
-  if (minor() == 8) {
+  if (on({"3.8"})) {
     EXPECT_EQ(n["fork_ok"], 0);
     return;
   }
   ASSERT_EQ(n["fork_ok"], 1);
-  EXPECT_EQ(n["child_status"], minor() == 7 ? 0 : minor() == 9 ? 134 : 1);
+  EXPECT_EQ(n["child_status"], on({"3.7"}) ? 0 : on({"3.9"}) ? 134 : 1);
 }
 
 // subprocess in a legacy subinterpreter: without preexec_fn allowed everywhere; with it
@@ -120,8 +120,8 @@ TEST_P(NativeExp, SubprocessInSubinterp) {
   auto n = notes(r);
   EXPECT_EQ(n["plain_ok"], 1);
   EXPECT_EQ(n["plain_child"], 0);
-  EXPECT_EQ(n["preexec_ok"], minor() == 7 ? 1 : 0);
-  if (minor() == 7) EXPECT_EQ(n["preexec_child"], 0);
+  EXPECT_EQ(n["preexec_ok"], on({"3.7"}) ? 1 : 0);
+  if (on({"3.7"})) EXPECT_EQ(n["preexec_child"], 0);
 }
 
 // Fork from the main interpreter with a live subinterpreter: 3.8–3.12 the child deadlocks on
@@ -137,7 +137,8 @@ TEST_P(NativeForkHang, ForkFromMainWithLiveSubinterp) {
     ForkOutcome f = rt.fork(ForkKind::kFork, ForkFollow::kChild);
     if (f.in_child) {
       rt.run_bytecode(1);
-      const size_t expected = rt.profile().minor == 7 ? 2u : 1u;  // 3.7 keeps every interpreter
+      // 3.7 keeps every interpreter
+      const size_t expected = rt.profile().fork_deletes_other_interps ? 1u : 2u;
       rt.exit_process(rt.interpreters().size() == expected ? 0 : 3);
     }
     note(rt, "child_pid", f.child_pid);
@@ -216,9 +217,9 @@ TEST_P(NativeExp, PendingCallCapacity) {
   });
   ASSERT_TRUE(r.exited_normally()) << r.summary();
   auto n = notes(r);
-  EXPECT_EQ(n["accepted"], minor() >= 13 ? 32 : 31);
+  EXPECT_EQ(n["accepted"], on({"3.13"}) ? 32 : 31);
   // ≤3.8 have no per-interpreter queue: the target is ignored and the global one is full.
-  EXPECT_EQ(n["per_interp"], minor() >= 13 ? 300 : minor() >= 9 ? 31 : 0);
+  EXPECT_EQ(n["per_interp"], on({"3.13"}) ? 300 : on({"3.9", "3.10", "3.11", "3.12", "3.13"}) ? 31 : 0);
 }
 
 // add_pending from a subinterpreter in a non-main thread, GIL held: 3.7/3.8 and 3.12/3.13 run
@@ -240,7 +241,7 @@ TEST_P(NativeExp, AddPendingFromSubinterpNonMainThread) {
   });
   ASSERT_TRUE(r.exited_normally()) << r.summary();
   const auto ran = r.pending_ran_in(0);
-  if (minor() >= 9 && minor() <= 11) {
+  if (on({"3.9", "3.10", "3.11"})) {
     EXPECT_TRUE(ran.empty());
   } else {
     ASSERT_EQ(ran.size(), 1u);
@@ -265,7 +266,7 @@ TEST_P(NativeExp, AddPendingInSubinterpOnMainThreadThenEndInterp) {
   });
   ASSERT_TRUE(r.exited_normally()) << r.summary();
   const auto ran = r.pending_ran_in(0);
-  if (minor() >= 9 && minor() <= 11) {
+  if (on({"3.9", "3.10", "3.11"})) {
     EXPECT_TRUE(ran.empty());
   } else {
     ASSERT_EQ(ran.size(), 1u);
@@ -280,7 +281,7 @@ TEST_P(NativeExp, AddPendingAfterFinalize) {
     rt.finalize();
     note(rt, "rc", rt.add_pending(PendingKind::kNoop));
   });
-  if (minor() == 7 || minor() == 13) {
+  if (on({"3.7"}) || on({"3.13"})) {
     ASSERT_TRUE(r.exited_normally()) << r.summary();
     EXPECT_EQ(notes(r)["rc"], 0);
   } else {
@@ -298,7 +299,7 @@ TEST_P(NativeExp, FinalizeWithLiveSubinterp) {
     rt.swap(main_t);
     rt.finalize();
   });
-  if (minor() <= 12) {
+  if (on({"3.7", "3.8", "3.9", "3.10", "3.11", "3.12"})) {
     EXPECT_TRUE(r.fatal(kRemaining)) << r.summary();
   } else {
     ASSERT_TRUE(r.exited_normally()) << r.summary();
@@ -307,9 +308,10 @@ TEST_P(NativeExp, FinalizeWithLiveSubinterp) {
 }
 
 // The version columns of the matrix.
-IFZ_INSTANTIATE_PROFILES(NativeExp, !p.fixed);
+IFZ_INSTANTIATE_PROFILES(NativeExp, p.is_release());
 IFZ_INSTANTIATE_PROFILES(NativeForkHang,
-                         (!p.fixed && (p.minor <= 8 || p.minor >= 12)) || p.name == "3.10-fixed");
+                         (p.is_release() && release_in(p.name, {"3.7", "3.8", "3.12", "3.13"})) ||
+                             p.name == "3.10-fixed");
 
 // ---- contracts on real threads --------------------------------------------------------------
 
@@ -452,7 +454,7 @@ TEST_P(NativeRacy, F1F2_FinalizeJoinsNonDaemonAndStopsDaemon) {
   auto n = notes(r);
   EXPECT_EQ(n["joined_done"], 1);
   EXPECT_EQ(n["laps_after_finalize"], 0);
-  if (minor() >= 9) EXPECT_EQ(n["daemon_exited"], 1);
+  if (on({"3.9", "3.10", "3.11", "3.12", "3.13"})) EXPECT_EQ(n["daemon_exited"], 1);
 }
 
 // K1 on real threads: fork from a non-main thread while others run; the child has only the
@@ -519,13 +521,13 @@ TEST_P(NativeContracts, K4_ForkRefusalMatrix) {
     // 3.9+ releases: the legacy os.fork child dies, but it is the parent that is sandboxed.
     FAIL() << r.summary();
   }
-  const bool legacy_fork = minor() == 7 || has(Defect::kBpo40453ForkSubinterpChildFatal);
+  const bool legacy_fork = on({"3.7"}) || has(Defect::kBpo40453ForkSubinterpChildFatal);
   EXPECT_EQ(n["legacy_fork"], legacy_fork);
   EXPECT_EQ(n["legacy_exec"], 1);
-  EXPECT_EQ(n["legacy_preexec"], minor() == 7);
-  EXPECT_EQ(n["isolated_fork"], minor() <= 8 ? legacy_fork : false);
-  EXPECT_EQ(n["isolated_exec"], minor() <= 8 || minor() >= 12);
-  EXPECT_EQ(n["isolated_preexec"], minor() == 7);
+  EXPECT_EQ(n["legacy_preexec"], on({"3.7"}));
+  EXPECT_EQ(n["isolated_fork"], on({"3.7", "3.8"}) ? legacy_fork : false);
+  EXPECT_EQ(n["isolated_exec"], on({"3.7", "3.8"}) || on({"3.12", "3.13"}));
+  EXPECT_EQ(n["isolated_preexec"], on({"3.7"}));
 }
 
 // F4 on real threads, with a non-daemon thread of the subinterpreter joined first (the
@@ -556,10 +558,10 @@ TEST_P(NativeContracts, P6_AddAfterFinalizeFromACThread) {
     rt.platform().join(c);
     note(rt, "rc", rc.load());
   });
-  if (fixed()) {
+  if (!profile().is_release()) {
     ASSERT_TRUE(r.exited_normally()) << r.summary();
     EXPECT_EQ(notes(r)["rc"], -1);
-  } else if (minor() == 7 || minor() == 13) {
+  } else if (on({"3.7"}) || on({"3.13"})) {
     ASSERT_TRUE(r.exited_normally()) << r.summary();
     EXPECT_EQ(notes(r)["rc"], 0);
   } else {
@@ -589,7 +591,7 @@ TEST_P(NativeRacy, F5_ThreadAndForkFromAtexit) {
   });
   ASSERT_TRUE(r.exited_normally()) << r.summary();
   auto n = notes(r);
-  const bool allowed = minor() != 12;
+  const bool allowed = !on({"3.12"});
   EXPECT_EQ(n["thread_ok"], allowed);
   EXPECT_EQ(n["fork_ok"], allowed);
   if (allowed) EXPECT_EQ(n["child_status"], 0);
@@ -632,7 +634,7 @@ IFZ_INSTANTIATE_PROFILES(NativeContracts, true);
 // -fixed only: on the version profiles a daemon's take_gil races finalisation into gh-110052 /
 // gh-96387 / gh-108987, and every version has reinit_with_stale_daemons; the simulated
 // contract tests pin those down with scripted schedules.
-IFZ_INSTANTIATE_PROFILES(NativeRacy, p.fixed);
+IFZ_INSTANTIATE_PROFILES(NativeRacy, !p.is_release());
 
 }  // namespace
 }  // namespace ifz::rt::testing

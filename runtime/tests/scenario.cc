@@ -223,7 +223,7 @@ ScenarioResult run_native(const std::string& profile, const Body& body, DefectSe
 std::vector<std::string> version_profiles() {
   std::vector<std::string> out;
   for (const Profile& p : all_profiles()) {
-    if (!p.fixed) out.push_back(p.name);
+    if (p.is_release()) out.push_back(p.name);
   }
   return out;
 }
@@ -231,7 +231,7 @@ std::vector<std::string> version_profiles() {
 std::vector<std::string> fixed_profiles() {
   std::vector<std::string> out;
   for (const Profile& p : all_profiles()) {
-    if (p.fixed) out.push_back(p.name);
+    if (!p.is_release()) out.push_back(p.name);
   }
   return out;
 }
@@ -244,6 +244,20 @@ std::vector<std::string> profiles_where(const std::function<bool(const Profile&)
   return out;
 }
 
-int minor_of(const std::string& profile) { return find_profile(profile)->minor; }
+std::string release_of(const std::string& profile) {
+  constexpr std::string_view kTwin = "-fixed";
+  if (profile.size() > kTwin.size() && profile.ends_with(kTwin)) {
+    return profile.substr(0, profile.size() - kTwin.size());
+  }
+  return profile;
+}
+
+bool release_in(const std::string& profile, std::initializer_list<std::string_view> releases) {
+  const std::string r = release_of(profile);
+  for (std::string_view v : releases) {
+    if (r == v) return true;
+  }
+  return false;
+}
 
 }  // namespace ifz::rt::testing

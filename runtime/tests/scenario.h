@@ -8,7 +8,9 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runtime/platform/native.h"
@@ -157,6 +159,9 @@ std::vector<std::string> version_profiles();
 std::vector<std::string> fixed_profiles();
 /// Every profile (versions, then -fixed twins) for which `keep` holds.
 std::vector<std::string> profiles_where(const std::function<bool(const Profile&)>& keep);
-int minor_of(const std::string& profile);
+/// The release a profile follows: "3.9" for "3.9" and "3.9-fixed".
+std::string release_of(const std::string& profile);
+/// Whether `profile` is (the -fixed twin of) one of `releases`.
+bool release_in(const std::string& profile, std::initializer_list<std::string_view> releases);
 
 }  // namespace ifz::rt::testing
