@@ -70,7 +70,8 @@ Op draw_args(OpCode c) {
                                     : one_of<int>({{50, 1}, {25, 2}, {15, 3}, {10, 4}});
       break;
     case ArgShape::kPending:
-      op.variant = one_of<uint8_t>({{40, 0}, {25, 1}, {10, 2}, {10, 3}, {15, 4}});  // noop touch rearm fail slow
+      // noop touch rearm fail slow adds forever
+      op.variant = one_of<uint8_t>({{34, 0}, {25, 1}, {10, 2}, {10, 3}, {11, 4}, {6, 5}, {4, 6}});
       op.interp = one_of<int>({{60, -1}, {10, 0}, {25, 1}, {5, 2}});
       break;
     case ArgShape::kFork:

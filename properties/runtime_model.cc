@@ -14,7 +14,7 @@ using harness::StartKind;
 
 namespace {
 
-constexpr int kNoop = 0, kRearm = 2, kFail = 3;
+constexpr int kNoop = 0, kRearm = 2, kFail = 3, kAdds = 5;
 
 std::string fatal_text(const char* func, const char* msg) {
   return std::string("Fatal Python error: ") + func + ": " + msg;
@@ -27,9 +27,27 @@ size_t capacity(const Model& m, bool runtime_queue) {
   return 31;
 }
 
+size_t capacity(const Model& m, bool runtime_queue);
+bool has_runtime_queue(const Model& m);
+
+// Py_AddPendingCall(no-op) from inside a call run in interpreter `in` (an `adds` call): the
+// public add's routing (≤3.8 the runtime queue, 3.9–3.11 the caller's interpreter, 3.12+ the
+// main thread's queue) and refusals: a full queue, the interpreter's queue closed for
+// Py_EndInterpreter's drain, every queue closed from Py_FinalizeEx's last drain on (P6).
+void add_from_call(Model& m, Expect& e, int64_t in) {
+  if (m.adds_refused) return;
+  const bool runtime_queue = has_runtime_queue(m);
+  if (!runtime_queue && in == m.closed_interp) return;
+  std::vector<ModelCall>& q = runtime_queue ? m.runtime_queue : m.find(in)->queue;
+  if (q.size() >= capacity(m, runtime_queue)) return;
+  q.push_back({m.next_logical++, kNoop});
+  e.rearmed.push_back(q.back().logical);
+}
+
 // P3/P4: one pass of make_pending_calls over `q`, run in interpreter `in`: the call is popped,
-// a rearm call queues its follow-up first, a failing call ends the pass (and re-signals).
-// True when a failing call ended it (its exception is raised where the pass ran).
+// a rearm call queues its follow-up first (into the same queue), an `adds` call adds one as it
+// runs (add_from_call), a failing call ends the pass (and re-signals). True when a failing
+// call ended it (its exception is raised where the pass ran).
 bool run_queue(Model& m, Expect& e, std::vector<ModelCall>& q, int64_t in, int maxloop) {
   for (int n = 0; (maxloop == 0 || n < maxloop) && !q.empty(); ++n) {
     const ModelCall call = q.front();
@@ -39,6 +57,7 @@ bool run_queue(Model& m, Expect& e, std::vector<ModelCall>& q, int64_t in, int m
       e.rearmed.push_back(q.back().logical);
     }
     e.runs.emplace_back(call.logical, in);
+    if (call.kind == kAdds) add_from_call(m, e, in);
     if (call.kind == kFail) return true;
   }
   return false;
@@ -62,10 +81,12 @@ bool eval_pass(Model& m, Expect& e, int64_t c) {
     e.signals.insert(e.signals.end(), m.tripped.begin(), m.tripped.end());
     m.tripped.clear();
   }
-  if (has_runtime_queue(m) && (m.minor <= 8 || c == 0) && run_queue(m, e, m.runtime_queue, c, 0)) {
+  // One pass runs at most 32 calls (≤3.12 NPENDINGCALLS; 3.13 the main thread's queue), 100
+  // from a 3.13 interpreter's queue; the rest waits for the next check.
+  if (has_runtime_queue(m) && (m.minor <= 8 || c == 0) && run_queue(m, e, m.runtime_queue, c, 32)) {
     return true;
   }
-  return m.minor >= 9 && run_queue(m, e, m.find(c)->queue, c, m.minor >= 13 ? 100 : 0);
+  return m.minor >= 9 && run_queue(m, e, m.find(c)->queue, c, m.minor >= 13 ? 100 : 32);
 }
 
 bool eval_pass(Model& m, Expect& e) { return eval_pass(m, e, m.current); }
@@ -73,12 +94,20 @@ bool eval_pass(Model& m, Expect& e) { return eval_pass(m, e, m.current); }
 // wait_for_thread_shutdown(): if `threading` was ever imported there, threading._shutdown
 // (Python code) checks the eval breaker as it starts, joins the non-daemon threading threads,
 // and checks it again (F1).
+// The main thread waited: every helper that had not run yet runs now, a worker to its end.
+void main_waited(Model& m) {
+  for (ModelInterp& i : m.interps) i.unrun_workers = 0;
+}
+
 void thread_shutdown(Model& m, Expect& e, ModelInterp& i) {
   // A failing pending call raises out of _shutdown as it starts: nothing is joined, and
-  // wait_for_thread_shutdown reports it as unraisable (no refusal seen by the caller).
-  const bool raised = i.threading_imported && eval_pass(m, e, i.id);
+  // wait_for_thread_shutdown reports it as unraisable (no refusal seen by the caller). The
+  // workers that have not run keep their thread states in the interpreter (F1 is owed only
+  // by a join that ran: runtime event threads_join_skipped).
+  if (i.threading_imported && eval_pass(m, e, i.id)) return;
+  if (i.unrun_workers > 0) main_waited(m);  // joining a live worker waits for it
   i.workers = 0;
-  if (i.threading_imported && !raised) eval_pass(m, e, i.id);
+  if (i.threading_imported) eval_pass(m, e, i.id);
 }
 
 void end_process_fatal(Model& m, Expect& e, std::string text) {
@@ -101,7 +130,17 @@ void start_lifetime(Model& m, Expect& e) {
   m.current = 0;
   m.released = false;
   m.runtime_queue.clear();
+  m.gilstate_interp = 0;  // _PyGILState_Init binds the main tstate
+  // 3.8+ _PyRuntimeState_Init at every initialisation; 3.7 once per process [EXP 3.7.16].
+  if (m.generation == 1 || m.minor >= 8) m.gilstate_check_enabled = true;
+  m.ensures.clear();
   e.created_interp = 0;
+}
+
+// 3.12+ tstate_activate: attaching a tstate binds the GILState key to it.
+void attached_to(Model& m, int64_t interp) {
+  m.current = interp;
+  if (m.minor >= 12) m.gilstate_interp = interp;
 }
 
 void add_pending(Model& m, Expect& e, const Op& op) {
@@ -126,15 +165,17 @@ void add_pending(Model& m, Expect& e, const Op& op) {
 void end_interp(Model& m, Expect& e) {
   ModelInterp& i = *m.find(m.current);
   thread_shutdown(m, e, i);  // S1: non-daemon threading threads are joined first
+  m.closed_interp = i.id;  // closed for the drain: an `adds` call's add into it is refused
   if (m.minor >= 9) drain(m, e, i.queue, i.id);  // P1: no accepted call is lost with its queue
-  if (i.sleepers > 0) {
+  if (i.sleepers > 0 || i.unrun_workers > 0) {  // S1: only the caller's tstate may be left
     end_process_fatal(m, e, fatal_text("Py_EndInterpreter", "not the last thread"));
     return;
   }
+  m.closed_interp = -1;
   const int64_t id = i.id, prev = i.prev;
   m.interps.erase(std::find_if(m.interps.begin(), m.interps.end(),
                                [id](const ModelInterp& x) { return x.id == id; }));
-  m.current = m.find(prev) ? prev : 0;
+  attached_to(m, m.find(prev) ? prev : 0);  // PyThreadState_Swap back
 }
 
 void start(Model& m, Expect& e, const Op& op) {
@@ -155,6 +196,7 @@ void start(Model& m, Expect& e, const Op& op) {
   switch (static_cast<StartKind>(op.variant)) {
     case StartKind::kThreading:
       ++i.workers;
+      ++i.unrun_workers;
       i.threading_imported = true;
       break;
     case StartKind::kDaemon:
@@ -165,10 +207,12 @@ void start(Model& m, Expect& e, const Op& op) {
       }
       ++i.sleepers;
       i.threading_imported = true;
+      main_waited(m);  // the start handshake
       break;
     case StartKind::kCThread:
     case StartKind::kRaw:
       ++i.sleepers;
+      main_waited(m);  // the start handshake
       break;
   }
 }
@@ -201,6 +245,7 @@ void fork(Model& m, Expect& e, const Op& op) {
   e.fork_child = true;
   // K1: only the forking thread survives; its interpreter's other tstates are deleted.
   m.find(m.current)->workers = 0;
+  m.find(m.current)->unrun_workers = 0;
   m.find(m.current)->sleepers = 0;
   if (m.minor >= 8) {
     // K3: only the main interpreter survives (the forking thread is in it: K4 refused others).
@@ -218,6 +263,7 @@ void fork(Model& m, Expect& e, const Op& op) {
     for (ModelInterp& i : m.interps) {
       if (i.workers > 0) i.vanished_workers = true;
       i.workers = 0;
+      i.unrun_workers = 0;
     }
   }
   if (mode == ForkMode::kPreexec) {
@@ -228,6 +274,7 @@ void fork(Model& m, Expect& e, const Op& op) {
 
 void finalize(Model& m, Expect& e) {
   thread_shutdown(m, e, *m.find(0));  // F1
+  m.adds_refused = true;  // P6: the queues close before _Py_FinishPendingCalls
   // P6: _Py_FinishPendingCalls (the runtime queue, then the main interpreter's).
   if (has_runtime_queue(m)) drain(m, e, m.runtime_queue, 0);
   if (m.minor >= 9) drain(m, e, m.find(0)->queue, 0);
@@ -243,13 +290,15 @@ void finalize(Model& m, Expect& e) {
       ModelInterp& i = m.interps[n];
       thread_shutdown(m, e, i);
       drain(m, e, i.queue, i.id);
-      if (i.sleepers > 0 && !m.fixed) {
+      if ((i.sleepers > 0 || i.unrun_workers > 0) && !m.fixed) {
         end_process_fatal(m, e, fatal_text("Py_EndInterpreter", "not the last thread"));
         return;
       }
     }
   }
   m.initialized = false;
+  m.adds_refused = false;  // a reinit opens them again
+  m.gilstate_interp = -1;  // _PyGILState_Fini: the key is gone
   m.interps.clear();
   m.current = -1;
   m.released = false;
@@ -278,9 +327,19 @@ bool model_allows(const Model& m, const Op& op) {
     case OpCode::kReinit:
       return m.generation > 0 && !m.initialized;
     case OpCode::kNewInterp:
-      return m.attached() && m.interps.size() < 5;
+      return m.attached() && m.interps.size() < 5 && m.ensures.empty();
     case OpCode::kEndInterp:
-      return m.attached() && m.current > 0 && !m.find(m.current)->vanished_workers;
+      return m.attached() && m.current > 0 && !m.find(m.current)->vanished_workers &&
+             m.ensures.empty();
+    case OpCode::kGilStateEnsure:
+      // Another tstate current than the GILState one (≤3.11 in a subinterpreter): CPython
+      // waits for the GIL its own thread holds; the executor refuses it as no embedder can.
+      return m.initialized && m.ensures.size() < 8 && m.current == m.gilstate_interp;
+    case OpCode::kGilStateRelease:
+      return m.attached() && !m.ensures.empty() && m.ensures.back().first == m.current &&
+             m.gilstate_interp == m.current;
+    case OpCode::kGilStateCheck:
+      return true;
     case OpCode::kSwap:
       return m.attached() && op.interp != m.current && m.find(op.interp) != nullptr;
     case OpCode::kReleaseGil:
@@ -290,21 +349,23 @@ bool model_allows(const Model& m, const Op& op) {
     case OpCode::kAcquireGil:
       return m.initialized && m.released;
     case OpCode::kAddPending:
-      return m.generation > 0 && op.variant <= kFail &&
+      return m.generation > 0 && (op.variant <= kFail || op.variant == kAdds) &&
              (op.interp < 0 || (m.initialized && m.find(op.interp) != nullptr));
     case OpCode::kSignal:
       return m.generation > 0;
     case OpCode::kStart:
       return m.attached() && static_cast<StartKind>(op.variant) != StartKind::kRaw;
     case OpCode::kFork: {
-      if (!m.attached()) return false;
+      if (!m.attached() || !m.ensures.empty()) return false;
       // Unverified in cpython-notes: subprocess (no preexec_fn) in a 3.9–3.11 isolated
       // interpreter. Not modelled.
       const bool isolated = m.find(m.current)->isolated;
       return !(static_cast<ForkMode>(op.variant) == ForkMode::kExec && isolated && m.minor <= 11);
     }
     case OpCode::kFinalize: {
-      if (!m.attached() || m.current != 0 || m.find(0)->vanished_workers) return false;
+      if (!m.attached() || m.current != 0 || m.find(0)->vanished_workers || !m.ensures.empty()) {
+        return false;
+      }
       // 3.13 ends subinterpreters by freeing their newest tstate first, which may be a live
       // non-daemon thread's (gh-128639 territory, not specified by the notes): not modelled.
       if (m.minor >= 13) {
@@ -333,7 +394,8 @@ std::pair<Model, Expect> model_step(const Model& s0, const Op& op) {
       i.isolated = (op.variant & harness::kInterpIsolated) && m.minor >= 9;
       i.prev = m.current;
       m.interps.push_back(i);
-      m.current = i.id;
+      attached_to(m, i.id);
+      m.gilstate_check_enabled = false;
       e.created_interp = i.id;
       break;
     }
@@ -341,7 +403,25 @@ std::pair<Model, Expect> model_step(const Model& s0, const Op& op) {
       end_interp(m, e);
       break;
     case OpCode::kSwap:
-      m.current = op.interp;
+      attached_to(m, op.interp);
+      break;
+    case OpCode::kGilStateEnsure:
+      // The GILState tstate is current (LOCKED) or, released, re-attached (UNLOCKED).
+      m.ensures.emplace_back(m.current, m.released);
+      m.released = false;
+      break;
+    case OpCode::kGilStateRelease:
+      // An UNLOCKED level detaches again (PyEval_SaveThread); a LOCKED one keeps the GIL.
+      m.released = m.ensures.back().second;
+      m.ensures.pop_back();
+      break;
+    case OpCode::kGilStateCheck:
+      // 1 with checks off or no key; 0 with nothing attached; else: is the current tstate
+      // the GILState one.
+      e.gilstate_check = !m.gilstate_check_enabled || m.gilstate_interp < 0 ? 1
+                         : !m.attached()                                   ? 0
+                         : m.current == m.gilstate_interp                  ? 1
+                                                                           : 0;
       break;
     case OpCode::kReleaseGil:
       m.released = true;

@@ -6,15 +6,19 @@
 //
 // Scope: what can be modelled exactly. Commands are program operations of the main thread
 // (init, new_interp, end_interp, swap, release/acquire_gil, block, run_bytecode, add_pending
-// [to I], signal, fork, finalize, reinit) plus three helper threads with fixed scripts, each
+// [to I], signal, fork, finalize, reinit, gilstate_ensure/release/check) plus three helper threads with fixed scripts, each
 // started with a handshake so its state is known when the command returns:
 //   start T threading  a non-daemon thread that blocks twice in syscalls and ends: joined by
-//                      Py_EndInterpreter / Py_FinalizeEx (S1, F1)
+//                      Py_EndInterpreter / Py_FinalizeEx (S1, F1); no handshake: it runs
+//                      (to its end) at the main thread's next wait; a join skipped by a
+//                      failing pending call leaves an unrun one's tstate behind
 //   start T daemon     a daemon thread that releases the GIL and sleeps forever
 //   start T c          a C thread that creates a thread state in the current interpreter
 //                      (PyThreadState_New), releases the GIL and sleeps forever
 // The scheduler is sequential (the main thread runs while it can), so helpers run only while
-// the main thread waits. Pending-call kinds are noop, touch, rearm and fail (`slow` re-enters
+// the main thread waits. Pending-call kinds are noop, touch, rearm, fail and adds (`forever`
+// re-adds itself without end: its count per pass is checked by the contract tests and conform;
+// `slow` re-enters
 // the eval loop mid-call, whose interleaving the model would have to replay).
 #pragma once
 
@@ -29,7 +33,7 @@ namespace ifz::properties {
 
 struct ModelCall {
   int logical = 0;  // numbered by the model in acceptance order
-  int kind = 0;     // rt::PendingKind: 0 noop, 1 touch, 2 rearm, 3 fail
+  int kind = 0;     // rt::PendingKind: 0 noop, 1 touch, 2 rearm, 3 fail, 5 adds
 };
 
 struct ModelInterp {
@@ -37,6 +41,11 @@ struct ModelInterp {
   bool isolated = false;  // 3.9+ (_isolated_interpreter / isolated config)
   int64_t prev = 0;       // where end_interp returns the main thread
   int workers = 0;        // live non-daemon threading threads started here
+  // Of those, the ones that have not run yet. The scheduler is sequential: a helper runs only
+  // while the main thread waits (a start handshake, a join), and a worker then runs to its
+  // end. Until then its thread state (made by the starting thread) stays linked here, so an
+  // interpreter ended without joining it (a skipped join) is "not the last thread".
+  int unrun_workers = 0;
   int sleepers = 0;       // daemon threads and C-thread tstates: never end on their own
   bool vanished_workers = false;  // 3.7 fork child: workers vanished from this (not the forking)
                                   // interpreter, finished or not (unknowable): ending it may
@@ -62,6 +71,18 @@ struct Model {
   std::vector<int> uncertain; // calls a fork child may or may not run (K3)
   int next_logical = 0;
   std::vector<int> tripped;   // signals tripped, not handled yet (sorted, unique)
+  // Where an `adds` call's Py_AddPendingCall is refused: everywhere from Py_FinalizeEx's
+  // closing of the queues (P6), and in the queue of the interpreter Py_EndInterpreter drains.
+  bool adds_refused = false;
+  int64_t closed_interp = -1;
+  // PyGILState (cpython-notes: GILState): the interpreter of the main thread's GILState
+  // thread state (-1: no key, before Py_Initialize / after finalisation). ≤3.11 it stays the
+  // first tstate's (the main interpreter's); 3.12+ follows every attach (tstate_activate).
+  int64_t gilstate_interp = -1;
+  bool gilstate_check_enabled = true;  // cleared by Py_NewInterpreter (issues 10915, 15751)
+  // Open PyGILState_Ensure levels of the main thread: the interpreter each found or made
+  // current, and whether it attached (UNLOCKED) rather than found it current (LOCKED).
+  std::vector<std::pair<int64_t, bool>> ensures;
 
   const ModelInterp* find(int64_t id) const;
   ModelInterp* find(int64_t id);
@@ -81,6 +102,7 @@ struct Expect {
   std::string fatal;           // "Fatal Python error: <func>: <msg>"
   int exit_code = 0;
   bool fork_child = false;     // the process continues as the fork child
+  int gilstate_check = -1;     // gilstate_check: PyGILState_Check's value
 };
 
 /// The operation's precondition in this model state (what the command generator respects).

@@ -60,6 +60,8 @@ struct Sut {
   std::array<rt::ThreadState*, 16> own{};  // the main thread's tstate per interpreter id
   std::array<int64_t, 16> prev{};          // where end_interp of interpreter i returns
   rt::ThreadState* saved = nullptr;        // release_gil
+  std::vector<int> ensures;                // open PyGILState_Ensure results
+  int gilstate_check = -1;                 // the last gilstate_check's value
   std::string error;                       // new_interpreter's refusal
   std::map<int64_t, int> logical_of;       // runtime call id -> model call number
   size_t mark = 0;                         // first event of the running command
@@ -145,6 +147,15 @@ void perform(Sut& s, const Op& op) {
       break;
     }
     case OpCode::kSwap: rt.swap(s.own[op.interp]); break;
+    case OpCode::kGilStateEnsure: s.ensures.push_back(rt.gilstate_ensure()); break;
+    case OpCode::kGilStateRelease: {
+      rt::ThreadState* t = rt.current();
+      rt.gilstate_release(s.ensures.back());
+      s.ensures.pop_back();
+      if (rt.current() == nullptr) s.saved = t;  // UNLOCKED: released again
+      break;
+    }
+    case OpCode::kGilStateCheck: s.gilstate_check = rt.gilstate_check(); break;
     case OpCode::kReleaseGil: s.saved = rt.save_thread(); break;
     case OpCode::kAcquireGil:
       rt.restore_thread(s.saved);
@@ -281,6 +292,7 @@ class RuntimeCommand final : public rc::state::Command<Model, Sut> {
               "), but the operation returned");
     }
     check_events(after, e, op_, s);
+    if (op_.code == OpCode::kGilStateCheck) RC_ASSERT(s.gilstate_check == e.gilstate_check);
   }
   void show(std::ostream& os) const override {
     os << harness::print_op(op_);
@@ -309,11 +321,17 @@ Op draw_op(const Model& m) {
     add(6, OpCode::kReinit);
     add(3, OpCode::kAddPending);
     add(1, OpCode::kSignal);
+    add(1, OpCode::kGilStateCheck);
   } else if (m.released) {
     add(10, OpCode::kAcquireGil);
     add(5, OpCode::kAddPending);
     add(2, OpCode::kSignal);
+    add(3, OpCode::kGilStateEnsure);
+    add(2, OpCode::kGilStateCheck);
   } else {
+    add(4, OpCode::kGilStateEnsure);
+    add(m.ensures.empty() ? 0 : 6, OpCode::kGilStateRelease);
+    add(3, OpCode::kGilStateCheck);
     add(10, OpCode::kNewInterp);
     add(8, OpCode::kEndInterp);
     add(6, OpCode::kSwap);
@@ -345,7 +363,7 @@ Op draw_op(const Model& m) {
       op.count = uniform<int>(1, 4);
       break;
     case OpCode::kAddPending:
-      op.variant = *rc::gen::element<uint8_t>(0, 0, 1, 2, 3);
+      op.variant = *rc::gen::element<uint8_t>(0, 0, 1, 2, 3, 5);  // noop touch rearm fail adds
       if (m.initialized && uniform<int>(0, 10) < 4) {
         op.interp = static_cast<int32_t>(m.interps[uniform<size_t>(0, m.interps.size())].id);
       }

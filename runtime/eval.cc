@@ -47,7 +47,7 @@ bool Runtime::handle_eval_breaker(ThreadState* t) {
   if (signal_tripped_.load() && can_handle_signals(t)) handle_signals(t);
   // Pending calls: the queues this thread may run (P3).
   if (runtime_pending_ && !runtime_pending_->empty() && can_handle_pending(t, *runtime_pending_)) {
-    if (run_pending_queue(t, *runtime_pending_, /*maxloop=*/0) < 0) return true;
+    if (run_pending_queue(t, *runtime_pending_, profile_.pending_maxloop_runtime) < 0) return true;
   }
   if (profile_.has_interp_pending_queue && !t->interp->pending.empty() &&
       can_handle_pending(t, t->interp->pending)) {
@@ -145,7 +145,7 @@ int Runtime::make_pending_calls() {
   if (signal_tripped_.load() && can_handle_signals(t)) handle_signals(t);
   int rc = 0;
   if (runtime_pending_ && can_handle_pending(t, *runtime_pending_)) {
-    rc = run_pending_queue(t, *runtime_pending_, 0);
+    rc = run_pending_queue(t, *runtime_pending_, profile_.pending_maxloop_runtime);
   }
   if (rc == 0 && profile_.has_interp_pending_queue && can_handle_pending(t, t->interp->pending)) {
     rc = run_pending_queue(t, t->interp->pending, profile_.pending_maxloop_per_interp);

@@ -243,6 +243,7 @@ void Runtime::interpreter_delete(Interpreter* i) {
 void Runtime::runtime_fini() {
   // _PyRuntime_Finalize: the GILState key goes away; the static GIL storage stays, still
   // "held" by the finalizing thread (3.7/3.8 daemons stay parked on it, F2).
+  gilstate_key_created_ = false;
   for (int i = 0, n = threads_used_.load(); i < n; ++i) threads_[i].gilstate.store(nullptr);
 }
 

@@ -335,6 +335,14 @@ void Runtime::attach(ThreadState* t) {
   touch(t, "PyEval_RestoreThread: resumed with tstate");
   t->thread = self;
   t->bound = true;
+  // The GILState key (PyGILState_GetThisThreadState): 3.12+ tstate_activate rebinds it to
+  // every attached tstate; ≤3.11 the first tstate noted on this OS thread keeps it (a thread
+  // state is noted on the thread that creates or bootstraps it, which attaches it first).
+  ThreadState* bound_gilstate = pt.gilstate.load();
+  if (bound_gilstate != t && (bound_gilstate == nullptr || profile_.gilstate_follows_attach)) {
+    pt.gilstate.store(t);
+    t->bound_gilstate = true;
+  }
 }
 
 ThreadState* Runtime::save_thread() {

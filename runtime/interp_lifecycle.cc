@@ -16,6 +16,9 @@ ThreadState* Runtime::new_interpreter(const InterpConfig& requested, std::string
     if (error) *error = "RuntimeError: Py_NewInterpreter: runtime is not initialized";
     return nullptr;
   }
+  // new_interpreter: "the GIL API doesn't work with multiple interpreters" (issues 10915,
+  // 15751): PyGILState_Check answers 1 from here on, in every version [EXP 3.7–3.13].
+  gilstate_check_enabled_ = false;
   InterpConfig cfg = requested;
   // Config flags a version does not have are ignored, as the real API cannot express them.
   if (!profile_.has_isolated_interps) cfg.isolated = false;

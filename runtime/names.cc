@@ -30,6 +30,8 @@ const char* pending_kind_name(PendingKind k) {
     case PendingKind::kRearm: return "rearm";
     case PendingKind::kFail: return "fail";
     case PendingKind::kSlow: return "slow";
+    case PendingKind::kAdds: return "adds";
+    case PendingKind::kForever: return "forever";
   }
   return "?";
 }

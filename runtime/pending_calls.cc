@@ -44,7 +44,8 @@ bool PendingQueue::pop(PendingCall* out) {
 // ---------------------------------------------------------------------------------------------
 // Py_AddPendingCall
 
-int Runtime::add_pending(PendingKind kind, Interpreter* target) {
+int Runtime::add_pending(PendingKind kind, Interpreter* target, const char* event_text) {
+  const char* const text = event_text != nullptr ? event_text : pending_kind_name(kind);
   ThreadState* cur = current();
   const int64_t id = next_call_id_++;
   // For the event only: the interpreter the calling thread runs (or last ran) in. A C
@@ -55,7 +56,7 @@ int Runtime::add_pending(PendingKind kind, Interpreter* target) {
   if (who != nullptr) heap_.read_if_live(who, [&] { caller_interp = who->interp->id; });
   const int64_t cur_id = cur ? cur->id : -1;
   auto refuse = [&](int64_t owner) {
-    emit_ids(EventKind::kPendingAdded, id, owner, -1, pending_kind_name(kind), cur_id,
+    emit_ids(EventKind::kPendingAdded, id, owner, -1, text, cur_id,
              caller_interp);
     return -1;
   };
@@ -128,7 +129,7 @@ int Runtime::add_pending(PendingKind kind, Interpreter* target) {
   // Reported while the lock is held: once it is released (a scheduling point) another thread
   // may already run the call, and observers must see the acceptance first.
   if (ok) {
-    emit_ids(EventKind::kPendingAdded, id, q->owner_interp, 0, pending_kind_name(kind), cur_id,
+    emit_ids(EventKind::kPendingAdded, id, q->owner_interp, 0, text, cur_id,
              caller_interp);
   }
   q->lock.unlock();
@@ -321,19 +322,38 @@ void Runtime::run_one_pending(ThreadState* t, const PendingQueue& q, const Pendi
         handle_eval_breaker(t);
       }
       break;
+    case PendingKind::kAdds:
+      // Py_AddPendingCall from the callback, with the GIL, on the thread running it: where the
+      // new call goes and whether it is accepted is the public add's business.
+      add_pending(PendingKind::kNoop, nullptr, "noop:from-call");
+      break;
+    case PendingKind::kForever:
+      // Re-adds itself every time it runs, through the public add: each pass runs it up to
+      // its bound (pass_max) and leaves it queued; only a refused add ends it.
+      add_pending(PendingKind::kForever, nullptr, "forever:again");
+      break;
     default:
       break;
   }
   emit(EventKind::kPendingRunEnd, c.id);
 }
 
+int Runtime::pass_max(const PendingQueue& q) const {
+  return &q == runtime_pending_.get() ? profile_.pending_maxloop_runtime
+                                      : profile_.pending_maxloop_per_interp;
+}
+
 void Runtime::drain_until_empty(ThreadState* t, PendingQueue& q) {
   // Until empty. When another thread is in the middle of running this queue (one handler at
   // a time, P4), give it the GIL to finish its pass instead of leaving its calls behind.
-  // Bounded: a handler that never comes back (a daemon parked in a call) gives up the drain.
-  for (int pass = 0; pass < 1000 && !q.empty(); ++pass) {
+  // Waiting for another handler is bounded: one that never comes back (a daemon parked in a
+  // call) gives up the drain. Its own passes are not, as in CPython (3.13's `do ... while
+  // (npending > 0)`): a call that keeps re-adding itself keeps it busy for ever [EXP 3.13.0:
+  // Py_FinalizeEx never returns], unless the queue refuses the re-add (closed).
+  for (int waits = 0; waits < 1000 && !q.empty();) {
     const platform::ThreadId handler = q.handling_thread;
     if (handler != platform::kNoThread && handler != platform_.current()) {
+      ++waits;
       save_thread();  // the handler needs the GIL to finish
       q.lock.lock();
       while (q.handling_thread != platform::kNoThread) q.done.wait(q.lock);
@@ -341,7 +361,7 @@ void Runtime::drain_until_empty(ThreadState* t, PendingQueue& q) {
       restore_thread(t);
       continue;
     }
-    if (run_pending_queue(t, q, 0) < 0) print_exception(t);  // each failure is printed
+    if (run_pending_queue(t, q, pass_max(q)) < 0) print_exception(t);  // each failure is printed
   }
 }
 
@@ -355,7 +375,7 @@ void Runtime::finish_pending_calls(ThreadState* t) {
     }
     if (q.empty()) return;
     // A failing call: _Py_FinishPendingCalls prints its error (chained to a SystemError).
-    if (run_pending_queue(t, q, 0) < 0) print_exception(t);
+    if (run_pending_queue(t, q, pass_max(q)) < 0) print_exception(t);
     // gh-118297: one pass (3.8–3.12), which stops at the first failing call. Whatever is
     // still queued after it is stranded: behind a failing call, queued by a call of the pass
     // (a rearm), or left because another thread was handling the queue. The bug condition is

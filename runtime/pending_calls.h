@@ -22,6 +22,10 @@ enum class PendingKind : uint8_t {
   kRearm,   // adds another call to the same queue from inside the call
   kFail,    // returns -1 with an exception: stops the pass and re-signals (P4)
   kSlow,    // runs Python code: several eval-loop iterations, each checking the eval breaker
+  kAdds,    // calls Py_AddPendingCall(no-op) from inside the call: the version's routing and
+            // refusals (3.8's finishing flag, a closed queue, a full one), unlike kRearm's
+            // direct push into the call's own queue
+  kForever, // re-adds itself (Py_AddPendingCall) every time it runs: unbounded
 };
 const char* pending_kind_name(PendingKind k);
 

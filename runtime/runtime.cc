@@ -99,6 +99,17 @@ bool Runtime::another_thread_inside(const Gil* g) const {
 
 ThreadState* Runtime::current() const { return per_thread(platform_.current()).current.load(); }
 ThreadState* Runtime::gilstate_tstate() const { return per_thread(platform_.current()).gilstate.load(); }
+
+int Runtime::gilstate_check() const {
+  // PyGILState_Check: 1 whenever it cannot tell (checks disabled, no key: before Py_Initialize
+  // and after finalisation), 0 without a current tstate, else whether the current tstate is
+  // the one the GILState key names for this thread. Reads no thread-state memory.
+  if (!gilstate_check_enabled_.load() || !gilstate_key_created_.load()) return 1;
+  const PerThread& pt = per_thread(platform_.current());
+  const ThreadState* cur = pt.current.load();
+  if (cur == nullptr) return 0;
+  return cur == pt.gilstate.load() ? 1 : 0;
+}
 ThreadState* Runtime::current_of(ThreadId t) const { return per_thread(t).current.load(); }
 
 bool Runtime::defect(Defect d) {
@@ -420,6 +431,7 @@ void Runtime::initialize() {
   finalizing_tstate_ = nullptr;
   next_interp_id_ = 0;
   main_thread_ = self;
+  if (generation_ == 1 || profile_.gilstate_check_reenabled_by_init) gilstate_check_enabled_ = true;
   set_phase(generation_ == 1 ? Phase::kInit : Phase::kReinit);
   // bpo-20891 (3.7): the GIL is created eagerly by Py_Initialize. Its storage is static in
   // CPython, so threads still parked on it from an earlier lifetime stay parked on it.
@@ -441,6 +453,7 @@ void Runtime::initialize() {
   t->bound = true;
   t->bound_gilstate = true;
   per_thread(self).gilstate.store(t);
+  gilstate_key_created_ = true;  // _PyGILState_Init
   take_gil(t);
   attach(t);
   // The queues open last: a call accepted while the queues are being reset (a C thread

@@ -86,6 +86,7 @@ class Runtime {
   // ---- thread states and the GIL (gil.cc) ----------------------------------------------------
   ThreadState* current() const;           // _PyThreadState_GET on this OS thread
   ThreadState* gilstate_tstate() const;   // PyGILState_GetThisThreadState on this OS thread
+  int gilstate_check() const;             // PyGILState_Check on this OS thread (0 or 1)
   ThreadState* swap(ThreadState* t);      // PyThreadState_Swap (GIL held unless t is null)
   ThreadState* save_thread();             // PyEval_SaveThread: detach, drop the GIL
   void restore_thread(ThreadState* t);    // PyEval_RestoreThread: take the GIL, attach
@@ -107,7 +108,10 @@ class Runtime {
   // ---- pending calls (pending_calls.cc) ------------------------------------------------------
   /// Py_AddPendingCall (target null) or the internal per-interpreter add (target set, 3.9+).
   /// Callable with or without the GIL, from any thread. Returns 0 accepted, -1 refused.
-  int add_pending(PendingKind kind, Interpreter* target = nullptr);
+  /// `event_text`: the kPendingAdded event's text instead of the kind's name (a forever call's
+  /// re-add says "forever:again", an `adds` call's add "noop:from-call", so that observers can
+  /// tell them from a program's add).
+  int add_pending(PendingKind kind, Interpreter* target = nullptr, const char* event_text = nullptr);
 
   // ---- threads (threads.cc) ------------------------------------------------------------------
   /// threading.Thread(...).start() / _thread.start_new_thread from the current thread (GIL
@@ -261,6 +265,7 @@ class Runtime {
   void run_one_pending(ThreadState* t, const PendingQueue& q, const PendingCall& c);
   void finish_pending_calls(ThreadState* t);
   void drain_until_empty(ThreadState* t, PendingQueue& q);
+  int pass_max(const PendingQueue& q) const;  // the profile's per-pass bound for this queue
   void drop_queue(PendingQueue& q);
   void signal_pending(PendingQueue& q, Interpreter* owner);
 
@@ -316,6 +321,11 @@ class Runtime {
   // in take_gil's must-exit check) are atomics, as CPython's _finalizing is; plain fields
   // are written and read with the GIL or HEAD_LOCK held.
   std::atomic<bool> initialized_{false};
+  // gilstate.check_enabled: Py_NewInterpreter clears it (issues 10915/15751: the GILState API
+  // does not know subinterpreters), _PyRuntimeState_Init sets it (see the profile's knob).
+  std::atomic<bool> gilstate_check_enabled_{true};
+  // The GILState TSS key exists: from Py_Initialize (_PyGILState_Init) to _PyRuntime_Finalize.
+  std::atomic<bool> gilstate_key_created_{false};
   std::atomic<int64_t> generation_{0};  // runtime lifetimes started (re-initialisation increments)
   std::atomic<platform::ThreadId> finalizing_thread_{platform::kNoThread};
   std::atomic<ThreadState*> finalizing_tstate_{nullptr};  // compared only (gh-109793)

@@ -56,7 +56,10 @@ class ThreadState {
   // Python frames on this tstate's stack: a threading/_thread thread's target function for
   // the thread's whole life, plus each running eval loop. Py_EndInterpreter refuses then.
   int frames = 0;
-  int gilstate_counter = 0;    // PyGILState_Ensure nesting
+  // PyGILState_Ensure nesting. Every new thread state starts at 1 (_PyGILState_NoteThreadState
+  // ≤3.11, init_threadstate 3.12+), so a Release never deletes one it did not create; only the
+  // one Ensure makes starts at 0 and is deleted when its count falls back to 0.
+  int gilstate_counter = 1;
   int64_t runtime_generation = 0;  // which runtime lifetime created it (re-initialisation)
   // 3.11+ the interpreter's initial thread state (interp->_initial_thread): its storage is the
   // interpreter's, so deleting it does not free it (Runtime::free_tstate).

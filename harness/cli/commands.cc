@@ -95,6 +95,12 @@ int cmd_replay(const Flags& f, bool explain) {
     for (const std::string& line : r.trace) std::cout << line << "\n";
   }
   std::cout << "outcome: " << r.outcome_summary() << "\n";
+  // explain counts the skipped ops (each is in the trace too): a skipped op is one the
+  // program says and the execution did not do, so the outcome says nothing about it.
+  if (explain) {
+    std::cout << "ops: " << r.ops_executed << " run, " << r.ops_skipped << " skipped\n";
+    for (const std::string& s : r.skipped_ops) std::cout << "  skipped " << s << "\n";
+  }
   if (!divergence.empty()) {
     std::cout << "==ifz== WARNING: the execution diverged from the schedule: " << divergence << "\n";
   }

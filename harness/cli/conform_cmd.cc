@@ -42,9 +42,11 @@ bool expand(const std::vector<std::string>& args, std::vector<std::string>* file
 void print_details(const std::string& program, const conform::CPythonInstall& in,
                    const conform::Cell& c) {
   using V = conform::Cell::Verdict;
-  if (c.verdict == V::kAgree) return;
+  if (c.verdict == V::kAgree && c.skipped_ops.empty()) return;
   std::cout << "\n" << program << " x " << in.label << ": " << c.short_text() << "\n";
   if (!c.why.empty()) std::cout << "  why:   " << c.why << "\n";
+  for (const std::string& s : c.skipped_ops) std::cout << "  skipped " << s << "\n";
+  if (c.verdict == V::kAgree) return;
   // An n/a cell that ran (the reason is about judging, not running) shows both sides too.
   if (c.verdict == V::kError || c.real_counts.empty()) return;
   std::cout << "  model (profile 3." << in.minor << "): " << c.model.to_string() << "\n";
@@ -128,7 +130,7 @@ int cmd_conform(const Flags& f) {
     for (const auto& ex : executors) {
       cells.push_back(conform::conform_cell(file, *ex, o));
       std::cout << " | " << std::setw(22) << cells.back().short_text() << std::flush;
-      ++totals[cells.back().short_text().substr(0, cells.back().short_text().find(' '))];
+      ++totals[cells.back().total_key()];
       failed |= !cells.back().passes();
     }
     std::cout << "\n";

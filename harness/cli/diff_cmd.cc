@@ -396,9 +396,10 @@ struct Parent {
     if (o.quiet) return;
     char buf[256];
     std::snprintf(buf, sizeof buf,
-                  "[diff] %5.0fs / %.0fs  programs %llu  agree %d  real-flaky %d  not-expressible %d  "
-                  "n/a %d  errors %d  disagreements %zu",
+                  "[diff] %5.0fs / %.0fs  programs %llu  agree %d (+%d with skips)  real-flaky %d  "
+                  "not-expressible %d  n/a %d  errors %d  disagreements %zu",
                   elapsed, o.seconds, static_cast<unsigned long long>(generated), total("agree"),
+                  total("agree-skips"),
                   total("real-flaky"), total("not-expressible"), total("n/a"), total("error"),
                   distinct_disagreements());
     if (tty) {
@@ -418,8 +419,8 @@ void print_summary(const Parent& p, const DiffOptions& o, double elapsed, int jo
               static_cast<unsigned long long>(p.generated), elapsed,
               elapsed > 0 ? static_cast<double>(p.generated) / elapsed : 0.0, jobs, executor.c_str(),
               o.extra_defects.empty() ? "" : ", what-if defects in the model");
-  std::printf("%-24s %9s %7s %10s %15s %5s %6s %9s\n", "CPython", "programs", "agree", "real-flaky",
-              "not-expressible", "n/a", "errors", "disagree");
+  std::printf("%-24s %9s %7s %11s %10s %15s %5s %6s %9s\n", "CPython", "programs", "agree",
+              "agree-skips", "real-flaky", "not-expressible", "n/a", "errors", "disagree");
   for (size_t i = 0; i < o.installs.size(); ++i) {
     const InstallStats& s = p.per_install[i];
     auto n = [&](const char* v) {
@@ -428,8 +429,9 @@ void print_summary(const Parent& p, const DiffOptions& o, double elapsed, int jo
     };
     int programs = 0;
     for (const auto& [k, c] : s.verdicts) programs += c;
-    std::printf("%-24s %9d %7d %10d %15d %5d %6d %9d\n", o.installs[i].label.c_str(), programs,
-                n("agree"), n("real-flaky"), n("not-expressible"), n("n/a"), n("error"), n("disagree"));
+    std::printf("%-24s %9d %7d %11d %10d %15d %5d %6d %9d\n", o.installs[i].label.c_str(), programs,
+                n("agree"), n("agree-skips"), n("real-flaky"), n("not-expressible"), n("n/a"),
+                n("error"), n("disagree"));
   }
   bool any_flaky = false, any_disagreement = false, any_error = false;
   for (const InstallStats& s : p.per_install) {
@@ -484,7 +486,8 @@ void append_run_line(const Parent& p, const DiffOptions& o, double elapsed, int 
     for (const auto& [k, c] : s.verdicts) programs += c;
     os << (i ? "," : "") << "{\"install\":" << json_string(o.installs[i].label)
        << ",\"version\":" << json_string(conform::version_key(o.installs[i])) << ",\"programs\":" << programs;
-    for (const char* v : {"agree", "real-flaky", "not-expressible", "n/a", "error", "disagree"}) {
+    for (const char* v : {"agree", "real-flaky", "not-expressible", "n/a", "error", "disagree",
+                          "agree-skips"}) {
       auto it = s.verdicts.find(v);
       os << "," << json_string(v) << ":" << (it == s.verdicts.end() ? 0 : it->second);
     }

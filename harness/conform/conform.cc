@@ -42,7 +42,10 @@ namespace ifz::harness::conform {
 
 std::string Cell::short_text() const {
   switch (verdict) {
-    case Verdict::kAgree: return "agree";
+    case Verdict::kAgree:
+      if (skipped_ops.empty()) return "agree";
+      return "agree (" + std::to_string(skipped_ops.size()) +
+             (skipped_ops.size() == 1 ? " op skipped)" : " ops skipped)");
     case Verdict::kDisagree: return "DISAGREE";
     case Verdict::kNotApplicable: return "n/a";
     case Verdict::kError: return "ERROR";
@@ -57,6 +60,12 @@ std::string Cell::short_text() const {
     }
   }
   return "?";
+}
+
+std::string Cell::total_key() const {
+  if (verdict == Verdict::kAgree && !skipped_ops.empty()) return "agree-skips";
+  const std::string t = short_text();
+  return t.substr(0, t.find(' '));
 }
 
 namespace {
@@ -158,6 +167,11 @@ bool begin_cell(const Program& p, const Schedule& s, const CPythonInstall& in,
     return false;
   }
   c->model = outcome::model_outcome(e->model, e->log);
+  for (const OpLogEntry& x : e->log.entries) {
+    if (x.kind != OpLogEntry::Kind::kEnd || !x.skipped) continue;
+    c->skipped_ops.push_back(skipped_op_text(x.script, x.thread_slot, x.index,
+                                             print_op(p.threads[x.script].ops[x.index]), x.why));
+  }
   return true;
 }
 

@@ -41,8 +41,15 @@ struct Cell {
   std::map<std::string, std::string> real_stderr;  // real outcome text -> its first run's stderr
   bool marked_flaky = false;                // the program file says so for this install
   std::vector<std::string> marked_kinds;    // the outcome kinds its marks list ("ok", "signal(11)")
-  /// "agree", "DISAGREE", "real-flaky 3/5 + 2/5", "n/a", "ERROR".
+  // The ops the model skipped (their precondition did not hold; the emitted C skips them too),
+  // as "T0 op 3 `gilstate_ensure`: <why>". Every skipped op counts: each is something the
+  // program says that neither side did, so an agreement says nothing about it. An agreeing
+  // cell with skips reads "agree (2 ops skipped)", never a plain "agree".
+  std::vector<std::string> skipped_ops;
+  /// "agree", "agree (1 op skipped)", "DISAGREE", "real-flaky 3/5 + 2/5", "n/a", "ERROR".
   std::string short_text() const;
+  /// The summary's key: "agree", "agree-skips" (agree with skipped ops), "DISAGREE", ...
+  std::string total_key() const;
   bool passes() const { return verdict != Verdict::kDisagree && verdict != Verdict::kError; }
 };
 

@@ -9,6 +9,7 @@ namespace ifz::harness::diff {
 const char* verdict_name(Verdict v) {
   switch (v) {
     case Verdict::kAgree: return "agree";
+    case Verdict::kAgreeSkips: return "agree-skips";
     case Verdict::kNotExpressible: return "not-expressible";
     case Verdict::kNotApplicable: return "n/a";
     case Verdict::kRealFlaky: return "real-flaky";
@@ -35,6 +36,9 @@ const outcome::Outcome* disagreeing_real(const Cell& c) {
   }
   return best;
 }
+
+// An agreeing cell: plain, or with skipped ops (conform.h: Cell::skipped_ops).
+Verdict agreement(const Cell& c) { return c.skipped_ops.empty() ? Verdict::kAgree : Verdict::kAgreeSkips; }
 
 bool first_run(const std::string& marks_file, const CheckOptions& o, real::RealExecutor& ex,
                const emit::Emitted& e, int runs, Cell* c, std::string* error) {
@@ -76,7 +80,7 @@ CheckResult check_program(const Program& p, const Schedule& s, real::RealExecuto
   }
   conform::finish_cell(&c, e, in);
   if (c.verdict == Cell::Verdict::kAgree) {
-    res.verdict = Verdict::kAgree;
+    res.verdict = agreement(c);
     return res;
   }
   if (c.verdict == Cell::Verdict::kNotApplicable) {
@@ -98,7 +102,7 @@ CheckResult check_program(const Program& p, const Schedule& s, real::RealExecuto
   } else if (c.real_counts.size() > 1 || c.verdict == Cell::Verdict::kRealFlaky) {
     res.verdict = Verdict::kRealFlaky;
   } else if (c.verdict == Cell::Verdict::kAgree) {
-    res.verdict = Verdict::kAgree;  // (a marked assertion can turn the later runs into agreement)
+    res.verdict = agreement(c);  // (a marked assertion can turn the later runs into agreement)
   } else {
     res.verdict = Verdict::kDisagree;
     res.why = c.why;

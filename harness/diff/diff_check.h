@@ -33,6 +33,7 @@ struct CheckOptions {
 
 enum class Verdict : uint8_t {
   kAgree,
+  kAgreeSkips,      // agree, but the model skipped ops (and the C with it): not a plain agree
   kNotExpressible,  // emit-c refused an op on this version (never counted as agree)
   kNotApplicable,   // conform's n/a rules (an unforceable window, a release build's UAF, ...)
   kRealFlaky,       // the real outcome varied across the runs

@@ -87,6 +87,7 @@ bool lower_op(const Op& op, const OpEmitContext& x, CallOp* out, std::string* ap
       return true;
     case OpCode::kGilStateEnsure: *api = "PyGILState_Ensure"; return true;
     case OpCode::kGilStateRelease: *api = "PyGILState_Release"; return true;
+    case OpCode::kGilStateCheck: *api = "PyGILState_Check"; return true;
     case OpCode::kNewTstate: *api = "PyThreadState_New + PyEval_RestoreThread"; return true;
     case OpCode::kDeleteTstate: *api = "PyThreadState_Clear + PyThreadState_DeleteCurrent"; return true;
     case OpCode::kFork: {

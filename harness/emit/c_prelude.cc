@@ -109,8 +109,9 @@ typedef struct ifz_thread {
   PyThreadState *home;                        /* the thread state it started with */
   PyThreadState *saved;                       /* released by release_gil */
   PyThreadState *created;                     /* made by new_tstate */
-  PyThreadState *gilstate;                    /* made or used by PyGILState_Ensure */
+  PyThreadState *gilstate;                    /* the innermost PyGILState_Ensure's, or NULL */
   PyGILState_STATE gs[16];
+  PyThreadState *gs_ts[16];                   /* each ensure level's thread state */
   int gs_depth;
   PyThreadState *own[IFZ_MAX_INTERP];         /* its thread state per interpreter id */
   PyThreadState *prev[IFZ_MAX_INTERP];        /* where end_interp of that id returns */
@@ -120,7 +121,7 @@ typedef struct ifz_thread {
 } ifz_thread;
 
 enum { IFZ_THREADING, IFZ_DAEMON, IFZ_RAW, IFZ_C };
-enum { IFZ_NOOP, IFZ_TOUCH, IFZ_REARM, IFZ_FAIL, IFZ_SLOW };
+enum { IFZ_NOOP, IFZ_TOUCH, IFZ_REARM, IFZ_FAIL, IFZ_SLOW, IFZ_ADDS, IFZ_FOREVER };
 
 static ifz_thread ifz_threads[IFZ_MAX_THREADS];
 static __thread ifz_thread *ifz_self;         /* the context of the calling OS thread */
@@ -526,6 +527,14 @@ IFZ_FN void ifz_run_bytecode(int n) {
   Py_DECREF(g);
 }
 
+IFZ_FN PyThreadState *ifz_current_tstate(void) {
+#if PY_VERSION_HEX >= 0x030D0000
+  return PyThreadState_GetUnchecked();
+#else
+  return _PyThreadState_UncheckedGet();
+#endif
+}
+
 /* What PyGILState_GetThisThreadState() returns now, as the observable "gilstate_tstate
  * interp=<id> current=<is it the current thread state>" or "gilstate_tstate none". */
 IFZ_FN void ifz_obs_gilstate_tstate(void) {
@@ -534,25 +543,26 @@ IFZ_FN void ifz_obs_gilstate_tstate(void) {
     ifz_obs("gilstate_tstate none");
     return;
   }
-#if PY_VERSION_HEX >= 0x030D0000
-  PyThreadState *cur = PyThreadState_GetUnchecked();
-#else
-  PyThreadState *cur = _PyThreadState_UncheckedGet();
-#endif
-  ifz_obs("gilstate_tstate interp=%lld current=%d", ifz_interp_id(g), g == cur);
+  ifz_obs("gilstate_tstate interp=%lld current=%d", ifz_interp_id(g), g == ifz_current_tstate());
 }
 
+/* Any thread, with or without a thread state: the GILState thread state of this OS thread is
+ * made current (nested: it already was). */
 IFZ_FN void ifz_gilstate_ensure(ifz_thread *c) {
-  c->gs[c->gs_depth++] = PyGILState_Ensure();
-  c->ts = c->gilstate = PyThreadState_Get();
+  c->gs[c->gs_depth] = PyGILState_Ensure();
+  c->ts = c->gilstate = c->gs_ts[c->gs_depth++] = PyThreadState_Get();
   ifz_obs_gilstate_tstate();
 }
 
-/* Without the observable: a thread's cleanup, not an op of the program. */
+/* Without the observable: a thread's cleanup, not an op of the program. Afterwards the thread
+ * runs with what was current before the matching ensure (nothing, or its own thread state). */
 IFZ_FN void ifz_gilstate_release_quietly(ifz_thread *c) {
   PyGILState_Release(c->gs[--c->gs_depth]);
-  if (c->gs_depth == 0) c->ts = c->gilstate = NULL;
+  c->gilstate = c->gs_depth > 0 ? c->gs_ts[c->gs_depth - 1] : NULL;
+  c->ts = ifz_current_tstate();
 }
+
+IFZ_FN void ifz_gilstate_check(void) { ifz_obs("gilstate_check %d", PyGILState_Check()); }
 
 IFZ_FN void ifz_gilstate_release(ifz_thread *c) {
   ifz_gilstate_release_quietly(c);
@@ -567,8 +577,17 @@ IFZ_FN void ifz_add_pending(int kind) {
   ifz_obs("pending_added rc=%d", rc);
 }
 
+/* Runs of `forever` calls: not printed one by one (their number under Python code depends on
+ * how often the eval loop checks the breaker); Py_MakePendingCalls prints its pass's count. */
+static long ifz_forever_runs;
+
 static int ifz_pending_call(void *arg) {
   int kind = (int)(intptr_t)arg;
+  if (kind == IFZ_FOREVER) {  /* re-adds itself every time it runs */
+    ++ifz_forever_runs;
+    (void)Py_AddPendingCall(ifz_pending_call, arg);
+    return 0;
+  }
 #if PY_VERSION_HEX >= 0x03090000
   PyInterpreterState *interp = PyInterpreterState_Get();
 #else
@@ -584,6 +603,7 @@ static int ifz_pending_call(void *arg) {
 #endif
       return 0;
     case IFZ_REARM:       /* queues a follow-up no-op from inside the call */
+    case IFZ_ADDS:        /* Py_AddPendingCall from inside the call (the model: its routing) */
       ifz_add_pending(IFZ_NOOP);
       return 0;
     case IFZ_FAIL:
@@ -598,24 +618,33 @@ static int ifz_pending_call(void *arg) {
 }
 
 IFZ_FN void ifz_make_pending(void) {
+  long before = ifz_forever_runs;
   if (Py_MakePendingCalls() < 0) ifz_raised();  /* -1 with the failing call's exception */
+  if (ifz_forever_runs != before) ifz_obs("pending_forever_runs n=%ld", ifz_forever_runs - before);
 }
 
 /* ---- threads ---------------------------------------------------------------------------- */
 /* A script ended: give back what the thread holds, so that its end is CPython's normal thread
  * end and not an abandoned GIL (interpfuzz's Execution::cleanup_thread). */
-IFZ_FN void ifz_cleanup_thread(ifz_thread *c) {
-  if (c->saved) {
+/* Releases the ensures above `depth` whose thread state is current, then re-attaches what the
+ * script released (interpfuzz's Execution::unwind_gilstate). */
+IFZ_FN void ifz_unwind_gilstate(ifz_thread *c, int depth) {
+  while (c->gs_depth > depth && c->ts && c->ts == c->gilstate) ifz_gilstate_release_quietly(c);
+  if (c->saved && !c->ts) {
     PyEval_RestoreThread(c->saved);
     c->ts = c->saved;
     c->saved = NULL;
   }
+}
+
+IFZ_FN void ifz_cleanup_thread(ifz_thread *c) {
+  ifz_unwind_gilstate(c, 0);
   PyThreadState *base = c->gs_depth > 0 ? c->gilstate : c->created ? c->created : c->home;
   if (base && c->ts && c->ts != base) {
     PyThreadState_Swap(base);
     c->ts = base;
   }
-  while (c->gs_depth > 0 && c->ts == c->gilstate) ifz_gilstate_release_quietly(c);
+  ifz_unwind_gilstate(c, 0);
   if (c->created && c->ts == c->created) ifz_delete_tstate(c);
   if (!c->is_c_thread && c->home && c->ts && c->ts != c->home) {
     PyThreadState_Swap(c->home);
@@ -703,9 +732,9 @@ static PyObject *ifz_atexit_main(PyObject *self, PyObject *unused) {
   (void)unused;
   ifz_thread *c = ifz_self;
   PyThreadState *before = c->ts;
+  int depth_before = c->gs_depth;
   ifz_scripts[PyLong_AsLong(self)](c);
-  if (c->saved) ifz_acquire_gil(c);
-  while (c->gs_depth > 0 && c->ts == c->gilstate) ifz_gilstate_release_quietly(c);
+  ifz_unwind_gilstate(c, depth_before);
   if (before && c->ts != before) {
     PyThreadState_Swap(before);
     c->ts = before;
@@ -1010,6 +1039,7 @@ IFZ_FN void ifz_do_op(ifz_thread *self, const ifz_op *op) {
     case IFZ_OP_SIGNAL: ifz_trip_signal(op->count); return;
     case IFZ_OP_GILSTATE_ENSURE: ifz_gilstate_ensure(self); return;
     case IFZ_OP_GILSTATE_RELEASE: ifz_gilstate_release(self); return;
+    case IFZ_OP_GILSTATE_CHECK: ifz_gilstate_check(); return;
     case IFZ_OP_NEW_TSTATE: ifz_new_tstate(self, op->interp); return;
     case IFZ_OP_DELETE_TSTATE: ifz_delete_tstate(self); return;
     case IFZ_OP_FORK: ifz_fork(self, op); return;

@@ -44,6 +44,7 @@ std::string c_vocabulary_enums() {
   for (const OpInfo& i : all_ops()) {
     out += "  IFZ_OP_" + upper(i.name) + " = " + std::to_string(static_cast<int>(i.code)) + ",\n";
   }
+  out += "  IFZ_OP_LAST = " + std::to_string(static_cast<int>(all_ops().back().code)) + ",\n";
   out += "};\n/* The steps of a script (the driver's wire format numbers them so) */\nenum {\n";
   for (int k = 1; k <= kMaxStepKind; ++k) {
     out += std::string("  ") + kStepNames[k] + " = " + std::to_string(k) + ",\n";

@@ -126,6 +126,7 @@ std::string encode_exec_result(const ExecResult& r) {
   put_u64(&out, r.ops_skipped);
   put_u64(&out, r.leaked_by_fork);
   put_str(&out, r.reach.serialize());
+  put_strs(&out, r.skipped_ops);
   return out;
 }
 
@@ -170,6 +171,7 @@ bool decode_exec_result(const std::string& bytes, ExecResult* res) {
   x.ops_skipped = r.u64();
   x.leaked_by_fork = r.u64();
   const std::string reach = r.str();
+  x.skipped_ops = r.strs();
   if (!r.ok || pos != bytes.size()) return false;
   x.reach = ReachCounters::parse(reach);
   *res = std::move(x);

@@ -35,9 +35,23 @@ struct ThreadCtx {
   rt::ThreadState* home = nullptr;     // the tstate it started with (threading/raw/main)
   rt::ThreadState* saved = nullptr;    // released with release_gil
   rt::ThreadState* created = nullptr;  // made with new_tstate (C thread)
-  rt::ThreadState* gilstate = nullptr; // made/used by gilstate_ensure
+  rt::ThreadState* gilstate = nullptr; // the innermost gilstate_ensure's tstate (null: none)
   int gilstate_depth = 0;
-  std::array<int, 16> gilstate_states{};
+  std::array<int, 16> gilstate_states{};  // PyGILState_STATE per ensure level
+  // The tstate each ensure level made current or found current: a release must find it current
+  // again (CPython: "thread state must be current when releasing").
+  std::array<rt::ThreadState*, 16> gilstate_tstates{};
+  void pop_gilstate() {
+    --gilstate_depth;
+    gilstate = gilstate_depth > 0 ? gilstate_tstates[gilstate_depth - 1] : nullptr;
+  }
+  /// Whether `t` is the tstate of one of this thread's open ensures.
+  bool in_gilstate(const rt::ThreadState* t) const {
+    for (int i = 0; i < gilstate_depth; ++i) {
+      if (gilstate_tstates[i] == t) return true;
+    }
+    return false;
+  }
   std::array<rt::ThreadState*, kInterpSlots> own{};   // this thread's tstate per interpreter id
   std::array<rt::ThreadState*, kInterpSlots> prev{};  // where end_interp of interp i returns
   int64_t bound_interp = -1;  // interpreter it last ran in
@@ -87,6 +101,9 @@ class Execution {
   void run_script(ThreadCtx& c, int script);
   void run_thread(int slot, bool c_thread, bool daemon);
   void cleanup_thread(ThreadCtx& c);
+  /// Releases the ensures above `depth` whose tstate is current, and re-attaches a tstate the
+  /// script released: what a C caller does before it returns (thread end, atexit callback).
+  void unwind_gilstate(ThreadCtx& c, int depth);
   bool do_op(ThreadCtx& c, int slot, const Op& op, const char** why_skipped);
   bool op_lifecycle(ThreadCtx& c, const Op& op, const char** why);
   bool op_interp(ThreadCtx& c, const Op& op, const char** why);
@@ -121,6 +138,8 @@ class Execution {
   std::vector<std::unique_ptr<Oracle>> oracles_;
   std::vector<Finding> findings_;
   std::vector<std::string> trace_;
+  std::vector<std::string> skipped_ops_;  // with the trace on: each skipped op, and why
+  void note_skipped(std::string line);
   std::array<ThreadCtx, kMaxThreads> ctx_{};
   std::array<bool, kMaxThreads> started_{};
   std::array<int, kMaxThreads> start_order_{};  // 0 = main / never started; increasing
@@ -157,6 +176,7 @@ class Execution {
   // Counted by every program thread as its ops end: concurrently on the native platform.
   std::atomic<uint64_t> ops_executed_{0};
   std::atomic<uint64_t> ops_skipped_{0};
+  std::atomic<uint64_t> forever_runs_{0};  // runs of `forever` pending calls (kPendingRun events)
   ReachCounters reach_;
   // Where the lifecycle is, from the last kPhase event (count_reach's wording only): kept as
   // two flags so that no event pays for a string copy or comparison.

@@ -148,6 +148,7 @@ std::unique_lock<std::recursive_mutex> Execution::native_lock() {
 void Execution::on_event(const rt::Event& e) {
   std::unique_lock<std::recursive_mutex> lock;
   if (remote_) lock = native_lock();
+  if (e.kind == rt::EventKind::kPendingRun && e.text == "forever") forever_runs_.fetch_add(1);
   if (e.kind == rt::EventKind::kDefectTriggered) {
     if (remote_) plat_.report("triggered\t" + e.text + "\n");
     return;  // a canary, not an observation: no oracle sees it
@@ -180,6 +181,16 @@ void Execution::add_finding(Finding f) {
   findings_.push_back(std::move(f));
 }
 
+void Execution::note_skipped(std::string line) {
+  std::unique_lock<std::recursive_mutex> lock;
+  if (remote_) lock = native_lock();
+  if (remote_) {
+    plat_.report("skipped\t" + line + "\n");
+    return;
+  }
+  skipped_ops_.push_back(std::move(line));
+}
+
 void Execution::trace_line(std::string line) {
   std::unique_lock<std::recursive_mutex> lock;
   if (remote_) lock = native_lock();
@@ -195,7 +206,7 @@ std::string Execution::thread_states_line() const {
   for (size_t s = 0; s < ctx_.size(); ++s) {
     const ThreadCtx& c = ctx_[s];
     if (c.tid == platform::kNoThread || !plat_.alive(c.tid)) continue;
-    out += "[T" + std::to_string(c.tid);
+    out += "[T" + std::to_string(s);
     if (c.saved) out += " released";
     else if (c.gilstate_depth > 0) out += " gilstate";
     out += " in I" + std::to_string(c.bound_interp) + "] ";
@@ -229,6 +240,7 @@ void Execution::finish(const platform::RunResult& run, ExecResult* out) {
   }
   out->findings = std::move(findings_);
   out->trace = std::move(trace_);
+  out->skipped_ops = std::move(skipped_ops_);
   out->ops_executed = ops_executed_;
   out->ops_skipped = ops_skipped_;
   out->reach = std::move(reach_);
@@ -278,6 +290,7 @@ void exec_internal::parse_native_report(const std::string& report, ExecResult* r
     while (std::getline(ls, field, '\t')) f.push_back(field);
     if (f.empty()) continue;
     if (f[0] == "trace" && f.size() >= 2) res->trace.push_back(f[1]);
+    if (f[0] == "skipped" && f.size() >= 2) res->skipped_ops.push_back(f[1]);
     if (f[0] == "triggered" && f.size() >= 2) {
       if (auto d = rt::find_defect(f[1])) res->canaries.trigger(*d);
     }

@@ -54,6 +54,9 @@ struct ExecResult {
   rt::Canaries canaries;
   uint64_t ops_executed = 0;
   uint64_t ops_skipped = 0;
+  // With ExecOptions::trace: each skipped op, "T0 op 3 `gilstate_ensure`: <why>" (the script,
+  // @ the program thread running it when another, the op's 1-based line in its script).
+  std::vector<std::string> skipped_ops;
   size_t leaked_by_fork = 0;       // runtime blocks still live at the end (fork, process exit)
   ReachCounters reach;             // interesting states this execution reached
   /// "exit 0", "fatal: Fatal Python error: …", "crash: use-after-free: …", "deadlock", "hang".

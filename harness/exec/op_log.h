@@ -35,6 +35,23 @@ struct OpLogEntry {
   bool dropped_gil = false;
 };
 
+/// How traces and reports name the thread of an op: its script, and the program thread whose
+/// OS thread runs it when that is another one ("T2@T0": atexit script T2 on the finalizing
+/// main thread; a fork child's script on the forking thread).
+inline std::string script_label(int script, int thread_slot) {
+  std::string out = "T" + std::to_string(script);
+  if (script != thread_slot) out += "@T" + std::to_string(thread_slot);
+  return out;
+}
+
+/// One skipped op as reports list it: "T0 op 3 `gilstate_ensure`: <why>" (1-based op line in
+/// its script).
+inline std::string skipped_op_text(int script, int thread_slot, int index, const std::string& op,
+                                   const std::string& why) {
+  return script_label(script, thread_slot) + " op " + std::to_string(index + 1) + " `" + op +
+         "`: " + why;
+}
+
 struct OpLog {
   std::vector<OpLogEntry> entries;  // in execution order
   std::vector<rt::Event> events;    // every runtime event, in order

@@ -83,7 +83,7 @@ void Execution::run_script(ThreadCtx& c, int script) {
       if (remote_) lock = native_lock();
       for (auto& o : oracles_) o->on_op(oc, *sink_);
     }
-    if (opts_.trace) trace_line("T" + std::to_string(plat_.current()) + " " + print_op(op));
+    if (opts_.trace) trace_line(script_label(script, slot) + " " + print_op(op));
     if (opts_.op_log != nullptr) {
       opts_.op_log->entries.push_back({OpLogEntry::Kind::kStart, script, static_cast<int>(n), slot,
                                        false, "", oc.current_interp, holds_a_gil()});
@@ -103,7 +103,10 @@ void Execution::run_script(ThreadCtx& c, int script) {
       ++ops_executed_;
     } else {
       ++ops_skipped_;
-      if (opts_.trace) trace_line(std::string("   skipped: ") + why);
+      if (opts_.trace) {
+        trace_line(std::string("   skipped: ") + why);
+        note_skipped(skipped_op_text(script, slot, static_cast<int>(n), print_op(op), why));
+      }
     }
     if (opts_.op_log != nullptr) {
       bool dropped = false;
@@ -138,20 +141,29 @@ void Execution::run_thread(int slot, bool c_thread, bool daemon) {
 
 // A thread's script ended: give back what it holds so that its end is the runtime's normal
 // thread end (threading: the bootstrap deletes `home`), not an abandoned GIL.
-void Execution::cleanup_thread(ThreadCtx& c) {
-  sync_lifetime(c);
-  if (c.saved != nullptr) {
+void Execution::unwind_gilstate(ThreadCtx& c, int depth) {
+  // An ensure of the thread's own tstate (the main thread's, after release_gil) attached it
+  // while `saved` still names it: its release detaches it again before `saved` is restored,
+  // as the C code's nesting does.
+  while (c.gilstate_depth > depth && runtime_->current() == c.gilstate) {
+    runtime_->gilstate_release(c.gilstate_states[c.gilstate_depth - 1]);
+    c.pop_gilstate();
+  }
+  if (c.saved != nullptr && runtime_->current() == nullptr) {
     runtime_->restore_thread(c.saved);
     c.saved = nullptr;
   }
+}
+
+void Execution::cleanup_thread(ThreadCtx& c) {
+  sync_lifetime(c);
+  unwind_gilstate(c, 0);
   // Leave subinterpreters first: back to the tstate the thread's own API calls made.
   rt::ThreadState* base = c.gilstate_depth > 0 ? c.gilstate : c.created != nullptr ? c.created : c.home;
   if (base != nullptr && runtime_->current() != nullptr && runtime_->current() != base) {
     runtime_->swap(base);
   }
-  while (c.gilstate_depth > 0 && runtime_->current() == c.gilstate) {
-    runtime_->gilstate_release(c.gilstate_states[--c.gilstate_depth]);
-  }
+  unwind_gilstate(c, 0);
   if (c.created != nullptr && runtime_->current() == c.created) {
     runtime_->thread_state_delete_current();
     c.created = nullptr;
@@ -212,6 +224,7 @@ bool Execution::do_op(ThreadCtx& c, int slot, const Op& op, const char** why) {
     case OpCode::kRunBytecode:
     case OpCode::kGilStateEnsure:
     case OpCode::kGilStateRelease:
+    case OpCode::kGilStateCheck:
     case OpCode::kYield:
       return op_gil(c, op, why);
     case OpCode::kAddPending:
@@ -321,6 +334,7 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, const char** why) {
       const int64_t id = interp_of(cur);
       IFZ_REQUIRE(id > 0 && id < kInterpSlots && c.own[id] == cur,
                   "not in a subinterpreter of this thread");
+      IFZ_REQUIRE(!c.in_gilstate(cur), "its thread state is inside a gilstate_ensure");
       rt::ThreadState* back = c.prev[id];
       bool back_ok = false;
       for (int i = 0; i < kInterpSlots; ++i) back_ok |= i != id && back != nullptr && c.own[i] == back;
@@ -371,6 +385,7 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, const char** why) {
                   "Python code (an atexit callback) cannot delete the thread state running it");
       IFZ_REQUIRE(cur != nullptr && (cur == c.created || from_new_interp),
                   "no current thread state made by new_tstate or new_interp");
+      IFZ_REQUIRE(!c.in_gilstate(cur), "its thread state is inside a gilstate_ensure");
       for (auto& o : c.own) o = o == cur ? nullptr : o;
       if (from_new_interp) c.prev[id] = nullptr;
       if (c.created == cur) c.created = nullptr;
@@ -451,13 +466,7 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
         run_script(fc, s);
         --fc.in_python_callback;
         fc.callback_tstate = outer_callback_tstate;
-        if (fc.saved != nullptr) {
-          runtime_->restore_thread(fc.saved);
-          fc.saved = nullptr;
-        }
-        while (fc.gilstate_depth > gilstate_depth_before && runtime_->current() == fc.gilstate) {
-          runtime_->gilstate_release(fc.gilstate_states[--fc.gilstate_depth]);
-        }
+        unwind_gilstate(fc, gilstate_depth_before);
         if (before != nullptr && runtime_->current() != before) runtime_->swap(before);
       });
       if (!registered.ok) {
@@ -508,6 +517,9 @@ bool Execution::op_gil(ThreadCtx& c, const Op& op, const char** why) {
       return true;
     case OpCode::kAcquireGil: {
       IFZ_REQUIRE(c.saved != nullptr, "nothing released");
+      // Inside a gilstate_ensure that re-attached a tstate: PyEval_RestoreThread would wait
+      // for the GIL this thread holds.
+      IFZ_REQUIRE(!attached(c), "a thread state is attached (gilstate_ensure): release it first");
       rt::ThreadState* t = c.saved;
       c.saved = nullptr;
       rt.restore_thread(t);
@@ -523,21 +535,35 @@ bool Execution::op_gil(ThreadCtx& c, const Op& op, const char** why) {
       return true;
     case OpCode::kGilStateEnsure: {
       IFZ_REQUIRE(rt.initialized(), "the runtime is not initialized");
-      const bool nested = c.gilstate_depth > 0 && rt.current() == c.gilstate;
-      const bool fresh = c.gilstate_depth == 0 && rt.current() == nullptr && c.home == nullptr &&
-                         c.created == nullptr && c.saved == nullptr;
-      IFZ_REQUIRE((nested || fresh) && c.gilstate_depth < 16,
-                  "PyGILState_Ensure from a thread with its own thread state");
-      c.gilstate_states[c.gilstate_depth++] = rt.gilstate_ensure();
-      c.gilstate = rt.current();
+      IFZ_REQUIRE(c.gilstate_depth < 16, "PyGILState_Ensure nested more than 16 deep");
+      // PyGILState_Ensure uses the GILState tstate of this OS thread (any interpreter's: the
+      // runtime decides which one the key names, per version). Current: nested, LOCKED. Not
+      // current and nothing attached: PyEval_RestoreThread of it, UNLOCKED. Another tstate
+      // current (≤3.11 in a subinterpreter, the key still names the first tstate): CPython
+      // would wait for the GIL this thread holds, for ever [EXP 3.7–3.11]; the GILState API
+      // predates subinterpreters (bpo-15751), so no embedder can do this.
+      const rt::ThreadState* cur = rt.current();
+      IFZ_REQUIRE(cur == nullptr || cur == rt.gilstate_tstate(),
+                  "PyGILState_Ensure while another tstate than this thread's GILState one is "
+                  "current: it would wait for the GIL this thread holds");
+      c.gilstate_states[c.gilstate_depth] = rt.gilstate_ensure();
+      c.gilstate = c.gilstate_tstates[c.gilstate_depth++] = rt.current();
       log_gilstate_tstate();
       return true;
     }
     case OpCode::kGilStateRelease:
-      IFZ_REQUIRE(c.gilstate_depth > 0 && rt.current() == c.gilstate, "no matching ensure");
-      rt.gilstate_release(c.gilstate_states[--c.gilstate_depth]);
-      if (c.gilstate_depth == 0) c.gilstate = nullptr;
+      IFZ_REQUIRE(c.gilstate_depth > 0 && rt.current() == c.gilstate &&
+                      rt.gilstate_tstate() == c.gilstate,
+                  "no matching ensure (its thread state is not current and the GILState one)");
+      rt.gilstate_release(c.gilstate_states[c.gilstate_depth - 1]);
+      c.pop_gilstate();
       log_gilstate_tstate();
+      return true;
+    case OpCode::kGilStateCheck:
+      if (opts_.op_log != nullptr) {
+        opts_.op_log->observables.push_back("gilstate_check " + std::to_string(rt.gilstate_check()));
+      }
+      if (opts_.trace) trace_line("   returned " + std::to_string(rt.gilstate_check()));
       return true;
     case OpCode::kYield:
       plat_.point({platform::Point::kYield, "yield", nullptr});
@@ -562,10 +588,18 @@ bool Execution::op_pending(ThreadCtx& c, const Op& op, const char** why) {
       if (opts_.trace) trace_line(std::string("   returned ") + std::to_string(rc));
       return true;
     }
-    case OpCode::kMakePending:
+    case OpCode::kMakePending: {
       IFZ_REQUIRE(attached(c), "needs an attached thread state");
+      const uint64_t before = forever_runs_.load();
       rt.make_pending_calls();
+      // The pass's count of `forever` runs: the observable of the per-pass bound (the emitted
+      // C prints the same line around its Py_MakePendingCalls).
+      const uint64_t ran = forever_runs_.load() - before;
+      if (ran > 0 && opts_.op_log != nullptr) {
+        opts_.op_log->observables.push_back("pending_forever_runs n=" + std::to_string(ran));
+      }
       return true;
+    }
     case OpCode::kSignal:
       rt.trip_signal(op.count);
       return true;

@@ -51,7 +51,10 @@ class PendingCallOracle final : public Oracle {
         phase_ = e.text;
         if (is_phase(e, rt::Phase::kReinit)) finalized_ = false;  // a new lifetime: judged at its own end
         break;
-      case rt::EventKind::kPendingAdded: if (e.c == 0) accepted(e, sink); break;
+      case rt::EventKind::kPendingAdded:
+        if (e.c == 0) accepted(e, sink);
+        else last_add_.erase(e.thread);  // the op's add was refused: nothing to route
+        break;
       case rt::EventKind::kPendingTaken:
         if (auto it = calls_.find(e.a); it != calls_.end()) it->second.taken_by = e.thread;
         break;
@@ -97,7 +100,10 @@ class PendingCallOracle final : public Oracle {
     c.queue = e.b;
     c.accepted_phase = phase_;
     auto it = last_add_.find(e.thread);
-    const bool from_op = it != last_add_.end() && !text_is(e, "rearm");
+    // Adds made by a running call (rearm, adds, forever) are not the add_pending op's own.
+    const bool from_call =
+        text_is(e, "rearm") || text_is(e, "noop:from-call") || text_is(e, "forever:again");
+    const bool from_op = it != last_add_.end() && !from_call;
     const bool targeted = from_op && it->second.op.interp >= 0 && profile_.has_interp_pending_queue;
     if (!from_op) {
       c.expected_interp = e.b;  // re-armed from inside a call: same queue

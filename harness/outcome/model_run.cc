@@ -10,8 +10,15 @@ std::optional<std::string> observable_of(const rt::Event& e) {
   using K = rt::EventKind;
   switch (e.kind) {
     case K::kInterpCreated: return "interp_created id=" + std::to_string(e.interp);
-    case K::kPendingAdded: return "pending_added rc=" + std::to_string(e.c);
-    case K::kPendingRun: return "pending_ran interp=" + std::to_string(e.interp);
+    // A forever call's runs and re-adds are not observables one by one: how many happen while
+    // Python code runs depends on how often CPython's eval loop checks the breaker. Its
+    // per-pass count is (make_pending: "pending_forever_runs n=N").
+    case K::kPendingAdded:
+      if (e.text == "forever:again") return std::nullopt;
+      return "pending_added rc=" + std::to_string(e.c);
+    case K::kPendingRun:
+      if (e.text == "forever") return std::nullopt;
+      return "pending_ran interp=" + std::to_string(e.interp);
     case K::kSignalHandled:
       return "signal_handled sig=" + std::to_string(e.a) + " interp=" + std::to_string(e.interp);
     case K::kFinalizeReturned: return std::string("finalize_returned");

@@ -30,7 +30,9 @@ constexpr size_t kCountByte = kCodecCountByte;  // and 7
 //   kStart      a: T<1 + a % (threads - 1)>            b: StartKind b % kStartKinds
 //   kThread     a: T<lo + a % (threads - lo)>          lo = min_thread_ref (join 0, atexit 1)
 //   kCount      a: lo + a % (kMaxCount + 1 - lo)       lo = min_count (exit 0, others 1)
-//   kPending    a: PendingKind a % kPendingKinds       b: target b % (kMaxInterp + 2) - 1
+//   kPending    a: PendingKind a if a < kPendingKinds, else a % kPendingKindsV1 (the first
+//               encoding's five kinds: older corpora decode as before, byte 5 aside)
+//                                                      b: target b % (kMaxInterp + 2) - 1
 //   kFork       a: ForkMode a % kForkModes             b: bit 0 follow=child;
 //                                                         (b >> 1) % threads = child, 0 = none
 //   kLock       a: RuntimeLock a % kLockKinds          b: 1 + b % kMaxCount
@@ -56,7 +58,7 @@ void decode_args(Op& op, uint8_t a, uint8_t b, int threads) {
       break;
     }
     case ArgShape::kPending:
-      op.variant = a % kPendingKinds;
+      op.variant = a < kPendingKinds ? a : a % kPendingKindsV1;
       op.interp = b % (kMaxInterp + 2) - 1;
       break;
     case ArgShape::kFork: {

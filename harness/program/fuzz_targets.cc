@@ -25,6 +25,7 @@ constexpr std::array kPendingOps = {
     OpCode::kJoin,           OpCode::kReleaseGil,      OpCode::kAcquireGil,
     OpCode::kBlock,          OpCode::kGilStateEnsure,  OpCode::kGilStateRelease,
     OpCode::kNewTstate,      OpCode::kDeleteTstate,    OpCode::kYield,
+    OpCode::kGilStateCheck,
 };
 
 // Fork (K1-K4): fork from threads and subinterpreters, runtime locks held across it, the
@@ -35,7 +36,7 @@ constexpr std::array kForkOps = {
     OpCode::kEndInterp,   OpCode::kSwap,       OpCode::kStart,         OpCode::kJoin,
     OpCode::kReleaseGil,  OpCode::kAcquireGil, OpCode::kBlock,         OpCode::kRunBytecode,
     OpCode::kAddPending,  OpCode::kAtexit,     OpCode::kGilStateEnsure, OpCode::kGilStateRelease,
-    OpCode::kYield,
+    OpCode::kYield,       OpCode::kGilStateCheck,
 };
 
 // Shutdown (F0-F6): daemon threads parked across finalisation, atexit work, re-initialisation,
@@ -47,6 +48,7 @@ constexpr std::array kShutdownOps = {
     OpCode::kInit,           OpCode::kNewInterp,       OpCode::kEndInterp,  OpCode::kSwap,
     OpCode::kJoin,           OpCode::kRunBytecode,     OpCode::kAddPending, OpCode::kGilStateEnsure,
     OpCode::kGilStateRelease, OpCode::kNewTstate,      OpCode::kDeleteTstate, OpCode::kYield,
+    OpCode::kGilStateCheck,
 };
 
 constexpr std::array kTargets = {

@@ -41,7 +41,10 @@ inline constexpr int kForkModes = 3;
 inline constexpr uint8_t kInterpIsolated = 1;
 inline constexpr uint8_t kInterpOwnGil = 2;
 /// Callback kinds of add_pending (values of rt::PendingKind).
-inline constexpr int kPendingKinds = 5;
+inline constexpr int kPendingKinds = 7;
+// The kinds of the first binary encoding (noop..slow): an argument byte >= kPendingKinds
+// decodes as byte % kPendingKindsV1, as it always did, so older corpora keep their meaning.
+inline constexpr int kPendingKindsV1 = 5;
 /// Runtime locks of hold_lock (values of rt::RuntimeLock: runtime/locks.def's rows).
 inline constexpr int kLockKinds = rt::kRuntimeLockCount;
 

@@ -163,7 +163,7 @@ static int ifzd_parse(const char *text, size_t len, char *err, size_t cap) {
         IFZD_FAIL("expected a step: 8 numbers");
       if (!ifzd_in_range(v[0], IFZ_STEP_WAIT, IFZ_STEP_PARK)) IFZD_FAIL("unknown step kind");
       if (!ifzd_in_range(v[1], 0, 1 << 20)) IFZD_FAIL("turn out of range");
-      if (v[0] == IFZ_STEP_OP && !ifzd_in_range(v[2], IFZ_OP_INIT, IFZ_OP_YIELD))
+      if (v[0] == IFZ_STEP_OP && !ifzd_in_range(v[2], IFZ_OP_INIT, IFZ_OP_LAST))
         IFZD_FAIL("unknown op code");
       if (!ifzd_in_range(v[2], 0, 255) || !ifzd_in_range(v[3], -1, IFZ_MAX_INTERP - 1) ||
           !ifzd_in_range(v[4], -1, IFZ_MAX_THREADS - 1) || !ifzd_in_range(v[5], 0, 64) ||

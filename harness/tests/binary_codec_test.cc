@@ -281,6 +281,20 @@ TEST(BinaryCodec, EncodesTheDocumentedLayout) {
   EXPECT_EQ(decode_program(expected), (Decoded{p, schedule}));
 }
 
+// A pending kind added later (adds = 5) takes its own byte; every other byte decodes as it did
+// with the first five kinds (byte % 5), so older corpora keep their meaning.
+TEST(BinaryCodec, PendingKindBytesKeepTheirFirstEncodingsMeaning) {
+  for (int b = 0; b < 256; ++b) {
+    const Bytes in = {0, 0, 0, 0, 0, /*threads=*/0, 1, 0, 0, 0x0D, static_cast<uint8_t>(b), 0};
+    const Decoded d = decode_program(in);
+    ASSERT_EQ(d.program.threads[0].ops.size(), 1u) << b;
+    const int want = b < kPendingKinds ? b : b % kPendingKindsV1;
+    EXPECT_EQ(d.program.threads[0].ops[0].variant, want) << b;
+  }
+  EXPECT_EQ(print_op(decode_program(Bytes{0, 0, 0, 0, 0, 0, 1, 0, 0, 0x0D, 5, 0}).program.threads[0].ops[0]),
+            "add_pending adds");
+}
+
 TEST(BinaryCodec, NonOpcodeBytesMapToAnAllowedOp) {
   // One script: start and atexit have no target, so every byte maps to another op.
   for (int b = 0; b < 256; ++b) {

@@ -67,10 +67,12 @@ TEST(Cli, ReplayOfAThousandRandomFilesExitsTwoWithOneClearLine) {
       for (char& b : bytes) b = static_cast<char>(rng());
     } else {
       // A seed with its header broken and a few bytes overwritten: garbage that looks close.
+      // The header is broken after the overwrites, so that no overwrite can repair it (with
+      // some seed lists one wrote the 'a' back).
       bytes = slurp(valid[rng() % valid.size()]);
       const size_t h = bytes.find("interpfuzz-program");
-      bytes.replace(h, 18, "interpfuzz-progrXm");
       for (int k = 0; k < 3; ++k) bytes[rng() % bytes.size()] = static_cast<char>(rng());
+      bytes.replace(h, 18, "interpfuzz-progrXm");
     }
     const std::string path = (dir / ("f" + std::to_string(i) + ".ifz")).string();
     std::ofstream(path, std::ios::binary) << bytes;
@@ -95,6 +97,38 @@ TEST(Cli, ReplayOfEverySeedIsIdenticalAcrossThreeRuns) {
       }
     }
   }
+}
+
+// Issue 20 item 7: `explain` counts and lists the skipped ops; trace lines name the script
+// and, when another program thread's OS thread runs it, that thread (an atexit script on the
+// finalizing thread; a fork child's script on the forking thread).
+TEST(Cli, ExplainCountsSkippedOpsAndTracesNameEachScriptsThread) {
+  const std::string dir = ::testing::TempDir();
+  const std::string file = dir + "/skips.ifz";
+  std::ofstream(file) << "interpfuzz-program 1\nprofile 3.11\n"
+                         "thread T0:\n  init\n  new_interp\n  gilstate_ensure\n  end_interp\n"
+                         "  start T1 threading\n  join T1\n  atexit T2\n  finalize\n"
+                         "thread T1:\n  fork fork follow=child child=T3\n"
+                         "thread T2:\n  run_bytecode 1\n"
+                         "thread T3:\n  run_bytecode 1\n  swap I1\n";
+  const CliRun r = run("explain " + file);
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("T0 gilstate_ensure\n   skipped: PyGILState_Ensure while another"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("T1 fork fork follow=child child=T3\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("T3@T1 run_bytecode 1\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("T3@T1 swap I1\n   skipped: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ops: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" run, 2 skipped\n  skipped T0 op 3 `gilstate_ensure`: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n  skipped T3@T1 op 2 `swap I1`: this thread has no thread state in that interpreter\n"),
+            std::string::npos) << r.out;
+  // The atexit script on the main thread, in a program whose fork is followed by the parent.
+  std::ofstream(file) << "interpfuzz-program 1\nprofile 3.11\n"
+                         "thread T0:\n  init\n  atexit T1\n  finalize\n"
+                         "thread T1:\n  run_bytecode 1\n";
+  const CliRun a = run("explain " + file);
+  EXPECT_NE(a.out.find("T1@T0 run_bytecode 1\n"), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("ops: 4 run, 0 skipped\n"), std::string::npos) << a.out;
 }
 
 TEST(Cli, UsageErrorsExitTwo) {

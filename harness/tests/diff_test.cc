@@ -119,6 +119,23 @@ TEST(DiffCheck, AnAgreeingProgramRunsOnceOnTheRealSide) {
   EXPECT_EQ(real.runs_made, 1);
 }
 
+// Issue 20 item 7: an agreement on a program whose ops were partly skipped (by the model's
+// preconditions, and by the C emitted from it) is counted apart, with each skipped op named.
+TEST(DiffCheck, AnAgreementWithSkippedOpsIsNotAPlainAgree) {
+  FakeExecutor real([](const std::string&, int) { return false; });
+  const CheckResult r = check_program(
+      program("interpfuzz-program 1\nprofile 3.11\nthread T0:\n  init\n  new_interp\n"
+              "  gilstate_ensure\n  end_interp\n  finalize\n  signal 1\n"),
+      Schedule{}, real, CheckOptions{});
+  EXPECT_EQ(r.verdict, Verdict::kAgreeSkips) << r.why;
+  EXPECT_STREQ(verdict_name(r.verdict), "agree-skips");
+  ASSERT_EQ(r.cell.skipped_ops.size(), 1u);
+  EXPECT_EQ(r.cell.skipped_ops[0].rfind("T0 op 3 `gilstate_ensure`: PyGILState_Ensure while another", 0), 0u)
+      << r.cell.skipped_ops[0];
+  EXPECT_EQ(r.cell.short_text(), "agree (1 op skipped)");
+  EXPECT_EQ(r.cell.total_key(), "agree-skips");
+}
+
 TEST(DiffCheck, AStandingDisagreementIsRerunAndNamedBySignature) {
   FakeExecutor real(signal_after_finalize);
   CheckOptions o;

@@ -347,7 +347,7 @@ std::vector<Malformed> malformed_cases() {
       {T0 + "  exit\n", "t.ifz:4:7: error: expected a count N in 0..16"},
       {T0 + "  add_pending bogus\n",
        "t.ifz:4:15: error: unknown pending call kind 'bogus' (known: noop, touch, rearm, fail, "
-       "slow)"},
+       "slow, adds, forever)"},
       {T0 + "  add_pending touch to\n",
        "t.ifz:4:23: error: expected an interpreter reference like I1"},
       {T0 + "  add_pending touch I1\n",

@@ -285,6 +285,48 @@ TEST_P(GilContracts, G3_ExitingThreadWithdrawsItsDropRequest) {
   EXPECT_EQ(r.count(EventKind::kThreadFinished), 0u) << "T never ran its body";
 }
 
+// GILState [EXP 3.7–3.13]: PyGILState_Ensure on a thread with its own thread state nests in
+// the tstate the GILState key names; which one that is inside a subinterpreter differs by
+// version (3.12+ tstate_activate rebinds it on every attach, ≤3.11 the first one keeps it), and
+// PyGILState_Check answers 1 once Py_NewInterpreter turned the check off.
+TEST_P(GilContracts, GilStateKeyAndCheckFollowEachVersionsBinding) {
+  auto r = run_sim(GetParam(), [&](Runtime& rt) {
+    EXPECT_EQ(rt.gilstate_check(), 1) << "no key before Py_Initialize";
+    rt.initialize();
+    ThreadState* main_t = rt.current();
+    EXPECT_EQ(rt.gilstate_tstate(), main_t);
+    EXPECT_EQ(rt.gilstate_check(), 1);
+    EXPECT_EQ(rt.gilstate_ensure(), 0) << "nested in the current tstate: LOCKED";
+    EXPECT_EQ(rt.current(), main_t);
+    rt.gilstate_release(0);
+    EXPECT_EQ(rt.current(), main_t) << "a LOCKED release keeps the tstate and the GIL";
+    rt.save_thread();
+    EXPECT_EQ(rt.gilstate_check(), 0) << "nothing attached";
+    EXPECT_EQ(rt.gilstate_ensure(), 1) << "its own tstate re-attached: UNLOCKED";
+    EXPECT_EQ(rt.current(), main_t);
+    rt.gilstate_release(1);
+    EXPECT_EQ(rt.current(), nullptr) << "an UNLOCKED release detaches it again";
+    rt.restore_thread(main_t);
+    ThreadState* sub = rt.new_interpreter({}, nullptr);
+    EXPECT_EQ(rt.gilstate_tstate(), profile().gilstate_follows_attach ? sub : main_t);
+    rt.save_thread();
+    EXPECT_EQ(rt.gilstate_check(), 1) << "Py_NewInterpreter turns the check off";
+    EXPECT_EQ(rt.gilstate_ensure(), 1);
+    EXPECT_EQ(rt.current(), profile().gilstate_follows_attach ? sub : main_t);
+    rt.gilstate_release(1);
+    rt.restore_thread(sub);
+    rt.end_interpreter(sub);
+    rt.swap(main_t);
+    EXPECT_EQ(rt.gilstate_tstate(), main_t);
+    rt.finalize();
+    EXPECT_EQ(rt.gilstate_check(), 1) << "the key is gone after finalisation";
+    rt.initialize();
+    rt.save_thread();
+    EXPECT_EQ(rt.gilstate_check(), profile().gilstate_check_reenabled_by_init ? 0 : 1);
+  });
+  EXPECT_TRUE(r.exited_normally()) << r.summary();
+}
+
 IFZ_INSTANTIATE_PROFILES(GilContracts, true);
 
 }  // namespace

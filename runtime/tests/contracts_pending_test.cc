@@ -283,6 +283,63 @@ TEST_P(PendingContracts, P3_WhichInterpreterRunsThem) {
   EXPECT_EQ(ran[0], profile().pending_routing == PendingRouting::kGlobal ? 1 : 0);
 }
 
+// P3 routing from inside a call (issue 20, kind `adds`): a call queued for I1 with the
+// per-interpreter add runs in I1 and calls Py_AddPendingCall(no-op) there. The no-op takes the
+// public route: ≤3.11 the caller's interpreter or the global queue, so it runs in I1 in the
+// same pass; 3.12+
+// the main thread's queue, so it runs only back in I0 (measured: seed
+// pending_call_adds_a_call agrees with 3.10.13, 3.11.2 (+dbg), 3.12.1 and 3.13.0).
+TEST_P(PendingContracts, P3_ACallAddingACallUsesThePublicRoute) {
+  auto r = run_sim(GetParam(), [&](Runtime& rt) {
+    rt.initialize();
+    ThreadState* main_t = rt.current();
+    ThreadState* sub = rt.new_interpreter({}, nullptr);
+    // ≤3.8 has no per-interpreter add: Py_AddPendingCall's global queue, which the main
+    // thread runs in whatever interpreter it is in (I1 here).
+    ASSERT_EQ(rt.add_pending(PendingKind::kAdds, profile().has_interp_pending_queue ? sub->interp : nullptr), 0);
+    rt.run_bytecode(1);
+    rt.end_interpreter(sub);
+    rt.swap(main_t);
+    rt.run_bytecode(1);
+    rt.finalize();
+  });
+  ASSERT_TRUE(r.exited_normally()) << r.summary();
+  const auto runs = r.all(EventKind::kPendingRun);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0]->text, "adds");
+  EXPECT_EQ(runs[0]->interp, 1);
+  EXPECT_EQ(runs[1]->text, "noop");
+  EXPECT_EQ(runs[1]->interp, profile().pending_routing == PendingRouting::kMainThreadOnly ? 0 : 1);
+  EXPECT_EQ(count_of(r.events, EventKind::kPendingDropped), 0u);
+}
+
+// P4's per-pass bound (issue 20, kind `forever`): a call that re-adds itself every time it
+// runs. Each Py_MakePendingCalls runs it 32 times (≤3.12 NPENDINGCALLS; 3.13 the main
+// thread's queue) and returns with it still queued [EXP 3.8.18, 3.11.2, 3.12.1, 3.13.0].
+// At Py_FinalizeEx the -fixed twins refuse the re-add once the queues are closed, so
+// finalisation ends; 3.13 loops until the queue is empty, which never happens (a hang: the
+// real 3.13.0 too), the other versions stop after a bounded pass.
+TEST_P(PendingContracts, P4_AForeverCallRunsItsBoundPerPass) {
+  std::vector<size_t> per_pass;
+  auto r = run_sim(GetParam(), [&](Runtime& rt) {
+    rt.initialize();
+    ASSERT_EQ(rt.add_pending(PendingKind::kForever), 0);
+    for (int pass = 0; pass < 2; ++pass) {
+      const size_t before = count_of(*sim_events(), EventKind::kPendingRun);
+      rt.make_pending_calls();
+      per_pass.push_back(count_of(*sim_events(), EventKind::kPendingRun) - before);
+    }
+    rt.finalize();
+  });
+  EXPECT_EQ(per_pass, (std::vector<size_t>{32, 32}));
+  // [EXP 3.13.0, 3.13.18] the release accepts the re-add after the queues closed.
+  if (on({"3.13"}) && has(Defect::kPendingAddAfterFinalize)) {
+    EXPECT_EQ(r.run.kind, platform::RunResult::Kind::kStepLimit) << r.summary();
+  } else {
+    EXPECT_TRUE(r.exited_normally()) << r.summary();
+  }
+}
+
 // P3 routing (bpo-39984): a subinterpreter thread calls Py_AddPendingCall *without* the GIL.
 // 3.9–3.11 find the interpreter with PyGILState_GetThisThreadState(), which is not
 // subinterpreter-aware (defect bpo39984_gilstate_wrong_interp): the call lands in I0 and the
