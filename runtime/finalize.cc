@@ -14,24 +14,52 @@ int Runtime::finalize() {
   touch(t, "Py_FinalizeEx: tstate");
   Interpreter* interp = t->interp;
 
-  // Wrap up existing "threading"-module-created, non-daemon threads (F1).
-  set_phase("finalize:wait_for_thread_shutdown");
-  wait_for_thread_shutdown(t);
-  interp->shutdown = Interpreter::Shutdown::kThreadsJoined;
+  // 3.15 (gh-136003, PR gh-136004): the three pre-finalisation steps repeat until a pass
+  // started no thread, queued no pending call and registered no atexit callback; earlier
+  // versions run them once (a thread started by an atexit callback is then never joined).
+  for (;;) {
+    size_t threads_before = 0;
+    for (ThreadRecord r; threading_threads_.get(threads_before, &r);) ++threads_before;
+    // Wrap up existing "threading"-module-created, non-daemon threads (F1).
+    set_phase("finalize:wait_for_thread_shutdown");
+    wait_for_thread_shutdown(t);
+    interp->shutdown = Interpreter::Shutdown::kThreadsJoined;
 
-  // Make any remaining pending calls (3.8+, P6). From here Add must refuse.
-  set_phase("finalize:FinishPendingCalls");
-  close_pending_queues(interp);
-  if (defect(Defect::kNoFinishPendingAtFinalize)) {
-    if (!runtime_pending_->empty()) trigger(Defect::kNoFinishPendingAtFinalize);
-  } else {
-    finish_pending_calls(t);
+    // Make any remaining pending calls (3.8+, P6). From here Add must refuse (3.15: once the
+    // loop found nothing new; until then a call queued by an atexit callback runs next pass).
+    set_phase("finalize:FinishPendingCalls");
+    if (!profile_.prefinalize_loop) close_pending_queues(interp);
+    if (defect(Defect::kNoFinishPendingAtFinalize)) {
+      if (!runtime_pending_->empty()) trigger(Defect::kNoFinishPendingAtFinalize);
+    } else {
+      finish_pending_calls(t);
+    }
+
+    // The atexit module's callbacks, with the GIL (threads/fork refusal per F5).
+    set_phase("finalize:atexit");
+    interp->shutdown = Interpreter::Shutdown::kAtexit;
+    run_atexit(t);
+    if (!profile_.prefinalize_loop) break;
+    ThreadRecord r;
+    const bool new_thread = threading_threads_.get(threads_before, &r);
+    const bool new_pending = !runtime_pending_->empty() || !interp->pending.empty();
+    if (!new_thread && !new_pending && atexit_.empty()) {
+      // Nothing new: close the queues, then run what slipped in before the close.
+      close_pending_queues(interp);
+      finish_pending_calls(t);
+      break;
+    }
   }
 
-  // The atexit module's callbacks, with the GIL (threads/fork refusal per F5).
-  set_phase("finalize:atexit");
-  interp->shutdown = Interpreter::Shutdown::kAtexit;
-  run_atexit(t);
+  // 3.14.1+ (PR gh-128640): leftover subinterpreters are ended here, before SetFinalizing,
+  // so that their threads can still take the GIL and be joined ("or else threads might get
+  // prematurely blocked"). 3.13 ends them after finalize_modules (gh-128639: a leftover
+  // subinterpreter's non-daemon thread then deadlocks finalisation).
+  set_phase("finalize:finalize_subinterpreters_early");
+  const bool subinterps_early =
+      profile_.finalize_subinterps_early &&
+      profile_.finalize_with_subinterps == FinalizeWithSubinterps::kAutoEnd;
+  if (subinterps_early) finalize_subinterpreters(t);
 
   if (profile_.finalize_stop_the_world) set_phase("finalize:stop_the_world");
   // Block some operations: from here a thread taking the GIL must exit (F2).
@@ -62,7 +90,7 @@ int Runtime::finalize() {
   set_phase("finalize:finalize_modules");
   if (profile_.finalize_with_subinterps == FinalizeWithSubinterps::kAutoEnd) {
     set_phase("finalize:finalize_subinterpreters");
-    finalize_subinterpreters(t);
+    if (!subinterps_early) finalize_subinterpreters(t);
   }
   set_phase("finalize:import_fini");
   set_phase("finalize:interp_clear");
@@ -99,6 +127,14 @@ void Runtime::run_atexit(ThreadState* t) {
 }
 
 void Runtime::finalize_subinterpreters(ThreadState* t) {
+  // Who ends the leftovers, for the claims of the -fixed twins (Interpreter::ending_thread):
+  // the finalizing thread, also before SetFinalizing (3.14's early phase).
+  subinterp_finalizer_ = platform_.current();
+  finalize_subinterpreters_loop(t);
+  subinterp_finalizer_ = platform::kNoThread;
+}
+
+void Runtime::finalize_subinterpreters_loop(ThreadState* t) {
   // 3.13 (gh-113433): end every remaining subinterpreter, swapping into it first.
   if (defect(Defect::kGh113433FatalRemainingSubinterps)) {
     if (head_ != main_ || main_.load()->next != nullptr) {
@@ -157,11 +193,21 @@ void Runtime::finalize_subinterpreters(ThreadState* t) {
       continue;
     }
     if (victim == nullptr) break;
+    if (profile_.warn_remaining_subinterps) {
+      // 3.14.1+ (gh-141528): "RuntimeWarning: remaining subinterpreters; close them with
+      // Interpreter.close()" on stderr.
+      emit(EventKind::kError, 0, 0, 0,
+           "RuntimeWarning: remaining subinterpreters; close them with Interpreter.close()", t,
+           victim);
+    }
     // CPython 3.13.0 deletes the head tstate whoever owns it: a thread still starting or
     // running in the interpreter (own GIL) then resumes on freed memory. The -fixed twins
     // leave other threads' tstates to Py_EndInterpreter (below), which joins the non-daemon
     // ones and, for the finalizing thread, deletes the rest as Py_FinalizeEx does its own.
-    ThreadState* const leftover = profile_.fixed ? nullptr : victim->tstate_head;
+    // 3.14 (PR gh-128640, "don't assume one thread") leaves them to Py_EndInterpreter too.
+    const bool leave_to_end = profile_.fixed ||
+                              profile_.end_interp_with_other_tstates == EndInterpOthers::kShutDownOthers;
+    ThreadState* const leftover = leave_to_end ? nullptr : victim->tstate_head;
     if (ThreadState* old = leftover) {
       // Attached first (_PyThreadState_Attach), which takes the interpreter's GIL: a thread
       // still running in an own-GIL interpreter gets to release it before its tstate goes
@@ -202,8 +248,7 @@ void Runtime::interpreter_delete(Interpreter* i) {
   *pp = i->next;
   const bool was_main = i == main_;
   // Wakes a finalizing thread waiting for this ender (finalize_subinterpreters).
-  if (profile_.fixed && finalizing_thread_ != platform::kNoThread &&
-      finalizing_thread_ != platform_.current()) {
+  if (profile_.fixed && finalizer_waits() && !is_finalizer(platform_.current())) {
     ending_done_.notify_all();
   }
   head_lock_.unlock();
@@ -241,9 +286,32 @@ void Runtime::delete_threads_except(ThreadState* keep) {
   for (ThreadState* p = garbage; p != nullptr;) {
     ThreadState* next = p->next;
     clear_tstate(p);
-    free_tstate(p);
+    if (!shut_down_for_owner(p)) free_tstate(p);
     p = next;
   }
+}
+
+bool Runtime::shut_down_for_owner(ThreadState* p) {
+  // 3.14 (gh-124878) decref_threadstate: the interpreter's reference goes; a tstate whose OS
+  // thread is alive keeps that thread's reference, so it stays allocated and marked
+  // _Py_THREAD_SHUTTING_DOWN until the thread hangs (exit_for_finalization frees it). The
+  // embedded initial tstate is the interpreter's storage and is retired as before.
+  if (!profile_.tstate_refcounted || p->embedded) return false;
+  const platform::ThreadId owner = p->thread;
+  if (owner == platform::kNoThread || owner == platform_.current() || !platform_.alive(owner)) {
+    return false;
+  }
+  p->next = p->prev = nullptr;
+  p->shutting_down = true;
+  // Runtime bookkeeping stops following it, as free_tstate does.
+  PerThread& pt = per_thread(owner);
+  ThreadState* expected = p;
+  pt.gilstate.compare_exchange_strong(expected, nullptr);
+  expected = p;
+  pt.bound.compare_exchange_strong(expected, nullptr);
+  emit(EventKind::kTstateDeleted, 0, 0, 0, {}, p, p->interp);
+  emit(EventKind::kTstateShutDown, owner, 0, 0, {}, p, p->interp);
+  return true;
 }
 
 }  // namespace ifz::rt

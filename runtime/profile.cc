@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// profile.cc — the CPython 3.7 … 3.13 profiles and their -fixed twins.
+// profile.cc — the CPython 3.7 … 3.15 profiles and their -fixed twins.
+// A version profile models the patch release of its referee build (3.11 = Debian 12's 3.11.2,
+// 3.12 = 3.12.1, 3.13 = Debian sid's 3.13.18, 3.14 = 3.14.10, 3.15 = 3.15.2); fixes and
+// behaviour changes of other patch releases are injectable defects (docs/design-notes.md).
 // Each knob is derived from the minor version in one place, with the source of the fact;
 // cpython-notes §4 (contracts, [EXP] matrix) and §7 (knobs) are the references.
 #include "runtime/profile.h"
@@ -11,7 +14,34 @@ namespace ifz::rt {
 namespace {
 
 constexpr int kFirstMinor = 7;
-constexpr int kLastMinor = 13;
+constexpr int kLastMinor = 15;
+
+// The knobs that 3.13.18, 3.14 and 3.15 added (docs/versions-3.13-3.15.md §2.13), set here in
+// one place so that the profile table can take them over as they are. Every earlier minor keeps
+// the defaults of profile.h, which are the ≤3.13.0 behaviour.
+void knobs_since_313(Profile& p) {
+  const int minor = p.minor;
+  // gh-87135: PyThread_hang_thread instead of PyThread_exit_thread in take_gil — 3.14.0a1
+  // (PR gh-105805) and backported to 3.13.8 (PR gh-137827) [NEWS 3.13.8; SRC 3.13.15
+  // Python/ceval_gil.c take_gil; PROBE 3.13.18 daemon_after_finalize: alive, parked].
+  if (minor >= 13) p.daemon_after_finalize = DaemonAfterFinalize::kHang;
+  // gh-124878 (3.14.0a6): thread-state refcount and _Py_THREAD_SHUTTING_DOWN [HDR 3.14.10
+  // Include/internal/pycore_tstate.h, pycore_pystate.h; PROBE reinit_with_daemon 0/8 on 3.14].
+  p.tstate_refcounted = minor >= 14;
+  // gh-128639 / PR gh-128640 (3.14.1, 3.15.0a1) [PROBE 3.14.10 end_interp_second_tstate].
+  p.end_interp_with_other_tstates =
+      minor >= 14 ? EndInterpOthers::kShutDownOthers : EndInterpOthers::kFatalNotLast;
+  // PR gh-128640: finalize_subinterpreters() before _PyRuntimeState_SetFinalizing [PROBE
+  // 3.14.10 finalize_subinterp_nondaemon: the subinterpreter's thread finishes].
+  p.finalize_subinterps_early = minor >= 14;
+  // gh-141528 (3.14.1) [PROBE 3.14.10, 3.15.2 finalize_subinterp].
+  p.warn_remaining_subinterps = minor >= 14;
+  // gh-136003 / PR gh-136004 (3.15.0a1).
+  p.prefinalize_loop = minor >= 15;
+  // gh-131185 (3.15.0a1) [PROBE 3.15.2 gilstate_after_finalize: blocked after 1 s].
+  p.gilstate_after_finalize =
+      minor >= 15 ? GilstateAfterFinalize::kHang : GilstateAfterFinalize::kExitThread;
+}
 
 Profile version_profile(int minor) {
   Profile p;
@@ -56,6 +86,7 @@ Profile version_profile(int minor) {
   p.fork_deletes_other_interps = minor >= 8;
   p.before_fork_holds_head_lock = minor >= 13;
   p.fork_warns_with_threads = minor >= 12;
+  knobs_since_313(p);
   for (const DefectInfo& d : all_defects()) {
     if (d.versions & (1u << minor)) p.defects.set(d.id);
   }

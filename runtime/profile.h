@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // profile.h — which CPython version's behaviour the runtime follows (DESIGN D3).
 // Defines the policy enums, Profile (one knob per behaviour that differs between versions,
-// cpython-notes §7) and the registry of named profiles "3.7" … "3.13" and "<v>-fixed".
+// cpython-notes §7) and the registry of named profiles "3.7" … "3.15" and "<v>-fixed".
 //
 // A profile changes what happens *inside* a lifecycle step, never the order of the steps
 // (STYLE §8.8). A version profile also enables that release's known defects (defects.def);
@@ -26,7 +26,28 @@ enum class ForkInSubinterp : uint8_t {
 /// What a thread that wants the GIL after finalisation started does (F2, bpo-1856/39877).
 enum class DaemonAfterFinalize : uint8_t {
   kCheckAfterTakeGil,  // 3.7/3.8: exit only once it got the GIL: parks forever in take_gil
-  kExitBeforeAndDuring,  // 3.9–3.13: exit before take_gil and after every wait in it
+  kExitBeforeAndDuring,  // 3.9–3.13.7: exit before take_gil and after every wait in it
+  // 3.13.8+ (PR gh-137827, backport of gh-105805) and 3.14+ (gh-87135): the same three check
+  // points call PyThread_hang_thread() instead of PyThread_exit_thread(): the thread parks for
+  // good without unwinding (Python/ceval_gil.c take_gil; Python/thread_pthread.h).
+  kHang,
+};
+/// Py_EndInterpreter when the interpreter has thread states besides the caller's (S1).
+enum class EndInterpOthers : uint8_t {
+  // ≤3.13: Py_FatalError("not the last thread") (Python/pylifecycle.c Py_EndInterpreter).
+  kFatalNotLast,
+  // 3.14.1+ / 3.15 (gh-128639, PR gh-128640 "Don't assume one thread in subinterpreter
+  // finalization"): the others are marked shutting down and deleted; their threads park
+  // [PROBE 3.14.10, 3.15.2 end_interp_daemon / end_interp_second_tstate].
+  kShutDownOthers,
+};
+/// PyGILState_Ensure from a thread unknown to Python after Py_FinalizeEx returned.
+enum class GilstateAfterFinalize : uint8_t {
+  // ≤3.14: uses the finalized runtime (SIGSEGV / debug assert _PyEval_ThreadsInitialized()):
+  // that release behaviour is defect gh131185_gilstate_ensure_after_finalize; this value is
+  // what it does when the defect is off.
+  kExitThread,  // ≤3.12 documented: "terminates the thread" (the model's fixed design so far)
+  kHang,        // 3.15.0a1+ (gh-131185): the thread blocks for good [PROBE 3.15.2 r+d]
 };
 /// Where Py_AddPendingCall puts a call (P3).
 enum class PendingRouting : uint8_t {
@@ -94,6 +115,31 @@ struct Profile {
   bool fork_deletes_other_interps = true;    // 3.8+ _PyInterpreterState_DeleteExceptMain
   bool before_fork_holds_head_lock = false;  // 3.13: PyOS_BeforeFork takes HEAD_LOCK
   bool fork_warns_with_threads = false;      // 3.12+: DeprecationWarning (observable only)
+
+  // ---- 3.13.18 / 3.14 / 3.15 (docs/versions-3.13-3.15.md §2.13; set in one place,
+  // profile.cc knobs_since_313) ----
+  // 3.14.0a6+ (gh-124878; [HDR 3.14.10] pycore_tstate.h _PyThreadStateImpl.refcount,
+  // pycore_pystate.h _Py_THREAD_SHUTTING_DOWN): a thread state whose OS thread is alive is
+  // co-owned by that thread. Deleting the others (Py_FinalizeEx, Py_EndInterpreter) marks it
+  // "shutting down" and drops the list's reference; the OS thread sees the mark in its own,
+  // still allocated tstate when it next wants the GIL, drops its reference and hangs
+  // (_PyThreadState_HangThread).
+  bool tstate_refcounted = false;
+  EndInterpOthers end_interp_with_other_tstates = EndInterpOthers::kFatalNotLast;
+  // 3.14.1+ / 3.15 (PR gh-128640): _Py_Finalize calls finalize_subinterpreters() right after
+  // _PyAtExit_Call, before _PyRuntimeState_SetFinalizing ("or else threads might get
+  // prematurely blocked"); ≤3.13 after finalize_modules. Both phases exist on every profile;
+  // this knob says which one does the work.
+  bool finalize_subinterps_early = false;
+  // 3.14.1+ (gh-141528 text): "RuntimeWarning: remaining subinterpreters; close them with
+  // Interpreter.close()" when finalisation ends leftover subinterpreters [PROBE 3.14.10].
+  // Observable only (an event).
+  bool warn_remaining_subinterps = false;
+  // 3.15.0a1+ (gh-136003, PR gh-136004, follow-up gh-139129): wait_for_thread_shutdown,
+  // _Py_FinishPendingCalls and _PyAtExit_Call repeat until a pass adds no thread, pending call
+  // or atexit callback: a non-daemon thread started from an atexit callback is joined.
+  bool prefinalize_loop = false;
+  GilstateAfterFinalize gilstate_after_finalize = GilstateAfterFinalize::kExitThread;
 };
 
 /// All registered profiles, version profiles first ("3.7" … "3.13"), then "-fixed" twins.

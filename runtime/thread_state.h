@@ -62,6 +62,9 @@ class ThreadState {
   // interpreter's, so deleting it does not free it (Runtime::free_tstate).
   bool embedded = false;
   bool deleted = false;         // PyThreadState_Delete ran on embedded storage (not freed)
+  // 3.14 _Py_THREAD_SHUTTING_DOWN (gh-124878): deleted by someone else while its OS thread
+  // still holds it; unlinked and cleared, but allocated until that thread hangs.
+  bool shutting_down = false;
 };
 
 }  // namespace ifz::rt

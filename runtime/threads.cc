@@ -70,6 +70,12 @@ Runtime::Started Runtime::start_thread(ThreadKind kind, bool daemon, std::functi
   const ThreadId tid = platform_.spawn(std::move(name), [this, nt, body = std::move(body)] {
     thread_bootstrap(nt, body);
   });
+  // The new OS thread co-owns its tstate from here (3.14 thread_run's reference, gh-124878):
+  // a deletion before its bootstrap leaves it allocated for that thread (shut_down_for_owner).
+  // Written only if still live: a thread that already ran may have freed it.
+  heap_.read_if_live(nt, [&] {
+    if (nt->thread == platform::kNoThread) nt->thread = tid;
+  });
   if (kind == ThreadKind::kThreading) {
     caller->interp->threading_imported = true;
     threading_threads_.add({tid, interp_id, gen, is_daemon});
@@ -218,21 +224,34 @@ int Runtime::gilstate_ensure() {
   ThreadState* t = pt.gilstate.load();
   if (t == nullptr) {
     // A thread unknown to Python: a new tstate in the main interpreter (autoInterpreterState).
+    if (finalizing() && !interp_alive(main_.load())) {
+      // Py_FinalizeEx has returned (the main interpreter is gone). gh-131185: ≤3.14 go on
+      // with the runtime's cleared gilstate.autoInterpreterState and the destroyed GIL
+      // ([PROBE 3.13.18, 3.14.10] SIGSEGV; debug: assert _PyEval_ThreadsInitialized());
+      // 3.15 blocks the thread for good.
+      if (defect(Defect::kGh131185GilstateEnsureAfterFinalize)) {
+        trigger(Defect::kGh131185GilstateEnsureAfterFinalize);
+        crash("NULL dereference: PyGILState_Ensure: _PyRuntime.gilstate.autoInterpreterState "
+              "(cleared by _PyRuntime_Finalize)");
+      }
+      if (profile_.gilstate_after_finalize == GilstateAfterFinalize::kHang) {
+        emit(EventKind::kThreadHang, 0, 0, 0, phase_.load());
+        platform_.hang_thread("PyGILState_Ensure after finalisation");
+      }
+    }
     touch(main_, "PyGILState_Ensure: autoInterpreterState");
     t = new_tstate(main_, ThreadKind::kGilState, /*daemon=*/true);
     if (t == nullptr) {
       // The runtime is finalizing: the thread may not enter it (3.12+ documents that
-      // PyGILState_Ensure then terminates the thread).
-      emit(EventKind::kThreadExitForced, 0, 0, 0, phase_.load());
-      platform_.exit_thread();
+      // PyGILState_Ensure then terminates the thread; 3.13.8+/3.14 hang it).
+      exit_for_finalization(nullptr, nullptr, false);
     }
     bool deleted = true;
     heap_.read_if_live(t, [&] { deleted = t->deleted; });
     if (deleted) {
       // Linked just before finalisation's DeleteExcept deleted it (HEAD_LOCK's release is a
       // scheduling point): the thread may not enter the finalizing runtime either.
-      emit(EventKind::kThreadExitForced, 0, 0, 0, phase_.load());
-      platform_.exit_thread();
+      exit_for_finalization(nullptr, nullptr, false);
     }
     t->bound_gilstate = true;
     pt.gilstate.store(t);
