@@ -354,6 +354,14 @@ ThreadState* Runtime::save_thread() {
 
 void Runtime::restore_thread(ThreadState* t) {
   if (t == nullptr) fatal("PyEval_RestoreThread", "NULL tstate");
+  if (profile_.tstate_refcounted) {
+    // 3.14 (gh-124878): the thread attaching a tstate holds it from now on: one deleted by
+    // Py_EndInterpreter / Py_FinalizeEx while this thread waits for the GIL stays allocated,
+    // marked shutting down, and the wait ends in a hang instead of a use of freed memory.
+    heap_.read_if_live(t, [&] {
+      if (t->thread == platform::kNoThread) t->thread = platform_.current();
+    });
+  }
   take_gil(t);
   attach(t);
 }
