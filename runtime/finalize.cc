@@ -195,8 +195,9 @@ void Runtime::finalize_subinterpreters_loop(ThreadState* t) {
     if (victim == nullptr) break;
     if (profile_.warn_remaining_subinterps) {
       // 3.14.1+ (gh-141528): "RuntimeWarning: remaining subinterpreters; close them with
-      // Interpreter.close()" on stderr.
-      emit(EventKind::kError, 0, 0, 0,
+      // Interpreter.close()" on stderr: a warning, not a raised error (the embedding's C sees
+      // nothing: conform on 3.14.10/3.15.2).
+      emit(EventKind::kWarning, 0, 0, 0,
            "RuntimeWarning: remaining subinterpreters; close them with Interpreter.close()", t,
            victim);
     }
@@ -294,23 +295,28 @@ void Runtime::delete_threads_except(ThreadState* keep) {
 bool Runtime::shut_down_for_owner(ThreadState* p) {
   // 3.14 (gh-124878) decref_threadstate: the interpreter's reference goes; a tstate whose OS
   // thread is alive keeps that thread's reference, so it stays allocated and marked
-  // _Py_THREAD_SHUTTING_DOWN until the thread hangs (exit_for_finalization frees it). The
-  // embedded initial tstate is the interpreter's storage and is retired as before.
-  if (!profile_.tstate_refcounted || p->embedded) return false;
-  const platform::ThreadId owner = p->thread;
+  // _Py_THREAD_SHUTTING_DOWN until the thread hangs (exit_for_finalization frees it). Also
+  // the interpreter's embedded initial tstate (a daemon that created a leftover subinterpreter
+  // holds it): the model keeps it past its interpreter rather than let the thread resume on
+  // freed storage (the 3.14 source was not available to say what CPython does there).
+  if (!profile_.tstate_refcounted) return false;
+  const platform::ThreadId owner = p->holder;
   if (owner == platform::kNoThread || owner == platform_.current() || !platform_.alive(owner)) {
     return false;
   }
   p->next = p->prev = nullptr;
-  p->shutting_down = true;
   // Runtime bookkeeping stops following it, as free_tstate does.
-  PerThread& pt = per_thread(owner);
-  ThreadState* expected = p;
-  pt.gilstate.compare_exchange_strong(expected, nullptr);
-  expected = p;
-  pt.bound.compare_exchange_strong(expected, nullptr);
+  if (p->thread != platform::kNoThread) {
+    PerThread& pt = per_thread(p->thread);
+    ThreadState* expected = p;
+    pt.gilstate.compare_exchange_strong(expected, nullptr);
+    expected = p;
+    pt.bound.compare_exchange_strong(expected, nullptr);
+  }
   emit(EventKind::kTstateDeleted, 0, 0, 0, {}, p, p->interp);
   emit(EventKind::kTstateShutDown, owner, 0, 0, {}, p, p->interp);
+  // Last: once the holder sees the mark it may hang and free `p` at any moment.
+  p->shutting_down.store(true);
   return true;
 }
 

@@ -50,7 +50,7 @@ bool Runtime::must_exit_before_gil(ThreadState* t) {
     // 3.14 (gh-124878): the thread's own reference keeps its tstate allocated, and the
     // tstate says whether it was shut down (by Py_FinalizeEx or Py_EndInterpreter).
     bool marked = false;
-    heap_.read_if_live(t, [&] { marked = t->shutting_down; });
+    heap_.read_if_live(t, [&] { marked = t->shutting_down.load(); });
     if (marked) return true;
   }
   const ThreadId fin = finalizing_thread_.load();
@@ -110,7 +110,7 @@ void Runtime::exit_for_finalization(ThreadState* t, Gil* g, bool holds_gil_mutex
     emit(EventKind::kThreadHang, 0, 0, 0, phase_.load());  // `t` may be freed: no id
     if (profile_.tstate_refcounted && t != nullptr) {
       bool marked = false;
-      heap_.read_if_live(t, [&] { marked = t->shutting_down; });
+      heap_.read_if_live(t, [&] { marked = t->shutting_down.load(); });
       if (marked) heap_.destroy(t);  // its last reference (unlinked, cleared, reported)
     }
     platform_.hang_thread("PyThread_hang_thread");
@@ -358,9 +358,7 @@ void Runtime::restore_thread(ThreadState* t) {
     // 3.14 (gh-124878): the thread attaching a tstate holds it from now on: one deleted by
     // Py_EndInterpreter / Py_FinalizeEx while this thread waits for the GIL stays allocated,
     // marked shutting down, and the wait ends in a hang instead of a use of freed memory.
-    heap_.read_if_live(t, [&] {
-      if (t->thread == platform::kNoThread) t->thread = platform_.current();
-    });
+    heap_.read_if_live(t, [&] { t->holder = platform_.current(); });
   }
   take_gil(t);
   attach(t);

@@ -41,6 +41,8 @@ void knobs_since_313(Profile& p) {
   // gh-131185 (3.15.0a1) [PROBE 3.15.2 gilstate_after_finalize: blocked after 1 s].
   p.gilstate_after_finalize =
       minor >= 15 ? GilstateAfterFinalize::kHang : GilstateAfterFinalize::kExitThread;
+  // gh-139759 [PROBE 3.14.10, 3.15.2 fork_with_live_subinterp: child SIGSEGV].
+  p.fork_child_clear_null_tstate_segv = minor >= 14;
 }
 
 Profile version_profile(int minor) {

@@ -140,6 +140,11 @@ struct Profile {
   // or atexit callback: a non-daemon thread started from an atexit callback is joined.
   bool prefinalize_loop = false;
   GilstateAfterFinalize gilstate_after_finalize = GilstateAfterFinalize::kExitThread;
+  // The symptom of defect gh101437_clear_without_tstate (the fork child clears the other
+  // interpreters with no current tstate): 3.13.18 release calls PyThreadState_Get (fatal);
+  // 3.14.10 and 3.15.2 die of SIGSEGV there [PROBE fork_with_live_subinterp, r+d; conform];
+  // gh-139759 (open). Which NULL read faults is unconfirmed (no 3.14 source).
+  bool fork_child_clear_null_tstate_segv = false;
 };
 
 /// All registered profiles, version profiles first ("3.7" … "3.13"), then "-fixed" twins.

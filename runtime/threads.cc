@@ -70,12 +70,10 @@ Runtime::Started Runtime::start_thread(ThreadKind kind, bool daemon, std::functi
   const ThreadId tid = platform_.spawn(std::move(name), [this, nt, body = std::move(body)] {
     thread_bootstrap(nt, body);
   });
-  // The new OS thread co-owns its tstate from here (3.14 thread_run's reference, gh-124878):
+  // The new OS thread holds its tstate from here (3.14 thread_run's reference, gh-124878):
   // a deletion before its bootstrap leaves it allocated for that thread (shut_down_for_owner).
   // Written only if still live: a thread that already ran may have freed it.
-  heap_.read_if_live(nt, [&] {
-    if (nt->thread == platform::kNoThread) nt->thread = tid;
-  });
+  heap_.read_if_live(nt, [&] { nt->holder = tid; });
   if (kind == ThreadKind::kThreading) {
     caller->interp->threading_imported = true;
     threading_threads_.add({tid, interp_id, gen, is_daemon});
