@@ -55,8 +55,9 @@ std::string check_finalize_phase_order(const harness::Program& p, const harness:
   // deletion of the other thread states; 3.13 stops the world around SetFinalizing and ends
   // the subinterpreters after the modules.
   const int minor = minor_of(p);
+  // 3.14+ end them before SetFinalizing; the phase exists on every profile (PR gh-128640).
   std::vector<std::string> want = {"finalize:wait_for_thread_shutdown", "finalize:FinishPendingCalls",
-                                   "finalize:atexit"};
+                                   "finalize:atexit", "finalize:finalize_subinterpreters_early"};
   if (minor >= 13) want.push_back("finalize:stop_the_world");
   want.push_back("finalize:SetFinalizing");
   if (minor >= 13) want.push_back("finalize:start_the_world");

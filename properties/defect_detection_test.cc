@@ -78,8 +78,6 @@ const Detection kTable[] = {
    "Thread/fork from atexit at shutdown (gh-104690)", 3, 0, ""},
   {"initial_tstate_not_reset", "3.12-fixed", "S1",
    "(no §3 row; [EXP] 3.11/3.12: init; new_interp; delete_tstate; new_tstate I1)", 4, 0, ""},
-  {"gh131185_gilstate_ensure_after_finalize", "3.14-fixed", "F2",
-   "(no §3 row; docs/versions-3.13-3.15.md §5.9: init; start T c; finalize / T: block; gilstate_ensure)", 5, 0, ""},
   {"gh154175_drop_request_read_after_release", "3.13-fixed", "F2",
    "Daemon wakes after tstate freed (bpo-39877, gh-110052)", 6, 0, ""},
   {"finalize_half_built_subinterp", "3.13-fixed", "F4",

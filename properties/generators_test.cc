@@ -108,7 +108,7 @@ TEST(ContractChecks, FinalizePhaseOrderFlagsASwapAndAMissingPhase) {
   p.profile = "3.9-fixed";
   std::vector<std::string> ok;
   for (const char* ph : {"finalize:wait_for_thread_shutdown", "finalize:FinishPendingCalls", "finalize:atexit",
-                         "finalize:SetFinalizing", "finalize:DeleteExcept", "finalize:flush_std_files"}) {
+                         "finalize:finalize_subinterpreters_early", "finalize:SetFinalizing", "finalize:DeleteExcept", "finalize:flush_std_files"}) {
     ok.push_back(std::string("   . phase ") + ph);
   }
   EXPECT_EQ(check_finalize_phase_order(p, traced(ok)), "");

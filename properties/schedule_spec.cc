@@ -22,6 +22,7 @@ constexpr const char* kWindowPhases[] = {
     "finalize:wait_for_thread_shutdown",
     "finalize:FinishPendingCalls",
     "finalize:atexit",
+    "finalize:finalize_subinterpreters_early",
     "finalize:stop_the_world",
     "finalize:SetFinalizing",
     "finalize:start_the_world",

@@ -38,9 +38,9 @@ void knobs_since_313(Profile& p) {
   p.warn_remaining_subinterps = minor >= 14;
   // gh-136003 / PR gh-136004 (3.15.0a1).
   p.prefinalize_loop = minor >= 15;
-  // gh-131185 (3.15.0a1) [PROBE 3.15.2 gilstate_after_finalize: blocked after 1 s].
-  p.gilstate_after_finalize =
-      minor >= 15 ? GilstateAfterFinalize::kHang : GilstateAfterFinalize::kExitThread;
+  // gh-131185 (PyGILState_Ensure after Py_FinalizeEx: ≤3.14 SIGSEGV, 3.15 blocks) has no knob:
+  // no op reaches it (the executor skips gilstate_ensure once the runtime is not initialized,
+  // harness/exec/ops.cc), docs/versions-3.13-3.15.md §9.
   // gh-139759 [PROBE 3.14.10, 3.15.2 fork_with_live_subinterp: child SIGSEGV].
   p.fork_child_clear_null_tstate_segv = minor >= 14;
 }

@@ -41,14 +41,6 @@ enum class EndInterpOthers : uint8_t {
   // [PROBE 3.14.10, 3.15.2 end_interp_daemon / end_interp_second_tstate].
   kShutDownOthers,
 };
-/// PyGILState_Ensure from a thread unknown to Python after Py_FinalizeEx returned.
-enum class GilstateAfterFinalize : uint8_t {
-  // ≤3.14: uses the finalized runtime (SIGSEGV / debug assert _PyEval_ThreadsInitialized()):
-  // that release behaviour is defect gh131185_gilstate_ensure_after_finalize; this value is
-  // what it does when the defect is off.
-  kExitThread,  // ≤3.12 documented: "terminates the thread" (the model's fixed design so far)
-  kHang,        // 3.15.0a1+ (gh-131185): the thread blocks for good [PROBE 3.15.2 r+d]
-};
 /// Where Py_AddPendingCall puts a call (P3).
 enum class PendingRouting : uint8_t {
   kGlobal,          // ≤3.8: one runtime-wide queue, run by the main thread
@@ -139,7 +131,6 @@ struct Profile {
   // _Py_FinishPendingCalls and _PyAtExit_Call repeat until a pass adds no thread, pending call
   // or atexit callback: a non-daemon thread started from an atexit callback is joined.
   bool prefinalize_loop = false;
-  GilstateAfterFinalize gilstate_after_finalize = GilstateAfterFinalize::kExitThread;
   // The symptom of defect gh101437_clear_without_tstate (the fork child clears the other
   // interpreters with no current tstate): 3.13.18 release calls PyThreadState_Get (fatal);
   // 3.14.10 and 3.15.2 die of SIGSEGV there [PROBE fork_with_live_subinterp, r+d; conform];

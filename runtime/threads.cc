@@ -222,21 +222,6 @@ int Runtime::gilstate_ensure() {
   ThreadState* t = pt.gilstate.load();
   if (t == nullptr) {
     // A thread unknown to Python: a new tstate in the main interpreter (autoInterpreterState).
-    if (finalizing() && !interp_alive(main_.load())) {
-      // Py_FinalizeEx has returned (the main interpreter is gone). gh-131185: ≤3.14 go on
-      // with the runtime's cleared gilstate.autoInterpreterState and the destroyed GIL
-      // ([PROBE 3.13.18, 3.14.10] SIGSEGV; debug: assert _PyEval_ThreadsInitialized());
-      // 3.15 blocks the thread for good.
-      if (defect(Defect::kGh131185GilstateEnsureAfterFinalize)) {
-        trigger(Defect::kGh131185GilstateEnsureAfterFinalize);
-        crash("NULL dereference: PyGILState_Ensure: _PyRuntime.gilstate.autoInterpreterState "
-              "(cleared by _PyRuntime_Finalize)");
-      }
-      if (profile_.gilstate_after_finalize == GilstateAfterFinalize::kHang) {
-        emit(EventKind::kThreadHang, 0, 0, 0, phase_.load());
-        platform_.hang_thread("PyGILState_Ensure after finalisation");
-      }
-    }
     touch(main_, "PyGILState_Ensure: autoInterpreterState");
     t = new_tstate(main_, ThreadKind::kGilState, /*daemon=*/true);
     if (t == nullptr) {
