@@ -290,13 +290,16 @@ void Runtime::drop_gil(Gil& g, ThreadState* t, Ceval* ceval) {
   // the mutex is released another thread may finalize and free the interpreter that holds
   // the flag (CPython reads it after MUTEX_UNLOCK: a window the model closes).
   const bool requested = t != nullptr && ceval->gil_drop_request.load();
+  // gh-154175's window opens with the release below (the unlock may already let the next
+  // holder run): `t` is live here, the caller holds the GIL.
+  const bool live_at_release = t != nullptr && !heap_.freed(t);
   g.cond.notify_one();
   g.mutex.unlock();
   if (t != nullptr && defect(Defect::kGh154175DropRequestReadAfterRelease)) {
     // 3.13.0–3.13.15: the bit is read through tstate->eval_breaker after MUTEX_UNLOCK; the
     // thread that takes the GIL now may finalize and free this (daemon's) tstate first.
     const char* const kWindow = "drop_gil: after MUTEX_UNLOCK, before reading tstate->eval_breaker";
-    const bool live_before = !heap_.freed(t);
+    const bool live_before = live_at_release;
     platform_.point({Point::kWindow, kWindow, t});
     if (live_before && heap_.freed(t)) {
       trigger(Defect::kGh154175DropRequestReadAfterRelease);

@@ -55,6 +55,7 @@ const Row kRows[] = {
     {"gh108987_thread_run_after_finalize", "3.10", "thread_from_atexit", 4, "thread from atexit (3) + the started script"},
     {"initial_tstate_not_reset", "3.12", "new_tstate_after_initial_deleted", 4, "(ours) init; new_interp; delete_tstate; new_tstate I1"},
     {"finalize_half_built_subinterp", "3.13", "subinterp_created_at_finalize", 4, "(ours) init; start T1 daemon; T1: new_interp; finalize"},
+    {"gh154175_drop_request_read_after_release", "3.13", "daemon_wakes_after_finalize", 6, "daemon wakes after tstate freed"},
 };
 
 class MinimizeDefect : public ::testing::TestWithParam<Row> {};
