@@ -78,6 +78,8 @@ const Detection kTable[] = {
    "Thread/fork from atexit at shutdown (gh-104690)", 3, 0, ""},
   {"initial_tstate_not_reset", "3.12-fixed", "S1",
    "(no §3 row; [EXP] 3.11/3.12: init; new_interp; delete_tstate; new_tstate I1)", 4, 0, ""},
+  {"gh154175_drop_request_read_after_release", "3.13-fixed", "F2",
+   "Daemon wakes after tstate freed (bpo-39877, gh-110052)", 6, 0, ""},
   {"finalize_half_built_subinterp", "3.13-fixed", "F4",
    "(no §3 row; [EXP] 3.13.0: init; start T daemon; T: new_interp; finalize)", 4, 2,
    "F4's shapes keep a live subinterpreter (motif new_interp; swap I0), which the shrunk "

@@ -223,6 +223,7 @@ ThreadState* Runtime::new_tstate(Interpreter* interp, ThreadKind kind, bool daem
   touch(interp, "new_threadstate: interp");
   auto* t = heap_.make<ThreadState>("PyThreadState", next_tstate_id_++, interp, kind, daemon);
   t->runtime_generation = generation_;
+  t->holder = platform_.current();
   heap_.set_tag(t, t->runtime_generation);  // readable after the free (must_exit_before_gil)
   // kTstateCreated is reported by link_tstate, under HEAD_LOCK: once the lock is released,
   // others see the tstate in its interpreter's list (Py_EndInterpreter's last-thread check)

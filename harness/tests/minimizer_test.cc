@@ -63,6 +63,7 @@ const Row kRows[] = {
     {"fork_keeps_vanished_pending_handler", "3.12", "../regressions/0023-lost-pending", 8, "(ours) regression 0023"},
     {"own_gil_freed_with_waiters", "3.13", "../regressions/0021-false-null-deref", 5, "(ours) regression 0021"},
     {"fork_orphans_other_interp_threads", "3.7", "../regressions/0019-deadlock", 10, "(ours) regression 0019"},
+    {"gh154175_drop_request_read_after_release", "3.13", "daemon_wakes_after_finalize", 6, "daemon wakes after tstate freed"},
 };
 // Triggered by corpus programs but never a finding alone (harness/tests/canary_site_test.cc):
 // nothing to minimise.
