@@ -317,6 +317,10 @@ void Runtime::free_tstate(ThreadState* t) {
     // slot is free again; whether it counts as initialised is take_initial_tstate_storage's
     // business (the defect keeps the flag).
     Interpreter* i = t->interp;
+    // Two threads deleting one interpreter (finalize_ends_claimed_interp) both zap its threads:
+    // the storage is retired once; CPython's second free_threadstate of it frees nothing either
+    // (what the second deleter reads is the use-after-free and fatal oracles' business).
+    if (t->deleted) return;
     t->deleted = true;
     i->initial_tstate_in_use = false;
     if (!defects_.has(Defect::kInitialTstateNotReset)) i->initial_tstate_initialized = false;

@@ -64,6 +64,7 @@ const Row kRows[] = {
     {"own_gil_freed_with_waiters", "3.13", "../regressions/0021-false-null-deref", 5, "(ours) regression 0021"},
     {"fork_orphans_other_interp_threads", "3.7", "../regressions/0019-deadlock", 10, "(ours) regression 0019"},
     {"gh154175_drop_request_read_after_release", "3.13", "daemon_wakes_after_finalize", 6, "daemon wakes after tstate freed"},
+    {"hang_without_tstate_refcount", "3.13", "finalize_subinterp_nondaemon", 8, "(ours) the seed: gh-128639's leftover subinterpreter thread"},
 };
 // Triggered by corpus programs but never a finding alone (harness/tests/canary_site_test.cc):
 // nothing to minimise.

@@ -222,9 +222,9 @@ TEST_P(NativeExp, PendingCallCapacity) {
   });
   ASSERT_TRUE(r.exited_normally()) << r.summary();
   auto n = notes(r);
-  EXPECT_EQ(n["accepted"], on({"3.13"}) ? 32 : 31);
+  EXPECT_EQ(n["accepted"], on({"3.13", "3.14", "3.15"}) ? 32 : 31);
   // ≤3.8 have no per-interpreter queue: the target is ignored and the global one is full.
-  EXPECT_EQ(n["per_interp"], on({"3.13"}) ? 300 : on({"3.9", "3.10", "3.11", "3.12", "3.13"}) ? 31 : 0);
+  EXPECT_EQ(n["per_interp"], on({"3.13", "3.14", "3.15"}) ? 300 : on({"3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15"}) ? 31 : 0);
 }
 
 // add_pending from a subinterpreter in a non-main thread, GIL held: 3.7/3.8 and 3.12/3.13 run
@@ -546,7 +546,7 @@ TEST_P(NativeContracts, K4_ForkRefusalMatrix) {
   EXPECT_EQ(n["legacy_exec"], 1);
   EXPECT_EQ(n["legacy_preexec"], on({"3.7"}));
   EXPECT_EQ(n["isolated_fork"], on({"3.7", "3.8"}) ? legacy_fork : false);
-  EXPECT_EQ(n["isolated_exec"], on({"3.7", "3.8"}) || on({"3.12", "3.13"}));
+  EXPECT_EQ(n["isolated_exec"], on({"3.7", "3.8"}) || on({"3.12", "3.13", "3.14", "3.15"}));
   EXPECT_EQ(n["isolated_preexec"], on({"3.7"}));
 }
 
