@@ -50,12 +50,16 @@ std::string check_pending_capacity(const harness::Program& p, const harness::Exe
 std::string check_finalize_phase_order(const harness::Program& p, const harness::ExecResult& r) {
   // cpython-notes F0: 3.9.2 / 3.11.2 / 3.13.5 _Py_Finalize; 3.7/3.8 lack bpo-19466's early
   // deletion of the other thread states; 3.13 stops the world around SetFinalizing and ends
-  // the subinterpreters after the modules.
+  // the subinterpreters after the modules, 3.14+ before SetFinalizing.
   using rt::Phase;
   const rt::Profile* prof = rt::find_profile(p.profile);
   if (prof == nullptr) return "";
+  // 3.14+ end the subinterpreters before SetFinalizing; that phase exists on every profile
+  // (PR gh-128640, finalize_subinterps_early says whether it does the work). 3.15 repeats the
+  // first three (prefinalize_loop): a new wait_for_thread_shutdown restarts the order.
   std::vector<Phase> order = {Phase::kFinalizeWaitForThreadShutdown,
-                              Phase::kFinalizeFinishPendingCalls, Phase::kFinalizeAtexit};
+                              Phase::kFinalizeFinishPendingCalls, Phase::kFinalizeAtexit,
+                              Phase::kFinalizeSubinterpretersEarly};
   if (prof->finalize_stop_the_world) order.push_back(Phase::kFinalizeStopTheWorld);
   order.push_back(Phase::kFinalizeSetFinalizing);
   if (prof->finalize_stop_the_world) order.push_back(Phase::kFinalizeStartTheWorld);

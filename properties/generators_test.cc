@@ -108,6 +108,7 @@ TEST(ContractChecks, FinalizePhaseOrderFlagsASwapAndAMissingPhase) {
   p.profile = "3.9-fixed";
   std::vector<std::string> ok;
   for (const char* ph : {rt::phase_name(rt::Phase::kFinalizeWaitForThreadShutdown), rt::phase_name(rt::Phase::kFinalizeFinishPendingCalls), rt::phase_name(rt::Phase::kFinalizeAtexit),
+                         rt::phase_name(rt::Phase::kFinalizeSubinterpretersEarly),
                          rt::phase_name(rt::Phase::kFinalizeSetFinalizing), rt::phase_name(rt::Phase::kFinalizeDeleteExcept), rt::phase_name(rt::Phase::kFinalizeFlushStdFiles)}) {
     ok.push_back(std::string("   . phase ") + ph);
   }

@@ -37,7 +37,10 @@ enum class EventKind : uint8_t {
   kThreadStarted,    // a = OS thread id of the new thread
   kThreadFinished,   // normal end of a runtime thread's body
   kThreadExitForced, // PyThread_exit_thread during finalisation
-  kThreadHang,       // parked forever (3.7/3.8 take_gil after finalisation)
+  kThreadHang,       // parked forever: 3.13.8+/3.14 PyThread_hang_thread (text = phase)
+  kWarning,          // text = a warning printed to stderr (observable only: no outcome, no error)
+  kTstateShutDown,   // a = its OS thread: 3.14 (gh-124878) marked the tstate shutting down and
+                     // dropped the interpreter's reference; that thread hangs at its next GIL take
   kForkParent,       // a = child pid
   kForkChild,        // this process is now the child
   kError,            // text = Python-level error raised by an API (RuntimeError: ...)

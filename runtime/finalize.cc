@@ -14,24 +14,52 @@ int Runtime::finalize() {
   touch(t, "Py_FinalizeEx: tstate");
   Interpreter* interp = t->interp;
 
-  // Wrap up existing "threading"-module-created, non-daemon threads (F1).
-  set_phase(Phase::kFinalizeWaitForThreadShutdown);
-  wait_for_thread_shutdown(t);
-  interp->shutdown = Interpreter::Shutdown::kThreadsJoined;
+  // 3.15 (gh-136003, PR gh-136004): the three pre-finalisation steps repeat until a pass
+  // started no thread, queued no pending call and registered no atexit callback; earlier
+  // versions run them once (a thread started by an atexit callback is then never joined).
+  for (;;) {
+    size_t threads_before = 0;
+    for (ThreadRecord r; threading_threads_.get(threads_before, &r);) ++threads_before;
+    // Wrap up existing "threading"-module-created, non-daemon threads (F1).
+    set_phase(Phase::kFinalizeWaitForThreadShutdown);
+    wait_for_thread_shutdown(t);
+    interp->shutdown = Interpreter::Shutdown::kThreadsJoined;
 
-  // Make any remaining pending calls (3.8+, P6). From here Add must refuse.
-  set_phase(Phase::kFinalizeFinishPendingCalls);
-  close_pending_queues(interp);
-  if (defect(Defect::kNoFinishPendingAtFinalize)) {
-    if (!runtime_pending_->empty()) trigger(Defect::kNoFinishPendingAtFinalize, __PRETTY_FUNCTION__);
-  } else {
-    finish_pending_calls(t);
+    // Make any remaining pending calls (3.8+, P6). From here Add must refuse (3.15: once the
+    // loop found nothing new; until then a call queued by an atexit callback runs next pass).
+    set_phase(Phase::kFinalizeFinishPendingCalls);
+    if (!profile_.prefinalize_loop) close_pending_queues(interp);
+    if (defect(Defect::kNoFinishPendingAtFinalize)) {
+      if (!runtime_pending_->empty()) trigger(Defect::kNoFinishPendingAtFinalize, __PRETTY_FUNCTION__);
+    } else {
+      finish_pending_calls(t);
+    }
+
+    // The atexit module's callbacks, with the GIL (threads/fork refusal per F5).
+    set_phase(Phase::kFinalizeAtexit);
+    interp->shutdown = Interpreter::Shutdown::kAtexit;
+    run_atexit(t);
+    if (!profile_.prefinalize_loop) break;
+    ThreadRecord r;
+    const bool new_thread = threading_threads_.get(threads_before, &r);
+    const bool new_pending = !runtime_pending_->empty() || !interp->pending.empty();
+    if (!new_thread && !new_pending && atexit_.empty()) {
+      // Nothing new: close the queues, then run what slipped in before the close.
+      close_pending_queues(interp);
+      finish_pending_calls(t);
+      break;
+    }
   }
 
-  // The atexit module's callbacks, with the GIL (threads/fork refusal per F5).
-  set_phase(Phase::kFinalizeAtexit);
-  interp->shutdown = Interpreter::Shutdown::kAtexit;
-  run_atexit(t);
+  // 3.14.1+ (PR gh-128640): leftover subinterpreters are ended here, before SetFinalizing,
+  // so that their threads can still take the GIL and be joined ("or else threads might get
+  // prematurely blocked"). 3.13 ends them after finalize_modules (gh-128639: a leftover
+  // subinterpreter's non-daemon thread then deadlocks finalisation).
+  set_phase(Phase::kFinalizeSubinterpretersEarly);
+  const bool subinterps_early =
+      profile_.finalize_subinterps_early &&
+      profile_.finalize_with_subinterps == FinalizeWithSubinterps::kAutoEnd;
+  if (subinterps_early) end_leftover_subinterpreters(t);
 
   if (profile_.finalize_stop_the_world) set_phase(Phase::kFinalizeStopTheWorld);
   // Block some operations: from here a thread taking the GIL must exit (F2).
@@ -62,7 +90,7 @@ int Runtime::finalize() {
   set_phase(Phase::kFinalizeModules);
   if (profile_.finalize_with_subinterps == FinalizeWithSubinterps::kAutoEnd) {
     set_phase(Phase::kFinalizeSubinterpreters);
-    finalize_subinterpreters(t);
+    if (!subinterps_early) end_leftover_subinterpreters(t);
   }
   set_phase(Phase::kFinalizeImportFini);
   set_phase(Phase::kFinalizeInterpClear);
@@ -96,6 +124,14 @@ void Runtime::run_atexit(ThreadState* t) {
     fn();
     handle_eval_breaker(t);
   }
+}
+
+void Runtime::end_leftover_subinterpreters(ThreadState* t) {
+  // Who ends the leftovers, for the claims of the -fixed twins (Interpreter::ending_thread):
+  // the finalizing thread, also before SetFinalizing (3.14's early phase).
+  subinterp_finalizer_ = platform_.current();
+  finalize_subinterpreters(t);
+  subinterp_finalizer_ = platform::kNoThread;
 }
 
 void Runtime::finalize_subinterpreters(ThreadState* t) {
@@ -169,11 +205,20 @@ void Runtime::finalize_subinterpreters(ThreadState* t) {
       continue;
     }
     if (victim == nullptr) break;
+    if (profile_.warn_remaining_subinterps) {
+      // 3.14.1+ (gh-141528): "RuntimeWarning: remaining subinterpreters; close them with
+      // Interpreter.close()" on stderr: a warning, not a raised error (the embedding's C sees
+      // nothing: conform on 3.14.10/3.15.2).
+      emit(EventKind::kWarning, 0, 0, 0,
+           "RuntimeWarning: remaining subinterpreters; close them with Interpreter.close()", t,
+           victim);
+    }
     // CPython 3.13.0 deletes the head tstate whoever owns it (finalize_frees_foreign_tstate):
     // a thread still starting or running in the interpreter (own GIL) then resumes on freed
     // memory. The fixed design leaves other threads' tstates to Py_EndInterpreter (below),
     // which joins the non-daemon ones and, for the finalizing thread, deletes the rest as
-    // Py_FinalizeEx does its own.
+    // Py_FinalizeEx does its own. 3.14 (PR gh-128640, "don't assume one thread") does that
+    // too: the defect's mask ends at 3.13.
     ThreadState* const leftover =
         defect(Defect::kFinalizeFreesForeignTstate) ? victim->tstate_head : nullptr;
     if (leftover != nullptr && leftover->thread != platform::kNoThread &&
@@ -227,9 +272,8 @@ void Runtime::interpreter_delete(Interpreter* i) {
   *pp = i->next;
   const bool was_main = i == main_;
   // Wakes a finalizing thread waiting for this ender (finalize_subinterpreters).
-  if (!defects_.has(Defect::kFinalizeEndsClaimedInterp) &&
-      finalizing_thread_ != platform::kNoThread &&
-      finalizing_thread_ != platform_.current()) {
+  if (!defects_.has(Defect::kFinalizeEndsClaimedInterp) && finalizer_waits() &&
+      !is_finalizer(platform_.current())) {
     ending_done_.notify_all();
   }
   head_lock_.unlock();
@@ -268,9 +312,37 @@ void Runtime::delete_threads_except(ThreadState* keep) {
   for (ThreadState* p = garbage; p != nullptr;) {
     ThreadState* next = p->next;
     clear_tstate(p);
-    free_tstate(p);
+    if (!shut_down_for_owner(p)) free_tstate(p);
     p = next;
   }
+}
+
+bool Runtime::shut_down_for_owner(ThreadState* p) {
+  // 3.14 (gh-124878) decref_threadstate: the interpreter's reference goes; a tstate whose OS
+  // thread is alive keeps that thread's reference, so it stays allocated and marked
+  // _Py_THREAD_SHUTTING_DOWN until the thread hangs (exit_for_finalization frees it). Also
+  // the interpreter's embedded initial tstate (a daemon that created a leftover subinterpreter
+  // holds it): the model keeps it past its interpreter rather than let the thread resume on
+  // freed storage (the 3.14 source was not available to say what CPython does there).
+  if (!profile_.tstate_refcounted) return false;
+  const platform::ThreadId owner = p->holder;
+  if (owner == platform::kNoThread || owner == platform_.current() || !platform_.alive(owner)) {
+    return false;
+  }
+  p->next = p->prev = nullptr;
+  // Runtime bookkeeping stops following it, as free_tstate does.
+  if (p->thread != platform::kNoThread) {
+    PerThread& pt = per_thread(p->thread);
+    ThreadState* expected = p;
+    pt.gilstate.compare_exchange_strong(expected, nullptr);
+    expected = p;
+    pt.bound.compare_exchange_strong(expected, nullptr);
+  }
+  emit(EventKind::kTstateDeleted, 0, 0, 0, {}, p, p->interp);
+  emit(EventKind::kTstateShutDown, owner, 0, 0, {}, p, p->interp);
+  // Last: once the holder sees the mark it may hang and free `p` at any moment.
+  p->shutting_down.store(true);
+  return true;
 }
 
 }  // namespace ifz::rt

@@ -252,6 +252,10 @@ void Runtime::delete_interps_except_main(ThreadState* t) {
     if (no_tstate) {
       // gh-101437: cleared with no current tstate; PyThreadState_Get() is fatal.
       trigger(Defect::kGh101437ClearWithoutTstate, __PRETTY_FUNCTION__);
+      if (profile_.fork_child_clear_null_tstate_segv) {
+        crash("NULL dereference: _PyInterpreterState_DeleteExceptMain: clearing a "
+              "subinterpreter with no current thread state (gh-139759)");
+      }
       fatal("PyThreadState_Get",
             "the function must be called with the GIL held, after Python initialization and "
             "before Python finalization, but the GIL is released (the current Python thread "

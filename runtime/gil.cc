@@ -66,6 +66,13 @@ void Runtime::create_gil(Gil& g) {
 // runtime); the F6 check reads it only under the heap's guard, while it is live.
 bool Runtime::must_exit_before_gil(ThreadState* t) {
   const ThreadId self = platform_.current();
+  if (profile_.tstate_refcounted) {
+    // 3.14 (gh-124878): the thread's own reference keeps its tstate allocated, and the
+    // tstate says whether it was shut down (by Py_FinalizeEx or Py_EndInterpreter).
+    bool marked = false;
+    heap_.read_if_live(t, [&] { marked = t->shutting_down.load(); });
+    if (marked) return true;
+  }
   const ThreadId fin = finalizing_thread_.load();
   if (fin != platform::kNoThread) {
     // gh-109793: 3.13 compares the *thread* with the finalizing one; before, the tstate.
@@ -108,8 +115,37 @@ bool Runtime::must_exit_before_gil(ThreadState* t) {
 void Runtime::exit_for_finalization(ThreadState* t, Gil* g, bool holds_gil_mutex) {
   if (holds_gil_mutex && g) g->mutex.unlock();
   release_claims_of_exiting_thread();
-  emit(EventKind::kThreadExitForced, 0, 0, 0, phase_.load());
   per_thread(platform_.current()).current.store(nullptr);
+  // 3.13.8+ backported the hang (gh-87135) without 3.14's refcounted thread states and early
+  // finalize_subinterpreters: a hung non-daemon thread of a leftover subinterpreter can then
+  // never be joined by 3.13's late finalize_subinterpreters (gh-128639 [PROBE 3.13.18
+  // finalize_subinterp_nondaemon: hang]). That combination is the defect
+  // hang_without_tstate_refcount; without it (3.13-fixed) such a thread unwinds instead. With
+  // refcounted thread states (3.14+) the hang is safe and always happens.
+  bool hangs = false;
+  if (profile_.daemon_after_finalize == DaemonAfterFinalize::kHang) {
+    if (profile_.tstate_refcounted) {
+      hangs = true;
+    } else if (defect(Defect::kHangWithoutTstateRefcount)) {
+      trigger(Defect::kHangWithoutTstateRefcount, __PRETTY_FUNCTION__);
+      hangs = true;
+    }
+  }
+  if (hangs) {
+    // 3.13.8+/3.14+ PyThread_hang_thread (gh-87135): the thread parks for good without
+    // unwinding; what it promised stays unkept on a version profile (gh-87135's known cost,
+    // docs/versions-3.13-3.15.md §5.10). 3.14 (gh-124878) _PyThreadState_HangThread first
+    // drops the thread's own reference to its thread state: one finalisation marked
+    // shutting down and left allocated for it is freed now.
+    emit(EventKind::kThreadHang, 0, 0, 0, phase_.load());  // `t` may be freed: no id
+    if (profile_.tstate_refcounted && t != nullptr) {
+      bool marked = false;
+      heap_.read_if_live(t, [&] { marked = t->shutting_down.load(); });
+      if (marked) heap_.destroy(t);  // its last reference (unlinked, cleared, reported)
+    }
+    platform_.hang_thread("PyThread_hang_thread");
+  }
+  emit(EventKind::kThreadExitForced, 0, 0, 0, phase_.load());
   platform_.exit_thread();  // PyThread_exit_thread: unwinds
 }
 
@@ -165,7 +201,7 @@ void Runtime::release_claims_of_exiting_thread() {
 
 void Runtime::take_gil(ThreadState* t) {
   const bool check_early =
-      profile_.daemon_after_finalize == DaemonAfterFinalize::kExitBeforeAndDuring;
+      profile_.daemon_after_finalize != DaemonAfterFinalize::kCheckAfterTakeGil;
   if (check_early && defect(Defect::kBpo39877TstateDanglingInTakeGil)) {
     // 3.9 dev tree: the check moved before take_gil but still found the runtime through
     // tstate->interp->runtime, which finalisation may have freed.
@@ -300,8 +336,24 @@ void Runtime::drop_gil(Gil& g, ThreadState* t, Ceval* ceval) {
   // the mutex is released another thread may finalize and free the interpreter that holds
   // the flag (CPython reads it after MUTEX_UNLOCK: a window the model closes).
   const bool requested = t != nullptr && ceval->gil_drop_request.load();
+  // gh-154175's window opens with the release below (the unlock may already let the next
+  // holder run): `t` is live here, the caller holds the GIL.
+  const bool live_at_release = t != nullptr && !heap_.freed(t);
   g.cond.notify_one();
   g.mutex.unlock();
+  if (t != nullptr && defect(Defect::kGh154175DropRequestReadAfterRelease)) {
+    // 3.13.0–3.13.15: the bit is read through tstate->eval_breaker after MUTEX_UNLOCK; the
+    // thread that takes the GIL now may finalize and free this (daemon's) tstate first.
+    const char* const kWindow = "drop_gil: after MUTEX_UNLOCK, before reading tstate->eval_breaker";
+    const bool live_before = live_at_release;
+    platform_.point({Point::kWindow, kWindow, t});
+    if (live_before && heap_.freed(t)) {
+      trigger(Defect::kGh154175DropRequestReadAfterRelease, __PRETTY_FUNCTION__);
+      per_thread(platform_.current()).window = kWindow;
+    }
+    touch(t, "drop_gil: _Py_eval_breaker_bit_is_set(tstate, _PY_GIL_DROP_REQUEST_BIT)");
+    per_thread(platform_.current()).window = nullptr;
+  }
   if (!requested) return;
   // FORCE_SWITCHING: when someone asked for the GIL, wait until a switch really happened so
   // that the requester gets it (and not this thread again). The request flag is the
@@ -359,6 +411,12 @@ ThreadState* Runtime::save_thread() {
 
 void Runtime::restore_thread(ThreadState* t) {
   if (t == nullptr) fatal("PyEval_RestoreThread", "NULL tstate");
+  if (profile_.tstate_refcounted) {
+    // 3.14 (gh-124878): the thread attaching a tstate holds it from now on: one deleted by
+    // Py_EndInterpreter / Py_FinalizeEx while this thread waits for the GIL stays allocated,
+    // marked shutting down, and the wait ends in a hang instead of a use of freed memory.
+    heap_.read_if_live(t, [&] { t->holder = platform_.current(); });
+  }
   take_gil(t);
   attach(t);
 }

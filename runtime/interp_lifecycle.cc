@@ -48,7 +48,7 @@ void Runtime::give_up_creation_claim(Interpreter* i) {
   // A finalizing thread may wait for this claim (finalize_subinterpreters). Seen under
   // HEAD_LOCK, with the notify, so that it cannot miss it; with no finalizer yet, it reads the
   // cleared claim itself (both flags are seq_cst atomics).
-  if (finalizing_thread_ != platform::kNoThread) {
+  if (finalizer_waits()) {
     head_lock_.lock();
     ending_done_.notify_all();
     head_lock_.unlock();
@@ -73,10 +73,18 @@ void Runtime::end_interpreter(ThreadState* t) {
     head_lock_.unlock();
     // Only the finalizing thread takes over a claim, and only of a thread that is gone.
     if (claimed != platform::kNoThread && claimed != platform_.current() &&
-        platform_.current() != finalizing_thread_) {
+        !is_finalizer(platform_.current())) {
       // Py_FinalizeEx is ending it: this thread is running at shutdown and must exit, as
       // when it takes the GIL then (F2); it gives the GIL back first.
       save_thread();
+      if (profile_.tstate_refcounted) {
+        // 3.14.1+ ends leftovers before SetFinalizing (finalize_subinterps_early), and its
+        // Py_EndInterpreter shuts every other tstate of the interpreter down (PR gh-128640):
+        // this thread's is marked now, so it hangs as such a thread does. Still linked: the
+        // finalizer's Py_EndInterpreter leaves it allocated for this (hung) holder.
+        emit(EventKind::kTstateShutDown, platform_.current(), 0, 0, {}, t, interp);
+        t->shutting_down.store(true);
+      }
       exit_for_finalization(nullptr, nullptr, false);
     }
     interp->ending_thread = platform_.current();
@@ -116,11 +124,16 @@ void Runtime::end_interpreter(ThreadState* t) {
   // imported `threading` (conform: Debian 3.11.2 with no threading import runs nothing here).
   if (profile_.end_interp_runs_bytecode && interp->threading_imported) handle_eval_breaker(t);
   interp->shutdown = Interpreter::Shutdown::kAtexit;
-  if (!defects_.has(Defect::kFinalizeFreesForeignTstate) &&
-      finalizing_thread_ == platform_.current()) {
+  const bool shut_down_others =
+      profile_.end_interp_with_other_tstates == EndInterpOthers::kShutDownOthers;
+  if (shut_down_others || (!defects_.has(Defect::kFinalizeFreesForeignTstate) &&
+                           is_finalizer(platform_.current()))) {
     // Fixed design: Py_FinalizeEx ending a leftover subinterpreter (3.13 finalize_subinterpreters):
     // its daemon threads' tstates go as the main interpreter's do (_PyThreadState_DeleteExcept);
     // those threads exit at their next GIL take (F2).
+    // 3.14.1+ (gh-128639, PR gh-128640): every caller does so; with 3.14's refcounted thread
+    // states a thread still running keeps its tstate, marked shutting down, and hangs at
+    // its next GIL take [PROBE 3.14.10 end_interp_daemon: returns, the daemon parked].
     delete_threads_except(t);
   }
   if (t != interp->tstate_head || t->next != nullptr) {

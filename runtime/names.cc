@@ -65,6 +65,8 @@ const char* event_kind_name(EventKind k) {
     case EventKind::kThreadFinished: return "thread_finished";
     case EventKind::kThreadExitForced: return "thread_exit_forced";
     case EventKind::kThreadHang: return "thread_hang";
+    case EventKind::kTstateShutDown: return "tstate_shut_down";
+    case EventKind::kWarning: return "warning";
     case EventKind::kForkParent: return "fork_parent";
     case EventKind::kForkChild: return "fork_child";
     case EventKind::kError: return "error";

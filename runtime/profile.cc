@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // profile.cc — the registry of profiles, built from the tables: runtime/profiles.def (knobs),
 // defects.def (each defect's version mask) and locks.def (each lock's first version).
-// This is the only runtime code that looks at version numbers.
+// This is the only runtime code that looks at version numbers. A version profile models the
+// patch release of its referee build (3.13 = 3.13.18, 3.14 = 3.14.10, 3.15 = 3.15.2;
+// docs/design-notes.md §14).
 #include "runtime/profile.h"
 
 #include <vector>
@@ -11,15 +13,15 @@ namespace ifz::rt {
 namespace {
 
 constexpr int kFirstMinor = 7;
-constexpr int kLastMinor = 13;
+constexpr int kLastMinor = 15;
 
 // The spelling of profiles.def's flag columns.
 constexpr bool yes = true;
 constexpr bool no = false;
 
-// Column `minor` of a profiles.def row (3.7 … 3.13).
+// Column `minor` of a profiles.def row (3.7 … 3.15).
 template <typename T>
-T column(int minor, T v7, T v8, T v9, T v10, T v11, T v12, T v13) {
+T column(int minor, T v7, T v8, T v9, T v10, T v11, T v12, T v13, T v14, T v15) {
   switch (minor) {
     case 7: return v7;
     case 8: return v8;
@@ -27,7 +29,9 @@ T column(int minor, T v7, T v8, T v9, T v10, T v11, T v12, T v13) {
     case 10: return v10;
     case 11: return v11;
     case 12: return v12;
-    default: return v13;
+    case 13: return v13;
+    case 14: return v14;
+    default: return v15;
   }
 }
 
@@ -35,13 +39,13 @@ Profile version_profile(int minor) {
   Profile p;
   p.minor = minor;
   p.name = "3." + std::to_string(minor);
-#define IFZ_FLAG(knob, v7, v8, v9, v10, v11, v12, v13, source) \
-  p.knob = column<bool>(minor, v7, v8, v9, v10, v11, v12, v13);
-#define IFZ_ENUM(knob, Type, v7, v8, v9, v10, v11, v12, v13, source)                        \
+#define IFZ_FLAG(knob, v7, v8, v9, v10, v11, v12, v13, v14, v15, source) \
+  p.knob = column<bool>(minor, v7, v8, v9, v10, v11, v12, v13, v14, v15);
+#define IFZ_ENUM(knob, Type, v7, v8, v9, v10, v11, v12, v13, v14, v15, source)                        \
   p.knob = column<Type>(minor, Type::v7, Type::v8, Type::v9, Type::v10, Type::v11, Type::v12, \
-                        Type::v13);
-#define IFZ_INT(knob, Type, v7, v8, v9, v10, v11, v12, v13, source) \
-  p.knob = column<Type>(minor, v7, v8, v9, v10, v11, v12, v13);
+                        Type::v13, Type::v14, Type::v15);
+#define IFZ_INT(knob, Type, v7, v8, v9, v10, v11, v12, v13, v14, v15, source) \
+  p.knob = column<Type>(minor, v7, v8, v9, v10, v11, v12, v13, v14, v15);
 #include "runtime/profiles.def"
 #undef IFZ_FLAG
 #undef IFZ_ENUM

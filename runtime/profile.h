@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // profile.h — which CPython version's behaviour the runtime follows (DESIGN D3).
-// Defines the policy enums, Profile and the registry of named profiles "3.7" … "3.13" and
+// Defines the policy enums, Profile and the registry of named profiles "3.7" … "3.15" and
 // "<v>-fixed".
 //
 // Profiles are data: every way two versions differ is a named knob, one row of
@@ -36,7 +36,20 @@ enum class ForkInSubinterp : uint8_t {
 /// What a thread that wants the GIL after finalisation started does (F2, bpo-1856/39877).
 enum class DaemonAfterFinalize : uint8_t {
   kCheckAfterTakeGil,  // 3.7/3.8: exit only once it got the GIL: parks forever in take_gil
-  kExitBeforeAndDuring,  // 3.9–3.13: exit before take_gil and after every wait in it
+  kExitBeforeAndDuring,  // 3.9–3.13.7: exit before take_gil and after every wait in it
+  // 3.13.8+ (PR gh-137827, backport of gh-105805) and 3.14+ (gh-87135): the same three check
+  // points call PyThread_hang_thread() instead of PyThread_exit_thread(): the thread parks for
+  // good without unwinding (Python/ceval_gil.c take_gil; Python/thread_pthread.h).
+  kHang,
+};
+/// Py_EndInterpreter when the interpreter has thread states besides the caller's (S1).
+enum class EndInterpOthers : uint8_t {
+  // ≤3.13: Py_FatalError("not the last thread") (Python/pylifecycle.c Py_EndInterpreter).
+  kFatalNotLast,
+  // 3.14.1+ / 3.15 (gh-128639, PR gh-128640 "Don't assume one thread in subinterpreter
+  // finalization"): the others are marked shutting down and deleted; their threads park
+  // [PROBE 3.14.10, 3.15.2 end_interp_daemon / end_interp_second_tstate].
+  kShutDownOthers,
 };
 /// Where Py_AddPendingCall puts a call (P3).
 enum class PendingRouting : uint8_t {
@@ -69,9 +82,9 @@ struct Profile {
   uint32_t runtime_locks = 0;  // bit RuntimeLock: the locks.def rows this version has (`since`)
 
   // The knobs: one member per profiles.def row, where each is documented with its source.
-#define IFZ_FLAG(knob, v7, v8, v9, v10, v11, v12, v13, source) bool knob = false;
-#define IFZ_ENUM(knob, Type, v7, v8, v9, v10, v11, v12, v13, source) Type knob{};
-#define IFZ_INT(knob, Type, v7, v8, v9, v10, v11, v12, v13, source) Type knob = 0;
+#define IFZ_FLAG(knob, v7, v8, v9, v10, v11, v12, v13, v14, v15, source) bool knob = false;
+#define IFZ_ENUM(knob, Type, v7, v8, v9, v10, v11, v12, v13, v14, v15, source) Type knob{};
+#define IFZ_INT(knob, Type, v7, v8, v9, v10, v11, v12, v13, v14, v15, source) Type knob = 0;
 #include "runtime/profiles.def"
 #undef IFZ_FLAG
 #undef IFZ_ENUM
@@ -83,7 +96,7 @@ struct Profile {
   bool is_release() const { return !fixed; }
 };
 
-/// All registered profiles, version profiles first ("3.7" … "3.13"), then "-fixed" twins.
+/// All registered profiles, version profiles first ("3.7" … "3.15"), then "-fixed" twins.
 std::span<const Profile> all_profiles();
 /// nullptr if unknown.
 const Profile* find_profile(std::string_view name);

@@ -234,6 +234,7 @@ ThreadState* Runtime::new_tstate(Interpreter* interp, ThreadKind kind, bool daem
   touch(interp, "new_threadstate: interp");
   auto* t = heap_.make<ThreadState>("PyThreadState", next_tstate_id_++, interp, kind, daemon);
   t->runtime_generation = generation_;
+  t->holder = platform_.current();
   heap_.set_tag(t, t->runtime_generation);  // readable after the free (must_exit_before_gil)
   // kTstateCreated is reported by link_tstate, under HEAD_LOCK: once the lock is released,
   // others see the tstate in its interpreter's list (Py_EndInterpreter's last-thread check)
@@ -327,6 +328,10 @@ void Runtime::free_tstate(ThreadState* t) {
     // slot is free again; whether it counts as initialised is take_initial_tstate_storage's
     // business (the defect keeps the flag).
     Interpreter* i = t->interp;
+    // Two threads deleting one interpreter (finalize_ends_claimed_interp) both zap its threads:
+    // the storage is retired once; CPython's second free_threadstate of it frees nothing either
+    // (what the second deleter reads is the use-after-free and fatal oracles' business).
+    if (t->deleted) return;
     t->deleted = true;
     i->initial_tstate_in_use = false;
     if (!defects_.has(Defect::kInitialTstateNotReset)) i->initial_tstate_initialized = false;

@@ -281,11 +281,25 @@ class Runtime {
   void after_fork_child(ThreadState* t);
   void reinit_runtime_locks();
   void delete_threads_except(ThreadState* keep);
+  /// 3.14 (gh-124878): keeps `p` allocated and marked shutting down for its live OS thread;
+  /// false when the profile has no refcount or no live thread holds it (then it is freed).
+  bool shut_down_for_owner(ThreadState* p);
+  /// The thread ending leftover subinterpreters or finalizing (the -fixed claims' arbiter).
+  bool is_finalizer(platform::ThreadId th) const {
+    return th == finalizing_thread_.load() || th == subinterp_finalizer_.load();
+  }
+  bool finalizer_waits() const {
+    return finalizing_thread_.load() != platform::kNoThread ||
+           subinterp_finalizer_.load() != platform::kNoThread;
+  }
   void delete_interps_except_main(ThreadState* t);
 
   // finalize.cc
   void run_atexit(ThreadState* t);
   void close_pending_queues(Interpreter* interp);
+  /// Records the finalizing thread as the leftovers' ender (the claims' arbiter) around
+  /// finalize_subinterpreters, CPython's function (the defects' site).
+  void end_leftover_subinterpreters(ThreadState* t);
   void finalize_subinterpreters(ThreadState* t);
   void interpreter_clear(Interpreter* i, ThreadState* caller);
   void interpreter_delete(Interpreter* i);
@@ -329,6 +343,7 @@ class Runtime {
   std::atomic<int64_t> generation_{0};  // runtime lifetimes started (re-initialisation increments)
   std::atomic<platform::ThreadId> finalizing_thread_{platform::kNoThread};
   std::atomic<ThreadState*> finalizing_tstate_{nullptr};  // compared only (gh-109793)
+  std::atomic<platform::ThreadId> subinterp_finalizer_{platform::kNoThread};
   std::atomic<platform::ThreadId> main_thread_{platform::kNoThread};
   Interpreter* head_ = nullptr;
   std::atomic<Interpreter*> main_{nullptr};  // null after finalisation (PyInterpreterState_Delete)

@@ -16,6 +16,7 @@
 // OS thread may still be parked outside the GIL: that thread must never touch it again.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "runtime/platform/platform.h"
@@ -65,6 +66,14 @@ class ThreadState {
   // interpreter's, so deleting it does not free it (Runtime::free_tstate).
   bool embedded = false;
   bool deleted = false;         // PyThreadState_Delete ran on embedded storage (not freed)
+  // 3.14 _Py_THREAD_SHUTTING_DOWN (gh-124878): deleted by someone else while its OS thread
+  // still holds it; unlinked and cleared, but allocated until that thread hangs.
+  // Set last by the deleter (after its events): from then on the holder may free it.
+  std::atomic<bool> shutting_down{false};
+  // The OS thread holding the reference 3.14 gives the thread that uses a tstate: its creator
+  // (PyThreadState_New, Py_NewInterpreter, PyGILState_Ensure), the thread started with it, or
+  // the last thread attaching it. Read only by Runtime::shut_down_for_owner.
+  std::atomic<platform::ThreadId> holder{platform::kNoThread};
 };
 
 }  // namespace ifz::rt

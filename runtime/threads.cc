@@ -71,6 +71,10 @@ Runtime::Started Runtime::start_thread(ThreadKind kind, bool daemon, std::functi
   const ThreadId tid = platform_.spawn(std::move(name), [this, nt, body = std::move(body)] {
     thread_bootstrap(nt, body);
   });
+  // The new OS thread holds its tstate from here (3.14 thread_run's reference, gh-124878):
+  // a deletion before its bootstrap leaves it allocated for that thread (shut_down_for_owner).
+  // Written only if still live: a thread that already ran may have freed it.
+  heap_.read_if_live(nt, [&] { nt->holder = tid; });
   if (kind == ThreadKind::kThreading) {
     per_thread(tid).has_starter = true;
     caller->interp->threading_imported = true;
@@ -225,17 +229,15 @@ int Runtime::gilstate_ensure() {
     t = new_tstate(main_, ThreadKind::kGilState, /*daemon=*/true);
     if (t == nullptr) {
       // The runtime is finalizing: the thread may not enter it (3.12+ documents that
-      // PyGILState_Ensure then terminates the thread).
-      emit(EventKind::kThreadExitForced, 0, 0, 0, phase_.load());
-      platform_.exit_thread();
+      // PyGILState_Ensure then terminates the thread; 3.13.8+/3.14 hang it).
+      exit_for_finalization(nullptr, nullptr, false);
     }
     bool deleted = true;
     heap_.read_if_live(t, [&] { deleted = t->deleted; });
     if (deleted) {
       // Linked just before finalisation's DeleteExcept deleted it (HEAD_LOCK's release is a
       // scheduling point): the thread may not enter the finalizing runtime either.
-      emit(EventKind::kThreadExitForced, 0, 0, 0, phase_.load());
-      platform_.exit_thread();
+      exit_for_finalization(nullptr, nullptr, false);
     }
     t->bound_gilstate = true;
     pt.gilstate.store(t);

@@ -108,6 +108,9 @@ void Execution::count_reach(const rt::Event& e) {
     case K::kThreadExitForced:
       reach_.bump("thread forced to exit in " + e.text);
       break;
+    case K::kThreadHang:
+      reach_.bump("thread hung (PyThread_hang_thread) in " + e.text);
+      break;
     case K::kPendingAdded:
       if (e.c != 0) reach_.bump(std::string("pending call refused") + (shutting_down ? " during finalisation" : finalized_ ? " after finalisation" : " (queue full)"));
       else if (shutting_down || finalized_) reach_.bump("pending call accepted during or after finalisation");

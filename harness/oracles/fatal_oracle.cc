@@ -71,6 +71,7 @@ class FatalOracle final : public Oracle {
         break;
       case rt::EventKind::kThreadFinished:
       case rt::EventKind::kThreadExitForced:
+      case rt::EventKind::kThreadHang:  // parked for good: it never acts again
         nondaemon_.erase(e.thread);
         break;
       case rt::EventKind::kThreadsJoined: joined_at_[e.interp] = seq_; break;

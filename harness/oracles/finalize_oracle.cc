@@ -46,6 +46,7 @@ class FinalizeOracle final : public Oracle {
         finished_.insert(e.thread);
         break;
       case rt::EventKind::kThreadExitForced:
+      case rt::EventKind::kThreadHang:
         if (e.thread == finalizer_) {
           sink.report(make_finding("finalize", name(), phase_,
                                    "F3: the thread running Py_FinalizeEx exited in " + phase_,

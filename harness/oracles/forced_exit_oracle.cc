@@ -11,6 +11,7 @@
 // a new lifetime began; thread starts and thread-state creations say which lifetime a
 // thread belongs to.
 #include <map>
+#include <set>
 
 #include "harness/oracles/oracle_factories.h"
 
@@ -41,6 +42,11 @@ class ForcedExitOracle final : public Oracle {
         // A C thread (PyThreadState_New, PyGILState_Ensure) joins the current lifetime.
         lifetime_of_[e.thread] = lifetime_;
         break;
+      case rt::EventKind::kTstateShutDown:
+        // 3.14 (gh-124878): the thread's tstate was shut down by Py_FinalizeEx or
+        // Py_EndInterpreter; at its next GIL take it must hang.
+        shut_down_.insert(static_cast<platform::ThreadId>(e.a));
+        break;
       case rt::EventKind::kThreadExitForced:
       case rt::EventKind::kThreadHang:
         judge(e, sink);
@@ -52,7 +58,7 @@ class ForcedExitOracle final : public Oracle {
 
  private:
   void judge(const rt::Event& e, OracleSink& sink) {
-    if (finalizing_) return;
+    if (finalizing_ || shut_down_.count(e.thread) != 0) return;
     auto it = lifetime_of_.find(e.thread);
     const bool earlier_lifetime = it != lifetime_of_.end() && it->second < lifetime_;
     if (earlier_lifetime) return;  // F6: a thread of a finalized runtime after re-initialisation
@@ -71,6 +77,7 @@ class ForcedExitOracle final : public Oracle {
   int64_t lifetime_ = 0;
   bool finalizing_ = false;
   std::map<platform::ThreadId, int64_t> lifetime_of_;
+  std::set<platform::ThreadId> shut_down_;
 };
 
 }  // namespace

@@ -67,6 +67,7 @@ class PendingCallOracle final : public Oracle {
       case rt::EventKind::kForkChild: forgive_vanished_holders(e.thread); break;
       case rt::EventKind::kThreadFinished:
       case rt::EventKind::kThreadExitForced:
+      case rt::EventKind::kThreadHang:  // parked for good: it never acts again
         for (auto& [id, c] : calls_) {
           if (c.taken_by == e.thread && c.runs == 0) lost(id, "taken from its queue by a thread that ended without running it", sink);
         }

@@ -62,6 +62,7 @@ class PendingReentryOracle final : public Oracle {
       }
       case rt::EventKind::kThreadExitForced:
       case rt::EventKind::kThreadFinished:
+      case rt::EventKind::kThreadHang:  // parked for good: it never acts again
         open_.erase(e.thread);
         break;
       default:

@@ -213,7 +213,7 @@ TEST(EmitC, SignalInterpGilstateTstateAndForkMainThreadAreObservedAndAgree) {
 // reproducer says it cannot force that, and the model's outcome names the window.
 const char* const kWindowFinding =
     "interpfuzz-program 1\nprofile 3.11-fixed\ndefect gh110052_tstate_freed_after_must_exit_check\n"
-    "schedule IFZS1:0x25.1x4.0x4.1\nthread T0:\n  init\n  start T1 daemon\n  finalize\n"
+    "schedule IFZS1:0x25.1x4.0x5.1\nthread T0:\n  init\n  start T1 daemon\n  finalize\n"
     "thread T1:\n  block\n";
 
 TEST(EmitC, APreemptionInsideAnInstructionWindowIsNamedAsNotForced) {

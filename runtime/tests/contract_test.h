@@ -24,6 +24,12 @@ class ProfileTest : public ::testing::TestWithParam<std::string> {
   bool has(Defect d) const { return profile().defects.has(d); }
 };
 
+/// Threads the runtime stopped during finalisation: made to exit (PyThread_exit_thread) or,
+/// 3.13.8+/3.14+ (gh-87135), parked for good (PyThread_hang_thread).
+inline size_t stopped_threads(const ScenarioResult& r) {
+  return r.count(EventKind::kThreadExitForced) + r.count(EventKind::kThreadHang);
+}
+
 /// "3.9-fixed" → "v3_9_fixed".
 inline std::string profile_param_name(const ::testing::TestParamInfo<std::string>& info) {
   std::string n = "v" + info.param;

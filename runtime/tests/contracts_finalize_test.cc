@@ -12,13 +12,23 @@ namespace {
 using platform::Point;
 using platform::ThreadId;
 
-class FinalizeContracts : public ProfileTest {};
+class FinalizeContracts : public ProfileTest {
+ protected:
+  // 3.13.8+/3.14+ (gh-87135) park a thread that must stop during finalisation for good; the
+  // profile without refcounted thread states does so only with hang_without_tstate_refcount
+  // (3.13; its -fixed twin lets the thread end, design-notes §14, §15).
+  bool hangs() const {
+    return profile().daemon_after_finalize == DaemonAfterFinalize::kHang &&
+           (profile().tstate_refcounted || has(Defect::kHangWithoutTstateRefcount));
+  }
+};
 
 // Py_FinalizeEx's phases for a profile (cpython-notes F0; pylifecycle.c 3.9.2 / 3.11.2 /
 // 3.13.5), as the runtime names them.
 std::vector<std::string> expected_finalize_phases(const Profile& p) {
   std::vector<std::string> out = {phase_name(Phase::kFinalizeWaitForThreadShutdown),
-                                  phase_name(Phase::kFinalizeFinishPendingCalls), phase_name(Phase::kFinalizeAtexit)};
+                                  phase_name(Phase::kFinalizeFinishPendingCalls), phase_name(Phase::kFinalizeAtexit),
+                                  phase_name(Phase::kFinalizeSubinterpretersEarly)};
   if (p.finalize_stop_the_world) out.push_back(phase_name(Phase::kFinalizeStopTheWorld));
   out.push_back(phase_name(Phase::kFinalizeSetFinalizing));
   if (p.finalize_stop_the_world) out.push_back(phase_name(Phase::kFinalizeStartTheWorld));
@@ -208,8 +218,9 @@ TEST_P(FinalizeContracts, F2_DaemonWakingAfterSetFinalizingExitsOrParksUntouched
     EXPECT_FALSE(resumed) << "never runs Python after SetFinalizing";
     const bool parks = profile().daemon_after_finalize == DaemonAfterFinalize::kCheckAfterTakeGil &&
                        wake_at == "returned";
-    EXPECT_EQ(alive_at_end, parks);
-    EXPECT_EQ(r.count(EventKind::kThreadExitForced), parks ? 0u : 1u);
+    EXPECT_EQ(alive_at_end, parks || hangs());
+    EXPECT_EQ(r.count(EventKind::kThreadExitForced), parks || hangs() ? 0u : 1u);
+    EXPECT_EQ(r.count(EventKind::kThreadHang), hangs() ? 1u : 0u);
   }
 }
 
@@ -235,8 +246,8 @@ TEST_P(FinalizeContracts, F2_DaemonWaitingInTakeGilWhenFinalizationEnds) {
   ASSERT_TRUE(r.exited_normally()) << r.summary();
   EXPECT_EQ(r.count(EventKind::kThreadFinished), 0u);
   const bool parks = profile().daemon_after_finalize == DaemonAfterFinalize::kCheckAfterTakeGil;
-  EXPECT_EQ(alive_at_end, parks);
-  EXPECT_EQ(r.count(EventKind::kThreadExitForced), parks ? 0u : 1u);
+  EXPECT_EQ(alive_at_end, parks || hangs());
+  EXPECT_EQ(r.count(EventKind::kThreadExitForced), parks || hangs() ? 0u : 1u);
 }
 
 // F2, entry by PyGILState_Ensure: a C thread with no thread state calls it during
@@ -265,7 +276,7 @@ TEST_P(FinalizeContracts, F2_GilStateEnsureDuringFinalizationNeverRuns) {
   }, &d);
   ASSERT_TRUE(r.exited_normally()) << r.summary();
   EXPECT_FALSE(ran);
-  EXPECT_EQ(r.count(EventKind::kThreadExitForced), 1u);
+  EXPECT_EQ(stopped_threads(r), 1u);
   EXPECT_EQ(r.count(EventKind::kFinalizeReturned), 1u);
 }
 
@@ -297,8 +308,10 @@ TEST_P(FinalizeContracts, F3_FinalizingThreadKeepsRunningThroughGilHandoffsAndSw
   }, &d);
   ASSERT_TRUE(r.exited_normally()) << r.summary();
   EXPECT_EQ(r.count(EventKind::kFinalizeReturned), 1u);
-  ASSERT_EQ(r.count(EventKind::kThreadExitForced), 1u) << "only the daemon exited";
-  EXPECT_EQ(r.all(EventKind::kThreadExitForced)[0]->thread, kD);
+  ASSERT_EQ(stopped_threads(r), 1u) << "only the daemon exited (or hung)";
+  const EventKind stop = hangs() ? EventKind::kThreadHang : EventKind::kThreadExitForced;
+  ASSERT_EQ(r.count(stop), 1u);
+  EXPECT_EQ(r.all(stop)[0]->thread, kD);
   EXPECT_EQ(r.count(EventKind::kThreadFinished), 0u);
   if (profile().finalize_with_subinterps == FinalizeWithSubinterps::kAutoEnd) {
     EXPECT_EQ(r.count(EventKind::kInterpDeleted), 2u);
@@ -331,7 +344,12 @@ TEST_P(FinalizeContracts, F4_FinalizeWithALiveSubinterpreter) {
   const size_t sub_deleted = first_event(r, [](const Event& e) {
     return e.kind == EventKind::kInterpDeleted && e.interp == 1;
   });
-  EXPECT_GT(sub_deleted, phase_index(r, phase_name(Phase::kFinalizeSetFinalizing)));
+  // 3.14.1+ (PR gh-128640): before SetFinalizing; ≤3.13 after finalize_modules.
+  if (profile().finalize_subinterps_early) {
+    EXPECT_LT(sub_deleted, phase_index(r, phase_name(Phase::kFinalizeSetFinalizing)));
+  } else {
+    EXPECT_GT(sub_deleted, phase_index(r, phase_name(Phase::kFinalizeSetFinalizing)));
+  }
 }
 
 // F4: the same with a daemon thread still in the subinterpreter. ≤3.12: the same fatal error;
@@ -363,6 +381,7 @@ TEST_P(FinalizeContracts, F4_FinalizeWithASubinterpreterThatHasADaemon) {
     EXPECT_TRUE(r.fatal("Fatal Python error: Py_EndInterpreter: not the last thread"))
         << r.summary();
   } else {
+    // 3.14.1+/3.15 too (PR gh-128640, [PROBE 3.14.10, 3.15.2] finalize_subinterp_daemon: ok).
     // The fixed design (the direction of gh-128640): the finalizing thread deletes the leftover
     // subinterpreter's daemon tstates as it does its own interpreter's, and ends it.
     EXPECT_TRUE(r.exited_normally()) << r.summary();
@@ -413,7 +432,8 @@ TEST_P(FinalizeContracts, F5_ThreadsAndForkRequestedFromAtexit) {
     return;
   }
   ASSERT_TRUE(r.exited_normally()) << r.summary();
-  EXPECT_FALSE(late_ran);
+  // 3.15 (gh-136003): the pre-finalisation loop joins the thread an atexit callback started.
+  EXPECT_EQ(late_ran, profile().prefinalize_loop);
 }
 
 // F5: a thread started while Py_EndInterpreter joins the subinterpreter's non-daemon threads
@@ -477,7 +497,7 @@ TEST_P(FinalizeContracts, F6_ReinitIsNotReachableByThreadsOfThePreviousRuntime) 
   ASSERT_TRUE(r.exited_normally()) << r.summary();
   EXPECT_FALSE(resumed);
   EXPECT_EQ(r.count(EventKind::kFinalizeReturned), 2u);
-  EXPECT_EQ(r.count(EventKind::kThreadExitForced), 1u);
+  EXPECT_EQ(stopped_threads(r), 1u);
 }
 
 IFZ_INSTANTIATE_PROFILES(FinalizeContracts, true);

@@ -391,6 +391,70 @@ TEST(Defects, Gh110052TstateFreedAfterMustExitCheck) {
   EXPECT_NE(r.outcome.window.find("take_gil"), std::string::npos) << r.summary();
 }
 
+// A daemon releases the GIL (a syscall) and is preempted inside drop_gil, after the release;
+// it resumes only once Py_FinalizeEx returned (gh-154175's window: the point exists only with
+// the defect, the fixed drop_gil reads the request before the release).
+ScenarioResult daemon_preempted_after_gil_release(const std::string& profile, DefectSet extra) {
+  Director d;
+  const ThreadId kD = 1;
+  d.order = {kD};
+  bool held = false;
+  d.on_point = [&](ThreadId current, const platform::PointInfo& where) {
+    if (!held && current == kD && where.kind == Point::kWindow &&
+        std::string_view(where.label).rfind("drop_gil", 0) == 0) {
+      d.hold(kD);
+      held = true;
+    }
+  };
+  return run_sim(profile, [&](Runtime& rt) {
+    rt.initialize();
+    rt.start_thread(ThreadKind::kThreading, true, [&rt] { rt.block("sleep"); });
+    rt.finalize();
+    d.release(kD);
+    for (int i = 0; i < 20; ++i) rt.platform().point({Point::kYield, "after", nullptr});
+  }, &d, extra);
+}
+
+// gh-154175 (3.13.0–3.13.15, injectable): that daemon reads the drop-request bit through its
+// thread state, which finalisation freed meanwhile: crash, in the window.
+TEST(Defects, Gh154175DropRequestReadAfterRelease) {
+  const std::string f = check_defect(Defect::kGh154175DropRequestReadAfterRelease, "3.13-fixed",
+                                     daemon_preempted_after_gil_release);
+  EXPECT_NE(f.find("use-after-free"), std::string::npos) << f;
+}
+
+// hang_without_tstate_refcount (3.13.8+): a leftover subinterpreter's non-daemon thread wakes
+// after SetFinalizing and hangs at the GIL; 3.13's late finalize_subinterpreters then joins it
+// for good (gh-128639 [PROBE 3.13.18 finalize_subinterp_nondaemon]). Without the defect the
+// thread unwinds and finalisation returns.
+ScenarioResult finalize_with_subinterp_nondaemon_thread(const std::string& profile, DefectSet extra) {
+  bool parked = false;
+  bool released = false;
+  FnChooser chooser([&](auto runnable, platform::ThreadId current, const auto& where) {
+    if (current == 1 && where.kind == platform::Point::kSyscall) parked = true;
+    const bool t_may_run = !parked || released;
+    return index_of(runnable, t_may_run && current == 1 ? 1 : 0);
+  });
+  return run_sim(profile, [&](Runtime& rt) {
+    rt.initialize();
+    ThreadState* main_t = rt.current();
+    rt.new_interpreter({}, nullptr);
+    rt.start_thread(ThreadKind::kThreading, /*daemon=*/false, [&] {
+      rt.block("sleep");
+      rt.run_bytecode(2);
+    });
+    rt.swap(main_t);
+    released = true;
+    rt.finalize();
+  }, &chooser, extra);
+}
+
+TEST(Defects, HangWithoutTstateRefcount) {
+  const std::string f = check_defect(Defect::kHangWithoutTstateRefcount, "3.13-fixed",
+                                     finalize_with_subinterp_nondaemon_thread);
+  EXPECT_NE(f.find("deadlock"), std::string::npos) << f;
+}
+
 // gh-96387 (3.9–3.10): init; start_thread T daemon; T requests a drop; finalize; T exits in
 // take_gil → the main thread waits in drop_gil for a switch that never comes.
 TEST(Defects, Gh96387StaleDropRequest) {
@@ -599,7 +663,8 @@ TEST(Defects, EveryDefectIsCovered) {
       "gh109793_swap_exits_finalizer", "gh113433_fatal_remaining_subinterps",
       "reinit_with_stale_daemons", "gh108987_thread_run_after_finalize",
       "initial_tstate_not_reset", "finalize_half_built_subinterp",
-      "trip_signal_without_main_interp", "breaker_not_set_off_main_thread"};
+      "trip_signal_without_main_interp", "breaker_not_set_off_main_thread",
+      "gh154175_drop_request_read_after_release", "hang_without_tstate_refcount"};
   // The -fixed shutdown design's defects (docs/design-notes.md §7, 13): their triggers are
   // corpus programs, checked by harness/tests/canary_site_test.cc (DefectTriggerProgram).
   const std::set<std::string> by_trigger_programs = {

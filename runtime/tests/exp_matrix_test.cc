@@ -88,7 +88,8 @@ TEST_P(ExpMatrix, SubprocessWithPreexecInSubinterp) {
 }
 
 // Row: fork from main with a live subinterp: 3.7 n/a (child fine) | 3.8–3.12 child hangs
-// (bpo-39958 self-deadlock on HEAD_LOCK) | 3.13 child fatal (gh-101437).
+// (bpo-39958 self-deadlock on HEAD_LOCK) | 3.13 child fatal (gh-101437) | 3.14.10, 3.15.2 child
+// SIGSEGV ([PROBE] fork_with_live_subinterp, docs/versions-3.13-3.15.md §2.10).
 TEST_P(ExpMatrix, ForkFromMainWithLiveSubinterp) {
   auto r = run_sim(GetParam(), [&](Runtime& rt) {
     rt.initialize();
@@ -106,6 +107,8 @@ TEST_P(ExpMatrix, ForkFromMainWithLiveSubinterp) {
     ASSERT_EQ(r.run.blocked.size(), 1u);
     EXPECT_EQ(r.run.blocked[0].waits_on, "lock HEAD_LOCK");
     EXPECT_EQ(r.run.blocked[0].owner, r.run.blocked[0].thread) << "self-deadlock";
+  } else if (on({"3.14", "3.15"})) {
+    EXPECT_TRUE(r.crashed()) << r.summary();
   } else {
     EXPECT_EQ(r.outcome.kind, Outcome::Kind::kFatal) << r.summary();
     EXPECT_NE(r.outcome.message.find("PyThreadState_Get"), std::string::npos);
@@ -114,17 +117,83 @@ TEST_P(ExpMatrix, ForkFromMainWithLiveSubinterp) {
   }
 }
 
-// Row: daemon / raw thread alive at end_interp: fatal "not the last thread" everywhere.
+// Row: daemon / raw thread alive at end_interp: fatal "not the last thread" up to 3.13.18 |
+// 3.14.10, 3.15.2 Py_EndInterpreter returns, the daemon parks for good ([PROBE]
+// end_interp_daemon; gh-128639, PR gh-128640).
 TEST_P(ExpMatrix, DaemonOrRawThreadAliveAtEndInterp) {
   for (ThreadKind kind : {ThreadKind::kThreading, ThreadKind::kRaw}) {
+    bool returned = false;
     auto r = run_sim(GetParam(), [&](Runtime& rt) {
       rt.initialize();
+      ThreadState* main_t = rt.current();
       ThreadState* sub = rt.new_interpreter({}, nullptr);
       auto s = rt.start_thread(kind, /*daemon=*/true, [&] { rt.block("sleep"); });
       ASSERT_TRUE(s.result.ok) << s.result.error;
       rt.end_interpreter(sub);
+      returned = true;
+      rt.swap(main_t);
+      rt.run_bytecode(5);  // the daemon gets the GIL's chances to wake
     });
-    EXPECT_TRUE(r.fatal(kNotLast)) << thread_kind_name(kind) << ": " << r.summary();
+    if (on({"3.14", "3.15"})) {
+      EXPECT_TRUE(returned) << thread_kind_name(kind) << ": " << r.summary();
+      EXPECT_TRUE(r.exited_normally()) << thread_kind_name(kind) << ": " << r.summary();
+      EXPECT_EQ(r.count(EventKind::kTstateShutDown), 1u) << r.summary();
+    } else {
+      EXPECT_TRUE(r.fatal(kNotLast)) << thread_kind_name(kind) << ": " << r.summary();
+    }
+  }
+}
+
+// Row: Py_EndInterpreter with a second, unattached thread state of the interpreter: fatal "not
+// the last thread" up to 3.13.18 | 3.14.10, 3.15.2 returns ([PROBE] end_interp_second_tstate).
+TEST_P(ExpMatrix, EndInterpWithSecondTstate) {
+  auto r = run_sim(GetParam(), [&](Runtime& rt) {
+    rt.initialize();
+    ThreadState* sub = rt.new_interpreter({}, nullptr);
+    ASSERT_NE(rt.thread_state_new(sub->interp), nullptr);
+    rt.end_interpreter(sub);
+  });
+  if (on({"3.14", "3.15"})) {
+    EXPECT_TRUE(r.exited_normally()) << r.summary();
+  } else {
+    EXPECT_TRUE(r.fatal(kNotLast)) << r.summary();
+  }
+}
+
+// Row: finalize with a leftover subinterpreter whose non-daemon thread is blocked: 3.13.0,
+// 3.13.18 hang (its thread hangs or exits at the GIL after SetFinalizing, and
+// Py_EndInterpreter joins it) | 3.14.10, 3.15.2: the thread finishes first, finalize returns
+// ([PROBE] finalize_subinterp_nondaemon; gh-128639). 3.7–3.12: fatal "remaining
+// subinterpreters" (F4).
+TEST_P(ExpMatrix, FinalizeWithSubinterpNonDaemonThread) {
+  bool parked = false, released = false, finished = false;
+  FnChooser chooser([&](auto runnable, platform::ThreadId current, const auto& where) {
+    if (current == 1 && where.kind == platform::Point::kSyscall) parked = true;
+    const bool t_may_run = !parked || released;
+    return index_of(runnable, t_may_run && current == 1 ? 1 : 0);
+  });
+  auto r = run_sim(GetParam(), [&](Runtime& rt) {
+    rt.initialize();
+    ThreadState* main_t = rt.current();
+    rt.new_interpreter({}, nullptr);
+    rt.start_thread(ThreadKind::kThreading, /*daemon=*/false, [&] {
+      rt.block("sleep");
+      rt.run_bytecode(2);
+      finished = true;
+    });
+    rt.swap(main_t);
+    released = true;  // from here the thread may wake whenever the main thread lets it
+    rt.finalize();
+  }, &chooser);
+  if (on({"3.7", "3.8", "3.9", "3.10", "3.11", "3.12"})) {
+    EXPECT_TRUE(r.fatal(kRemaining)) << r.summary();
+  } else if (on({"3.13"})) {
+    EXPECT_TRUE(r.deadlocked()) << r.summary();
+    EXPECT_FALSE(finished);
+  } else {
+    EXPECT_TRUE(r.exited_normally()) << r.summary();
+    EXPECT_TRUE(finished);
+    EXPECT_EQ(r.count(EventKind::kWarning), 1u) << "RuntimeWarning: remaining subinterpreters";
   }
 }
 
@@ -149,7 +218,7 @@ TEST_P(ExpMatrix, NonDaemonThreadAliveAtEndInterpIsJoined) {
   EXPECT_TRUE(thread_done);
 }
 
-// Row: pending-call capacity with a blocked main thread: 31 (3.7–3.12) | 32 (3.13); and 300
+// Row: pending-call capacity with a blocked main thread: 31 (3.7–3.12) | 32 (3.13–3.15); and 300
 // for a 3.13 per-interpreter queue.
 TEST_P(ExpMatrix, PendingCallCapacity) {
   int accepted = 0;
@@ -157,7 +226,7 @@ TEST_P(ExpMatrix, PendingCallCapacity) {
   auto r = run_sim(GetParam(), [&](Runtime& rt) {
     rt.initialize();
     for (int i = 0; i < 400; ++i) accepted += rt.add_pending(PendingKind::kNoop) == 0;
-    if (on({"3.13"})) {
+    if (on({"3.13", "3.14", "3.15"})) {
       ThreadState* main_t = rt.current();
       ThreadState* sub = rt.new_interpreter({}, nullptr);
       rt.swap(main_t);
@@ -168,8 +237,8 @@ TEST_P(ExpMatrix, PendingCallCapacity) {
     rt.exit_process(0);
   });
   EXPECT_TRUE(r.exited_normally()) << r.summary();
-  EXPECT_EQ(accepted, on({"3.13"}) ? 32 : 31);
-  if (on({"3.13"})) EXPECT_EQ(accepted_interp, 300);
+  EXPECT_EQ(accepted, on({"3.13", "3.14", "3.15"}) ? 32 : 31);
+  if (on({"3.13", "3.14", "3.15"})) EXPECT_EQ(accepted_interp, 300);
 }
 
 // Row: add_pending from a subinterp in a non-main thread, GIL held:
@@ -237,7 +306,8 @@ TEST_P(ExpMatrix, AddPendingAfterFinalize) {
     rt.finalize();
     rc = rt.add_pending(PendingKind::kNoop);
   });
-  if (on({"3.7"}) || on({"3.13"})) {
+  // 3.13.18, 3.14.10, 3.15.2 as 3.13.0 ([PROBE] add_pending_after_finalize rc 0).
+  if (on({"3.7", "3.13", "3.14", "3.15"})) {
     EXPECT_TRUE(r.exited_normally()) << r.summary();
     EXPECT_EQ(rc, 0);
     EXPECT_EQ(r.count(EventKind::kPendingRun), 0u);
@@ -259,7 +329,8 @@ TEST_P(ExpMatrix, CThreadAddPendingRacingFinalize) {
     rt.finalize();
     rt.platform().join(c);
   });
-  if (on({"3.7"}) || on({"3.13"})) {
+  // 3.13.18, 3.14.10, 3.15.2: no crash in 8 runs each ([PROBE] add_pending_racing_finalize).
+  if (on({"3.7", "3.13", "3.14", "3.15"})) {
     EXPECT_TRUE(r.exited_normally()) << r.summary();
     EXPECT_EQ(r.count(EventKind::kPendingRun), 0u);
     EXPECT_EQ(accepted, on({"3.7"}) ? 31 : 32);
@@ -268,7 +339,9 @@ TEST_P(ExpMatrix, CThreadAddPendingRacingFinalize) {
   }
 }
 
-// Row: daemon wakes after finalize: 3.7/3.8 stays parked (in take_gil) | 3.9+ exits.
+// Row: daemon wakes after finalize: 3.7/3.8 stays parked (in take_gil) | 3.9–3.13.7 exits |
+// 3.13.8+ (3.13.18), 3.14, 3.15 hang for good in PyThread_hang_thread ([PROBE]
+// daemon_after_finalize: alive 300 ms later; gh-87135).
 // Schedule: the daemon (thread 1) runs until it sits in its "sleep" syscall, the main thread
 // finalizes, then the daemon's syscall returns.
 TEST_P(ExpMatrix, DaemonWakesAfterFinalize) {
@@ -292,13 +365,16 @@ TEST_P(ExpMatrix, DaemonWakesAfterFinalize) {
     for (int i = 0; i < 50; ++i) rt.platform().point({platform::Point::kYield, "after", nullptr});
     if (on({"3.7", "3.8"})) {
       EXPECT_TRUE(rt.platform().alive(t)) << "3.7/3.8: still parked in take_gil";
+    } else if (on({"3.13", "3.14", "3.15"})) {
+      EXPECT_TRUE(rt.platform().alive(t)) << "3.13.18+: hung in PyThread_hang_thread";
     } else {
       EXPECT_FALSE(rt.platform().alive(t)) << "3.9+: exited";
     }
   }, &chooser);
   EXPECT_TRUE(r.exited_normally()) << r.summary();
   EXPECT_FALSE(resumed) << "the daemon must never run Python after finalize";
-  EXPECT_EQ(r.count(EventKind::kThreadExitForced), on({"3.7", "3.8"}) ? 0u : 1u);
+  EXPECT_EQ(r.count(EventKind::kThreadExitForced), on({"3.7", "3.8", "3.13", "3.14", "3.15"}) ? 0u : 1u);
+  EXPECT_EQ(r.count(EventKind::kThreadHang), on({"3.13", "3.14", "3.15"}) ? 1u : 0u);
 }
 
 // Row: re-initialisation with daemon threads of the old runtime. [EXP]: 3.7 fatal/hang,
@@ -324,8 +400,14 @@ TEST_P(ExpMatrix, ReinitWithDaemonsOfOldRuntime) {
     rt.finalize();
   };
   auto r = run_sim(GetParam(), scenario, &chooser);
-  EXPECT_FALSE(r.exited_normally()) << r.summary();
-  if (on({"3.8", "3.9", "3.10", "3.11", "3.12", "3.13"})) EXPECT_TRUE(r.crashed()) << r.summary();
+  if (on({"3.14", "3.15"})) {
+    // 3.14.10, 3.15.2: 0/8 crashes ([PROBE] reinit_with_daemon): the daemon's own, still
+    // allocated tstate says "shutting down" (gh-124878), so it hangs.
+    EXPECT_TRUE(r.exited_normally()) << r.summary();
+  } else {
+    EXPECT_FALSE(r.exited_normally()) << r.summary();
+    if (!on({"3.7"})) EXPECT_TRUE(r.crashed()) << r.summary();
+  }
   // The same schedule on the -fixed twin: the stale daemon never resumes.
   parked = released = false;
   auto fixed = run_sim(GetParam() + "-fixed", scenario, &chooser);

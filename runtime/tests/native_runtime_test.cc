@@ -157,7 +157,8 @@ TEST_P(NativeForkHang, ForkFromMainWithLiveSubinterp) {
   EXPECT_EQ(n["child_status"], has(Defect::kGh101437ClearWithoutTstate) ? 134 : 0);
 }
 
-// Daemon / raw thread alive at end_interp: "not the last thread" everywhere.
+// Daemon / raw thread alive at end_interp: "not the last thread" up to 3.13.18; 3.14.10 and
+// 3.15.2 return, the daemon hangs ([PROBE] end_interp_daemon).
 TEST_P(NativeExp, DaemonOrRawThreadAliveAtEndInterp) {
   for (ThreadKind kind : {ThreadKind::kThreading, ThreadKind::kRaw}) {
     auto r = run_native(GetParam(), [kind](Runtime& rt) {
@@ -168,6 +169,10 @@ TEST_P(NativeExp, DaemonOrRawThreadAliveAtEndInterp) {
       });
       rt.end_interpreter(sub);
     });
+    if (profile().end_interp_with_other_tstates == EndInterpOthers::kShutDownOthers) {
+      EXPECT_TRUE(r.exited_normally()) << thread_kind_name(kind) << ": " << r.summary();
+      continue;
+    }
     EXPECT_TRUE(r.fatal(kNotLast)) << thread_kind_name(kind) << ": " << r.summary();
     EXPECT_EQ(r.run.kind, platform::RunResult::Kind::kAborted);
   }
@@ -217,9 +222,9 @@ TEST_P(NativeExp, PendingCallCapacity) {
   });
   ASSERT_TRUE(r.exited_normally()) << r.summary();
   auto n = notes(r);
-  EXPECT_EQ(n["accepted"], on({"3.13"}) ? 32 : 31);
+  EXPECT_EQ(n["accepted"], on({"3.13", "3.14", "3.15"}) ? 32 : 31);
   // ≤3.8 have no per-interpreter queue: the target is ignored and the global one is full.
-  EXPECT_EQ(n["per_interp"], on({"3.13"}) ? 300 : on({"3.9", "3.10", "3.11", "3.12", "3.13"}) ? 31 : 0);
+  EXPECT_EQ(n["per_interp"], on({"3.13", "3.14", "3.15"}) ? 300 : on({"3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15"}) ? 31 : 0);
 }
 
 // add_pending from a subinterpreter in a non-main thread, GIL held: 3.7/3.8 and 3.12/3.13 run
@@ -274,14 +279,14 @@ TEST_P(NativeExp, AddPendingInSubinterpOnMainThreadThenEndInterp) {
   }
 }
 
-// add_pending after finalize: 3.7 / 3.13 return 0 | 3.8–3.12 segfault.
+// add_pending after finalize: 3.7 / 3.13–3.15 return 0 | 3.8–3.12 segfault.
 TEST_P(NativeExp, AddPendingAfterFinalize) {
   auto r = run_native(GetParam(), [](Runtime& rt) {
     rt.initialize();
     rt.finalize();
     note(rt, "rc", rt.add_pending(PendingKind::kNoop));
   });
-  if (on({"3.7"}) || on({"3.13"})) {
+  if (on({"3.7", "3.13", "3.14", "3.15"})) {
     ASSERT_TRUE(r.exited_normally()) << r.summary();
     EXPECT_EQ(notes(r)["rc"], 0);
   } else {
@@ -415,7 +420,11 @@ TEST_P(NativeContracts, S1_EndInterpreterWithAnotherThreadStateIsFatal) {
     rt.platform().join(c);
     rt.end_interpreter(sub);
   });
-  EXPECT_TRUE(r.fatal(kNotLast)) << r.summary();
+  if (profile().end_interp_with_other_tstates == EndInterpOthers::kShutDownOthers) {
+    EXPECT_TRUE(r.exited_normally()) << r.summary();  // 3.14.1+/3.15 (PR gh-128640)
+  } else {
+    EXPECT_TRUE(r.fatal(kNotLast)) << r.summary();
+  }
 }
 
 // F1 + F2 on real threads: finalisation joins the non-daemon thread first; the daemon, which
@@ -442,7 +451,14 @@ TEST_P(NativeRacy, F1F2_FinalizeJoinsNonDaemonAndStopsDaemon) {
     rt.finalize();
     note(rt, "joined_done", joined_done.load());
     const long laps = daemon_laps.load();
-    if (rt.profile().daemon_after_finalize == DaemonAfterFinalize::kExitBeforeAndDuring) {
+    // 3.13.8+/3.14+ hang it (gh-87135), except the -fixed twin of 3.13, which lacks
+    // hang_without_tstate_refcount (design-notes §14, §15).
+    const Profile& pr = rt.profile();
+    const bool exits =
+        pr.daemon_after_finalize == DaemonAfterFinalize::kExitBeforeAndDuring ||
+        (pr.daemon_after_finalize == DaemonAfterFinalize::kHang && !pr.tstate_refcounted &&
+         !pr.has(Defect::kHangWithoutTstateRefcount));
+    if (exits) {
       rt.platform().join(d);
       note(rt, "daemon_exited", 1);
     } else {
@@ -454,7 +470,11 @@ TEST_P(NativeRacy, F1F2_FinalizeJoinsNonDaemonAndStopsDaemon) {
   auto n = notes(r);
   EXPECT_EQ(n["joined_done"], 1);
   EXPECT_EQ(n["laps_after_finalize"], 0);
-  if (on({"3.9", "3.10", "3.11", "3.12", "3.13"})) EXPECT_EQ(n["daemon_exited"], 1);
+  const bool exits = profile().daemon_after_finalize == DaemonAfterFinalize::kExitBeforeAndDuring ||
+                     (profile().daemon_after_finalize == DaemonAfterFinalize::kHang &&
+                      !profile().tstate_refcounted &&
+                      !has(Defect::kHangWithoutTstateRefcount));
+  if (exits) EXPECT_EQ(n["daemon_exited"], 1);
 }
 
 // K1 on real threads: fork from a non-main thread while others run; the child has only the
@@ -526,7 +546,7 @@ TEST_P(NativeContracts, K4_ForkRefusalMatrix) {
   EXPECT_EQ(n["legacy_exec"], 1);
   EXPECT_EQ(n["legacy_preexec"], on({"3.7"}));
   EXPECT_EQ(n["isolated_fork"], on({"3.7", "3.8"}) ? legacy_fork : false);
-  EXPECT_EQ(n["isolated_exec"], on({"3.7", "3.8"}) || on({"3.12", "3.13"}));
+  EXPECT_EQ(n["isolated_exec"], on({"3.7", "3.8"}) || on({"3.12", "3.13", "3.14", "3.15"}));
   EXPECT_EQ(n["isolated_preexec"], on({"3.7"}));
 }
 
@@ -561,7 +581,7 @@ TEST_P(NativeContracts, P6_AddAfterFinalizeFromACThread) {
   if (!profile().is_release()) {
     ASSERT_TRUE(r.exited_normally()) << r.summary();
     EXPECT_EQ(notes(r)["rc"], -1);
-  } else if (on({"3.7"}) || on({"3.13"})) {
+  } else if (on({"3.7", "3.13", "3.14", "3.15"})) {
     ASSERT_TRUE(r.exited_normally()) << r.summary();
     EXPECT_EQ(notes(r)["rc"], 0);
   } else {
