@@ -65,8 +65,17 @@ bool run_queue(Model& m, Expect& e, std::vector<ModelCall>& q, int64_t in, int m
 
 // _Py_FinishPendingCalls / Py_EndInterpreter: until the queue is empty (gh-118297's fix: a
 // failing call does not strand the calls behind it).
+// A failing call's exception is printed there, and printing starts with PyErr_CheckSignals
+// (PyObject_Str): tripped signals are handled by a thread that may handle them (the main
+// thread; 3.8+ in the main interpreter).
 void drain(Model& m, Expect& e, std::vector<ModelCall>& q, int64_t in) {
-  while (!q.empty()) run_queue(m, e, q, in, 0);
+  while (!q.empty()) {
+    const bool failed = run_queue(m, e, q, in, 0);
+    if (failed && (in == 0 || !m.signals_in_main_interp_only) && !m.tripped.empty()) {
+      e.signals.insert(e.signals.end(), m.tripped.begin(), m.tripped.end());
+      m.tripped.clear();
+    }
+  }
 }
 
 bool has_runtime_queue(const Model& m) { return m.minor <= 8 || m.minor >= 12; }
@@ -167,7 +176,8 @@ void end_interp(Model& m, Expect& e) {
   thread_shutdown(m, e, i);  // S1: non-daemon threading threads are joined first
   m.closed_interp = i.id;  // closed for the drain: an `adds` call's add into it is refused
   if (m.minor >= 9) drain(m, e, i.queue, i.id);  // P1: no accepted call is lost with its queue
-  if (i.sleepers > 0 || i.unrun_workers > 0) {  // S1: only the caller's tstate may be left
+  // S1: only the caller's tstate may be left (3.14+: the others are shut down, and hang).
+  if ((i.sleepers > 0 || i.unrun_workers > 0) && !m.end_interp_shuts_down_others) {
     end_process_fatal(m, e, fatal_text("Py_EndInterpreter", "not the last thread"));
     return;
   }
@@ -290,7 +300,7 @@ void finalize(Model& m, Expect& e) {
       ModelInterp& i = m.interps[n];
       thread_shutdown(m, e, i);
       drain(m, e, i.queue, i.id);
-      if ((i.sleepers > 0 || i.unrun_workers > 0) && !m.fixed) {
+      if ((i.sleepers > 0 || i.unrun_workers > 0) && !m.fixed && !m.end_interp_shuts_down_others) {
         end_process_fatal(m, e, fatal_text("Py_EndInterpreter", "not the last thread"));
         return;
       }

@@ -60,6 +60,9 @@ struct Model {
   int minor = 12;
   bool fixed = false;         // a -fixed twin (its shutdown design: docs/design-notes.md §7)
   bool signals_in_main_interp_only = true;  // the profile's knob (3.8+, bpo-35724)
+  // The profile's end_interp_with_other_tstates == kShutDownOthers (3.14.1+, gh-128640):
+  // Py_EndInterpreter shuts the other thread states down instead of "not the last thread".
+  bool end_interp_shuts_down_others = false;
   bool ended = false;         // the process ended (fatal error, exit): nothing more runs
   int64_t generation = 0;     // runtime lifetimes started
   bool initialized = false;

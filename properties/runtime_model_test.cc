@@ -457,6 +457,8 @@ TEST(RuntimeModel, TheRuntimeBehavesAsTheModelPredicts) {
         m0.minor = profile.minor;
         m0.fixed = profile.fixed;
         m0.signals_in_main_interp_only = profile.signals_in_main_interp_only;
+        m0.end_interp_shuts_down_others =
+            profile.end_interp_with_other_tstates == rt::EndInterpOthers::kShutDownOthers;
         const auto cmds = *rc::state::gen::commands(m0, &gen_command);
         check_sequence(profile, defects, m0, cmds);
       });

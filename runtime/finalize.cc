@@ -32,7 +32,9 @@ int Runtime::finalize() {
     if (defect(Defect::kNoFinishPendingAtFinalize)) {
       if (!runtime_pending_->empty()) trigger(Defect::kNoFinishPendingAtFinalize, __PRETTY_FUNCTION__);
     } else {
+      finalize_drain_thread_ = platform_.current();
       finish_pending_calls(t);
+      finalize_drain_thread_ = platform::kNoThread;
     }
 
     // The atexit module's callbacks, with the GIL (threads/fork refusal per F5).
@@ -46,7 +48,9 @@ int Runtime::finalize() {
     if (!new_thread && !new_pending && atexit_.empty()) {
       // Nothing new: close the queues, then run what slipped in before the close.
       close_pending_queues(interp);
+      finalize_drain_thread_ = platform_.current();
       finish_pending_calls(t);
+      finalize_drain_thread_ = platform::kNoThread;
       break;
     }
   }

@@ -115,9 +115,11 @@ int Runtime::add_pending(PendingKind kind, Interpreter* target, const char* even
   q->lock.lock();
   // The check above raced with finalisation (the lock is a scheduling point): decide again
   // under the queue's lock, which finalisation holds when it closes the queues.
-  const bool closed = profile_.pending_finishing_flag
-                          ? runtime_pending_ != nullptr && runtime_pending_->finishing
-                          : pending_closed_.load();
+  const bool feeds_finalize_drain = finalize_drain_thread_.load() == platform_.current();
+  const bool closed = (profile_.pending_finishing_flag
+                           ? runtime_pending_ != nullptr && runtime_pending_->finishing
+                           : pending_closed_.load()) ||
+                      feeds_finalize_drain;
   if (closed && defects_.has(Defect::kPendingAddAfterFinalize)) {
     trigger(Defect::kPendingAddAfterFinalize, __PRETTY_FUNCTION__);  // closed while we waited for the lock
   }

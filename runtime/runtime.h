@@ -406,6 +406,13 @@ class Runtime {
   // touched, so whole-table sweeps (runtime_fini) stop here. Only grows.
   std::atomic<int> threads_used_{0};
   std::atomic<bool> pending_closed_{false};  // finalisation's last drain ran: Add must refuse (P6)
+  // The thread running Py_FinalizeEx's own pending-call drain (finish_pending_calls), while it
+  // does. A call that thread's pending calls add meanwhile would feed the drain it runs in:
+  // without defect pending_add_after_finalize it is refused as after the close (3.15's
+  // pre-finalisation loop drains with the queues still open, so a call that re-adds itself
+  // would keep finalisation alive for good); with it, accepted (real CPython 3.13+ never
+  // returns from such a drain).
+  std::atomic<platform::ThreadId> finalize_drain_thread_{platform::kNoThread};
   std::vector<std::function<void()>> atexit_;
   ThreadRecords threading_threads_;
   // 3.7 keeps the other interpreters in a fork child without running their

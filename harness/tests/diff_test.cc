@@ -125,7 +125,7 @@ TEST(DiffCheck, AnAgreementWithSkippedOpsIsNotAPlainAgree) {
   FakeExecutor real([](const std::string&, int) { return false; });
   const CheckResult r = check_program(
       program("interpfuzz-program 1\nprofile 3.11\nthread T0:\n  init\n  new_interp\n"
-              "  gilstate_ensure\n  end_interp\n  finalize\n  signal 1\n"),
+              "  gilstate_ensure\n  end_interp\n  finalize\n"),
       Schedule{}, real, CheckOptions{});
   EXPECT_EQ(r.verdict, Verdict::kAgreeSkips) << r.why;
   EXPECT_STREQ(verdict_name(r.verdict), "agree-skips");

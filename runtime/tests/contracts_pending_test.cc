@@ -332,8 +332,11 @@ TEST_P(PendingContracts, P4_AForeverCallRunsItsBoundPerPass) {
     rt.finalize();
   });
   EXPECT_EQ(per_pass, (std::vector<size_t>{32, 32}));
-  // [EXP 3.13.0, 3.13.18] the release accepts the re-add after the queues closed.
-  if (on({"3.13"}) && has(Defect::kPendingAddAfterFinalize)) {
+  // [EXP 3.13.0, 3.13.18] the release accepts the re-add after the queues closed, and 3.13+
+  // drain until empty (no gh-118297 single pass): finalisation never returns. The twins
+  // refuse a call that feeds finalisation's own drain (3.15's loop drains with open queues).
+  if (has(Defect::kPendingAddAfterFinalize) && !has(Defect::kGh118297FinishPendingSinglePass) &&
+      profile().pending_capacity == PendingCapacity::kMax32And300) {
     EXPECT_EQ(r.run.kind, platform::RunResult::Kind::kStepLimit) << r.summary();
   } else {
     EXPECT_TRUE(r.exited_normally()) << r.summary();
