@@ -299,6 +299,10 @@ void Runtime::unlink_tstate(ThreadState* t) {
   // (finalisation deleting a daemon's tstate); the access below is then a use-after-free.
   touch(t, "tstate_delete_common: tstate");
   touch(t->interp, "tstate_delete_common: tstate->interp");
+  // The neighbours too: with two threads deleting one interpreter's thread states (defect
+  // finalize_ends_claimed_interp), a neighbour may already be freed.
+  if (t->prev) touch(t->prev, "tstate_delete_common: tstate->prev->next");
+  if (t->next) touch(t->next, "tstate_delete_common: tstate->next->prev");
   if (t->prev) t->prev->next = t->next;
   else t->interp->tstate_head = t->next;
   if (t->next) t->next->prev = t->prev;
@@ -322,6 +326,9 @@ void Runtime::free_tstate(ThreadState* t) {
     expected = t;
     pt.bound.compare_exchange_strong(expected, nullptr);  // routing must not follow it (P3)
   }
+  // Its interpreter may be gone too (two threads deleting one interpreter: an embedded
+  // tstate is storage inside it); CPython's free_threadstate reads tstate->interp.
+  touch(t->interp, "free_threadstate: tstate->interp");
   emit(EventKind::kTstateDeleted, 0, 0, 0, {}, t, t->interp);
   if (t->embedded) {
     // Storage inside the interpreter: it stays readable until the interpreter is freed. The
