@@ -241,6 +241,15 @@ void Runtime::take_gil(ThreadState* t) {
     // Checked and read in one step: on real threads the finaliser may free `t` right after
     // the must-exit check said "not finalizing" (the check-then-use window CPython has too).
     if (!heap_.read_if_live(t, [&] { interp = t->interp; })) {
+      // Natively the finaliser may still free `t` between the re-check above and this read.
+      // Without gh-110052 that window is closed by design (gh-124878: the thread's own
+      // reference keeps its tstate, which says it is shutting down): a tstate finalisation
+      // deleted meanwhile means what the re-check would then have said, exit. A tstate freed
+      // any other way (or with the defect) is the use-after-free it is.
+      if (check_early && !defects_.has(Defect::kGh110052TstateFreedAfterMustExitCheck) &&
+          finalizing_thread_.load() != platform::kNoThread) {
+        exit_for_finalization(t, nullptr, false);
+      }
       touch(t, "take_gil: tstate->interp");
     }
     bool gil_made = true;

@@ -34,13 +34,15 @@ FlightRecorder* g_active = nullptr;
 }  // namespace
 
 // invariant: written only by the process running executions; read by the parent only after
-// that process ended (waitpid), so plain fields suffice apart from the ordering of the log's
-// length after its bytes (a reader never sees a length ahead of the data).
+// that process ended (waitpid). The "last op" fields are written by every program thread of a
+// native execution, so they are relaxed atomics (the value is a best guess of the last op
+// either way); the log's length is ordered after its bytes (a reader never sees a length ahead
+// of the data); a per-thread slot is written by its own thread only.
 struct FlightRecorder::Header {
   uint64_t magic;
-  int32_t op_thread;
-  int32_t op;                       // OpCode of the last op started, -1 before
-  const char* phase;                // a string literal: same address in the parent (fork)
+  std::atomic<int32_t> op_thread;
+  std::atomic<int32_t> op;          // OpCode of the last op started, -1 before
+  std::atomic<const char*> phase;   // a string literal: same address in the parent (fork)
   int32_t thread_op[kThreads];      // per simulated thread: the op it is in, -1 none
   const char* thread_phase[kThreads];  // and the phase when it started it
   int32_t crashed_thread;           // set by the fatal-signal handler, -1 before
@@ -86,12 +88,13 @@ void FlightRecorder::end_execution() { header_->in_execution = 0; }
 bool FlightRecorder::in_execution() const { return header_->in_execution != 0; }
 
 void FlightRecorder::note_op(int thread, OpCode op, const char* phase) {
-  header_->op_thread = thread;
-  header_->op = static_cast<int32_t>(op);
-  header_->phase = phase != nullptr ? phase : "";
+  const char* const label = phase != nullptr ? phase : "";
+  header_->op_thread.store(thread, std::memory_order_relaxed);
+  header_->op.store(static_cast<int32_t>(op), std::memory_order_relaxed);
+  header_->phase.store(label, std::memory_order_relaxed);
   if (thread >= 0 && thread < kThreads) {
-    header_->thread_op[thread] = header_->op;
-    header_->thread_phase[thread] = header_->phase;
+    header_->thread_op[thread] = static_cast<int32_t>(op);
+    header_->thread_phase[thread] = label;
   }
 }
 
@@ -140,16 +143,17 @@ std::string op_name(int32_t code) {
 std::string FlightRecorder::last_op_name() const {
   const int t = header_->crashed_thread;
   if (t >= 0 && t < kThreads && header_->thread_op[t] >= 0) return op_name(header_->thread_op[t]);
-  return op_name(header_->op);
+  return op_name(header_->op.load(std::memory_order_relaxed));
 }
 
 std::string FlightRecorder::last_op() const {
   const int t = header_->crashed_thread;
   const bool by_crash = t >= 0 && t < kThreads && header_->thread_op[t] >= 0;
-  const int32_t op = by_crash ? header_->thread_op[t] : header_->op;
-  const char* phase = by_crash ? header_->thread_phase[t] : header_->phase;
+  const int32_t op = by_crash ? header_->thread_op[t] : header_->op.load(std::memory_order_relaxed);
+  const char* phase =
+      by_crash ? header_->thread_phase[t] : header_->phase.load(std::memory_order_relaxed);
   if (op < 0) return "";
-  std::string out = op_name(op) + " (T" + std::to_string(by_crash ? t : header_->op_thread);
+  std::string out = op_name(op) + " (T" + std::to_string(by_crash ? t : header_->op_thread.load(std::memory_order_relaxed));
   if (phase != nullptr && phase[0] != '\0') out += ", phase " + std::string(phase);
   return out + ")";
 }
