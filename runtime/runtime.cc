@@ -459,6 +459,7 @@ void Runtime::initialize() {
   t->bound_gilstate = true;
   per_thread(self).gilstate.store(t);
   gilstate_key_created_ = true;  // _PyGILState_Init
+  main_tstate_ = t;  // pyinit_core: runtime->main_tstate
   take_gil(t);
   attach(t);
   // The queues open last: a call accepted while the queues are being reset (a C thread
