@@ -15,8 +15,12 @@ void Runtime::resolve_final_tstate(ThreadState* t) {
   // dereferences its interp [conform 3.13.18, 3.14.10, 3.15.2: SIGSEGV; debug builds assert
   // main_tstate->thread_id == runtime->main_thread first].
   ThreadState* m = main_tstate_.load();
-  if (platform_.current() != main_thread_.load() || m == t) return;
+  if (m == nullptr || platform_.current() != main_thread_.load() || m == t) return;
   touch(m, "resolve_final_tstate: runtime->main_tstate");
+  // The embedded storage may hold a new thread state again (the interpreter's next first
+  // tstate): CPython's main_tstate then addresses that one, a live tstate (the swap to it is
+  // the unmodelled part). Only storage left reset is the NULL read.
+  if (m->deleted && m->embedded && m->interp->initial_tstate_in_use) return;
   if (m->deleted) {
     crash("NULL dereference: resolve_final_tstate: runtime->main_tstate was deleted and reset "
           "(interp NULL); PyThreadState_Swap to it");

@@ -323,6 +323,10 @@ void Runtime::free_tstate(ThreadState* t) {
     pt.bound.compare_exchange_strong(expected, nullptr);  // routing must not follow it (P3)
   }
   emit(EventKind::kTstateDeleted, 0, 0, 0, {}, t, t->interp);
+  // The fixed design keeps runtime->main_tstate from dangling; CPython (the defect) leaves it.
+  if (main_tstate_.load() == t && !defects_.has(Defect::kForkChildStaleMainTstate)) {
+    main_tstate_ = nullptr;
+  }
   if (t->embedded) {
     // Storage inside the interpreter: it stays readable until the interpreter is freed. The
     // slot is free again; whether it counts as initialised is take_initial_tstate_storage's

@@ -350,7 +350,8 @@ class Runtime {
   std::atomic<platform::ThreadId> main_thread_{platform::kNoThread};
   // runtime->main_tstate (3.13+): the main thread's tstate as Py_Initialize made it. CPython
   // never updates it after a fork (defect fork_child_stale_main_tstate); the fixed design
-  // points it at the forking thread's tstate, which is the child's main thread's.
+  // points it at the forking thread's tstate, which is the child's main thread's, and forgets
+  // it when it is deleted (free_tstate): null = nothing to swap to.
   std::atomic<ThreadState*> main_tstate_{nullptr};
   Interpreter* head_ = nullptr;
   std::atomic<Interpreter*> main_{nullptr};  // null after finalisation (PyInterpreterState_Delete)
