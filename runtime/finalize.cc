@@ -7,11 +7,32 @@
 
 namespace ifz::rt {
 
+void Runtime::resolve_final_tstate(ThreadState* t) {
+  // 3.13+ resolve_final_tstate (pylifecycle.c): on the main thread, a current tstate other than
+  // runtime->main_tstate is swapped for it. Only the read is modelled (the swap is a gap,
+  // docs/versions-3.13-3.15.md §2.5): a main_tstate that was deleted is the interpreter's
+  // embedded initial tstate reset to _PyThreadState_INIT (interp NULL), and the swap
+  // dereferences its interp [conform 3.13.18, 3.14.10, 3.15.2: SIGSEGV; debug builds assert
+  // main_tstate->thread_id == runtime->main_thread first].
+  ThreadState* m = main_tstate_.load();
+  if (m == nullptr || platform_.current() != main_thread_.load() || m == t) return;
+  touch(m, "resolve_final_tstate: runtime->main_tstate");
+  // The embedded storage may hold a new thread state again (the interpreter's next first
+  // tstate): CPython's main_tstate then addresses that one, a live tstate (the swap to it is
+  // the unmodelled part). Only storage left reset is the NULL read.
+  if (m->deleted && m->embedded && m->interp->initial_tstate_in_use) return;
+  if (m->deleted) {
+    crash("NULL dereference: resolve_final_tstate: runtime->main_tstate was deleted and reset "
+          "(interp NULL); PyThreadState_Swap to it");
+  }
+}
+
 int Runtime::finalize() {
   if (!initialized_) return 0;  // Py_FinalizeEx on an uninitialized runtime does nothing
   ThreadState* t = current();
   if (t == nullptr) fatal("Py_FinalizeEx", "the function must be called with the GIL held, but the GIL is released (the current Python thread state is NULL)");
   touch(t, "Py_FinalizeEx: tstate");
+  if (profile_.finalize_resolves_main_tstate) resolve_final_tstate(t);
   Interpreter* interp = t->interp;
 
   // 3.15 (gh-136003, PR gh-136004): the three pre-finalisation steps repeat until a pass

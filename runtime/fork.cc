@@ -146,6 +146,14 @@ void Runtime::reinit_runtime_locks() {
 void Runtime::after_fork_child(ThreadState* t) {
   // K1: this thread is now the runtime's main thread (_PyRuntimeState_ReInitThreads).
   main_thread_ = platform_.current();
+  // runtime->main_tstate: CPython leaves it at the parent's main thread's tstate, which
+  // delete_threads_except below deletes when another thread forked (3.13.15 posixmodule.c
+  // PyOS_AfterFork_Child never writes it). The fixed design moves it with main_thread.
+  if (defect(Defect::kForkChildStaleMainTstate)) {
+    if (main_tstate_.load() != t) trigger(Defect::kForkChildStaleMainTstate, __PRETTY_FUNCTION__);
+  } else {
+    main_tstate_ = t;
+  }
   set_phase(Phase::kForkChildAfterFork);
   // _PySignal_AfterFork (Modules/signalmodule.c, every version): the signal flags are cleared
   // so that a signal tripped just before the fork is handled by the parent only (issue9535)

@@ -330,6 +330,10 @@ void Runtime::free_tstate(ThreadState* t) {
   // tstate is storage inside it); CPython's free_threadstate reads tstate->interp.
   touch(t->interp, "free_threadstate: tstate->interp");
   emit(EventKind::kTstateDeleted, 0, 0, 0, {}, t, t->interp);
+  // The fixed design keeps runtime->main_tstate from dangling; CPython (the defect) leaves it.
+  if (main_tstate_.load() == t && !defects_.has(Defect::kForkChildStaleMainTstate)) {
+    main_tstate_ = nullptr;
+  }
   if (t->embedded) {
     // Storage inside the interpreter: it stays readable until the interpreter is freed. The
     // slot is free again; whether it counts as initialised is take_initial_tstate_storage's
@@ -466,6 +470,7 @@ void Runtime::initialize() {
   t->bound_gilstate = true;
   per_thread(self).gilstate.store(t);
   gilstate_key_created_ = true;  // _PyGILState_Init
+  main_tstate_ = t;  // pyinit_core: runtime->main_tstate
   take_gil(t);
   attach(t);
   // The queues open last: a call accepted while the queues are being reset (a C thread

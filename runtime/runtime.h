@@ -301,6 +301,9 @@ class Runtime {
   /// finalize_subinterpreters, CPython's function (the defects' site).
   void end_leftover_subinterpreters(ThreadState* t);
   void finalize_subinterpreters(ThreadState* t);
+  /// resolve_final_tstate (3.13+, knob finalize_resolves_main_tstate): Py_FinalizeEx's first
+  /// step reads runtime->main_tstate when called on the main thread from another tstate.
+  void resolve_final_tstate(ThreadState* t);
   void interpreter_clear(Interpreter* i, ThreadState* caller);
   void interpreter_delete(Interpreter* i);
   void runtime_fini();
@@ -345,6 +348,11 @@ class Runtime {
   std::atomic<ThreadState*> finalizing_tstate_{nullptr};  // compared only (gh-109793)
   std::atomic<platform::ThreadId> subinterp_finalizer_{platform::kNoThread};
   std::atomic<platform::ThreadId> main_thread_{platform::kNoThread};
+  // runtime->main_tstate (3.13+): the main thread's tstate as Py_Initialize made it. CPython
+  // never updates it after a fork (defect fork_child_stale_main_tstate); the fixed design
+  // points it at the forking thread's tstate, which is the child's main thread's, and forgets
+  // it when it is deleted (free_tstate): null = nothing to swap to.
+  std::atomic<ThreadState*> main_tstate_{nullptr};
   Interpreter* head_ = nullptr;
   std::atomic<Interpreter*> main_{nullptr};  // null after finalisation (PyInterpreterState_Delete)
   int64_t next_interp_id_ = 0;

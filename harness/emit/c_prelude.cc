@@ -782,7 +782,18 @@ static void *ifz_churn_main(void *arg) {
   PyInterpreterState *interp = (PyInterpreterState *)arg;
   while (ifz_churn_on) {
     PyThreadState *t = PyThreadState_New(interp);  /* HEAD_LOCK */
+#if PY_VERSION_HEX >= 0x030D0000
+    /* PyThreadState_Clear wants the GIL and a current thread state of the same interpreter
+     * (3.13's debug build asserts current_fast_get()->interp == tstate->interp, a NULL read
+     * without one). HEAD_LOCK is still taken without the GIL, by New and Delete. Before 3.13
+     * the churn stays GIL-free: its HEAD_LOCK bursts must stay dense for the fork window
+     * (ifz_os_fork_in_window), and those versions' Clear does not read the current tstate. */
+    PyEval_RestoreThread(t);
     PyThreadState_Clear(t);
+    PyEval_SaveThread();
+#else
+    PyThreadState_Clear(t);
+#endif
     PyThreadState_Delete(t);                       /* HEAD_LOCK */
   }
   return NULL;
@@ -800,7 +811,15 @@ IFZ_FN void ifz_head_lock_churn_begin(void) {
 IFZ_FN void ifz_head_lock_churn_end(void) {
   if (!ifz_churn_on) return;
   ifz_churn_on = 0;
+#if PY_VERSION_HEX >= 0x030D0000
+  /* The churn takes the GIL for each Clear: the joiner must not keep it. */
+  PyThreadState *cur = PyThreadState_GetUnchecked();
+  if (cur) PyEval_SaveThread();
   pthread_join(ifz_churn_thread, NULL);
+  if (cur) PyEval_RestoreThread(cur);
+#else
+  pthread_join(ifz_churn_thread, NULL);
+#endif
 }
 
 /* os.fork() as Python code calls it: the child's pid, 0 in the child, -1 if it raised

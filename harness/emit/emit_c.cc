@@ -183,6 +183,17 @@ struct ScriptBuilder {
         release();
         add(StepKind::kPass, t->lock_released);
       }
+    } else if (op.code == OpCode::kFork && op.follow_child && t->end >= 0) {
+      // The model's fork waited inside PyOS_BeforeFork (3.13+: HEAD_LOCK, held by a thread's
+      // hold_lock) while other threads took the turns up to its return, and forked only then.
+      // CPython's wait is too short to be sequenced (the churn holds HEAD_LOCK for an instant),
+      // and a child forked earlier would wait for turns that threads it does not have pass:
+      // the emitted thread forks where the model's did, at its return turn. It waits with the GIL
+      // released even where the model's kept it: the 3.13+ churn standing for the HEAD_LOCK
+      // holder takes the GIL to clear its thread states (c_prelude.cc).
+      add(StepKind::kPass, t->start);
+      add(StepKind::kWait, t->end);
+      if (!add_op(k, i, *t)) return false;
     } else if (kept_gil) {
       add(StepKind::kPass, t->start);
       if (!add_op(k, i, *t)) return false;

@@ -72,6 +72,14 @@ TEST_P(ForkContracts, K1_OnlyTheForkingThreadSurvivesInTheChild) {
     rt.join_thread(t2);
   }, &d);
   ASSERT_TRUE(in_child);
+  if (has(Defect::kForkChildStaleMainTstate)) {
+    // 3.13–3.15: runtime->main_tstate still names the deleted main tstate; Py_FinalizeEx's
+    // resolve_final_tstate swaps to it on the child's main thread (conform 3.13.18, 3.14.10,
+    // 3.15.2, seed c_thread_fork_child_finalizes).
+    ASSERT_EQ(r.outcome.kind, Outcome::Kind::kCrash) << r.summary();
+    EXPECT_NE(r.outcome.message.find("resolve_final_tstate"), std::string::npos) << r.summary();
+    return;
+  }
   ASSERT_TRUE(r.exited_normally()) << r.summary();
   const auto runs = r.all(EventKind::kPendingRun);
   ASSERT_EQ(runs.size(), 1u);

@@ -651,6 +651,33 @@ TEST(Defects, BreakerNotSetOffMainThread) {
   EXPECT_NE(f.find("never ran"), std::string::npos) << f;
 }
 
+// fork_child_stale_main_tstate (3.13–3.15): a C thread forks; the child deletes the old main
+// thread's tstate but runtime->main_tstate still names it, and Py_FinalizeEx on the child's
+// (new) main thread swaps to it: NULL dereference (seed c_thread_fork_child_finalizes, conform
+// 3.13.18, 3.14.10, 3.15.2). Without the defect main_tstate follows the forking thread.
+ScenarioResult c_thread_forks_and_finalizes(const std::string& profile, DefectSet extra) {
+  return run_sim(profile, [](Runtime& rt) {
+    rt.initialize();
+    const ThreadId c = rt.start_c_thread([&rt] {
+      const int state = rt.gilstate_ensure();
+      if (!rt.fork(ForkKind::kFork, ForkFollow::kChild).in_child) {
+        rt.gilstate_release(state);
+        return;
+      }
+      rt.run_bytecode(1);
+      rt.finalize();
+      rt.exit_process(0);
+    });
+    rt.join_thread(c);
+  }, nullptr, extra);
+}
+
+TEST(Defects, ForkChildStaleMainTstate) {
+  const std::string f = check_defect(Defect::kForkChildStaleMainTstate, "3.13-fixed",
+                                     c_thread_forks_and_finalizes);
+  EXPECT_NE(f.find("resolve_final_tstate"), std::string::npos) << f;
+}
+
 TEST(Defects, EveryDefectIsCovered) {
   const std::set<std::string> tested = {
       "bpo39958_headlock_reentry", "gh101437_clear_without_tstate",
@@ -664,7 +691,8 @@ TEST(Defects, EveryDefectIsCovered) {
       "reinit_with_stale_daemons", "gh108987_thread_run_after_finalize",
       "initial_tstate_not_reset", "finalize_half_built_subinterp",
       "trip_signal_without_main_interp", "breaker_not_set_off_main_thread",
-      "gh154175_drop_request_read_after_release", "hang_without_tstate_refcount"};
+      "gh154175_drop_request_read_after_release", "hang_without_tstate_refcount",
+      "fork_child_stale_main_tstate"};
   // The -fixed shutdown design's defects (docs/design-notes.md §7, 13): their triggers are
   // corpus programs, checked by harness/tests/canary_site_test.cc (DefectTriggerProgram).
   const std::set<std::string> by_trigger_programs = {

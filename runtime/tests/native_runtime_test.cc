@@ -509,7 +509,12 @@ TEST_P(NativeContracts, K1_OnlyTheForkingThreadSurvivesInTheChild) {
     rt.exit_process(0);
   });
   ASSERT_TRUE(r.exited_normally()) << r.summary();
-  EXPECT_EQ(notes(r)["child_status"], 0);
+  if (has(Defect::kForkChildStaleMainTstate)) {
+    // 3.13–3.15: the child's Py_FinalizeEx swaps to the stale runtime->main_tstate and crashes.
+    EXPECT_NE(notes(r)["child_status"], 0);
+  } else {
+    EXPECT_EQ(notes(r)["child_status"], 0);
+  }
 }
 
 // K4 on real fork(2): the refusal matrix from the parent's side (the child of an allowed
