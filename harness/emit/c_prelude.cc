@@ -650,6 +650,12 @@ IFZ_FN void ifz_cleanup_thread(ifz_thread *c) {
     PyThreadState_Swap(c->home);
     c->ts = c->home;
   }
+  /* A C thread returns without holding the GIL, whatever thread state it still has attached
+   * (interpfuzz's Execution::cleanup_thread). */
+  if (c->is_c_thread && c->ts) {
+    c->saved = PyEval_SaveThread();
+    c->ts = NULL;
+  }
 }
 
 static PyObject *ifz_python_thread_main(PyObject *self, PyObject *unused) {

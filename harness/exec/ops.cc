@@ -178,6 +178,10 @@ void Execution::cleanup_thread(ThreadCtx& c) {
   if (c.is_c_thread && c.home != nullptr && runtime_->current() == c.home) {
     runtime_->save_thread();
   }
+  // Likewise any other thread state a C thread still has attached at its end (one its
+  // new_interp made, left current after its ensures were released): an embedder's thread
+  // returns without holding the GIL. The emitted C does the same (ifz_cleanup_thread).
+  if (c.is_c_thread && runtime_->current() != nullptr) runtime_->save_thread();
 }
 
 OpContext Execution::op_context(const ThreadCtx& c, int slot, const Op& op) const {
