@@ -144,6 +144,9 @@ class Execution {
   std::array<bool, kMaxThreads> started_{};
   std::array<int, kMaxThreads> start_order_{};  // 0 = main / never started; increasing
   std::array<int64_t, kMaxThreads> start_generation_{};  // runtime lifetime it was started in
+  // The interpreter a Python-level thread was started from (-1: a C thread). Its Thread
+  // object lives there and goes when that interpreter is ended.
+  std::array<int64_t, kMaxThreads> start_interp_{};
   int starts_ = 0;
   std::array<platform::ThreadId, kMaxThreads> script_tid_{};
   std::array<int, 1024> slot_of_tid_{};  // OS thread → ctx slot

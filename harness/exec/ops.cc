@@ -413,6 +413,7 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
       const int s = op.thread;
       start_order_[s] = ++starts_;
       start_generation_[s] = rt.generation();
+      start_interp_[s] = kind == StartKind::kCThread ? -1 : interp_of(rt.current());
       if (kind == StartKind::kCThread) {
         started_[s] = true;
         script_tid_[s] = rt.start_c_thread([this, s] { run_thread(s, true, true); });
@@ -448,6 +449,10 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
       // (threading is imported again after re-initialisation): nothing can join it.
       IFZ_REQUIRE(start_generation_[op.thread] == rt.generation(),
                   "the thread belongs to an earlier runtime lifetime");
+      // A Thread object lives in the interpreter that started it: once Py_EndInterpreter ended
+      // that interpreter, nothing holds it to join (3.14+'s shut-down threads hang for good).
+      IFZ_REQUIRE(start_interp_[op.thread] < 0 || rt.find_interp(start_interp_[op.thread]) != nullptr,
+                  "the thread's interpreter was ended: its Thread object went with it");
       rt.join_thread(script_tid_[op.thread]);
       return true;
     case OpCode::kAtexit: {
