@@ -529,6 +529,14 @@ bool Execution::op_gil(ThreadCtx& c, const Op& op, const char** why) {
       // Inside a gilstate_ensure that re-attached a tstate: PyEval_RestoreThread would wait
       // for the GIL this thread holds.
       IFZ_REQUIRE(!attached(c), "a thread state is attached (gilstate_ensure): release it first");
+      // The saved tstate's interpreter may be gone meanwhile (a fork child keeps only the main
+      // interpreter, K3): the embedder's pointer then dangles, a misuse of the API, not a
+      // runtime bug. Known by the ids this thread tracks, without reading the tstate.
+      bool still_known = c.saved == c.home || c.saved == c.created || c.saved == c.gilstate;
+      for (int id = 0; id < kInterpSlots && !still_known; ++id) {
+        still_known = c.own[id] == c.saved && rt.find_interp(id) != nullptr;
+      }
+      IFZ_REQUIRE(still_known, "the released thread state's interpreter is gone (fork child)");
       rt::ThreadState* t = c.saved;
       c.saved = nullptr;
       rt.restore_thread(t);
