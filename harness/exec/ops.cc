@@ -628,6 +628,13 @@ bool Execution::op_pending(ThreadCtx& c, const Op& op, const char** why) {
 bool Execution::op_fork(ThreadCtx& c, const Op& op, const char** why) {
   rt::Runtime& rt = *runtime_;
   IFZ_REQUIRE(rt.initialized() && attached(c), "needs an attached thread state");
+  // A thread attached through gilstate_ensure while it still keeps a released subinterpreter
+  // tstate (≤3.11 re-attaches its first tstate): the child keeps only the main interpreter, so
+  // that saved pointer would dangle in the child (API misuse, not a runtime bug).
+  for (int id = 1; id < kInterpSlots; ++id) {
+    IFZ_REQUIRE(c.saved == nullptr || c.own[id] != c.saved,
+                "a released subinterpreter thread state is kept across the fork");
+  }
   const int n = static_cast<int>(program_.threads.size());
   const int child = op.thread > 0 && op.thread < n && !started_[op.thread] ? op.thread : -1;
   const auto follow = op.follow_child ? platform::ForkFollow::kChild : platform::ForkFollow::kParent;
