@@ -118,6 +118,7 @@ typedef struct ifz_thread {
   PyObject *pythread;                         /* threading.Thread object, for join */
   pthread_t cthread;                          /* C thread, for join */
   volatile int done;                          /* its script and cleanup ended */
+  int fork_child_main;                        /* it forked and runs on in the child */
 } ifz_thread;
 
 enum { IFZ_THREADING, IFZ_DAEMON, IFZ_RAW, IFZ_C };
@@ -666,6 +667,9 @@ static PyObject *ifz_python_thread_main(PyObject *self, PyObject *unused) {
   long long id = ifz_interp_id(c->ts);
   if (id >= 0 && id < IFZ_MAX_INTERP) c->own[id] = c->ts;
   ifz_scripts[c - ifz_threads](c);
+  /* The forking thread ends the fork child with its script, like os._exit in a Python child
+   * (interpfuzz's Execution::run_thread). */
+  if (c->fork_child_main) ifz_exit_process(0);
   ifz_cleanup_thread(c);
   c->done = 1;
   Py_RETURN_NONE;
@@ -676,6 +680,9 @@ static void *ifz_c_thread_main(void *arg) {
   ifz_thread *c = (ifz_thread *)arg;
   ifz_self = c;
   ifz_scripts[c - ifz_threads](c);
+  /* The forking thread ends the fork child with its script, like os._exit in a Python child
+   * (interpfuzz's Execution::run_thread). */
+  if (c->fork_child_main) ifz_exit_process(0);
   ifz_cleanup_thread(c);
   c->done = 1;
   return NULL;
@@ -1002,6 +1009,59 @@ typedef struct ifz_op {
 #define IFZ_FOLLOW_CHILD 1
 #define IFZ_CHILD_SCRIPT_RUNS 2
 
+/* K3: which of this thread's thread states a fork child will not have, read before the fork
+ * (in the child they are freed): all but the current one in its interpreter
+ * (_PyThreadState_DeleteExcept), and from 3.8 every one in another interpreter
+ * (_PyInterpreterState_DeleteExceptMain). interpfuzz's op_fork decides the same. */
+typedef struct { PyThreadState *ts[8 + 16 + 2 * IFZ_MAX_INTERP]; int n; } ifz_tstate_set;
+
+IFZ_FN void ifz_consider_gone(ifz_tstate_set *g, PyThreadState *t, PyThreadState *cur) {
+  if (!t || t == cur) return;
+#if PY_VERSION_HEX >= 0x03080000
+  g->ts[g->n++] = t;
+#else
+  if (ifz_interp_id(t) == ifz_interp_id(cur)) g->ts[g->n++] = t;
+#endif
+}
+
+IFZ_FN ifz_tstate_set ifz_forked_away(ifz_thread *c) {
+  ifz_tstate_set g = {{0}, 0};
+  PyThreadState *cur = c->ts;
+  if (!cur) return g;
+  ifz_consider_gone(&g, c->home, cur);
+  ifz_consider_gone(&g, c->saved, cur);
+  ifz_consider_gone(&g, c->created, cur);
+  for (int i = 0; i < c->gs_depth; ++i) ifz_consider_gone(&g, c->gs_ts[i], cur);
+  for (int i = 0; i < IFZ_MAX_INTERP; ++i) {
+    ifz_consider_gone(&g, c->own[i], cur);
+    ifz_consider_gone(&g, c->prev[i], cur);
+  }
+  return g;
+}
+
+IFZ_FN int ifz_went(const ifz_tstate_set *g, PyThreadState *t) {
+  for (int i = 0; t && i < g->n; ++i) {
+    if (g->ts[i] == t) return 1;
+  }
+  return 0;
+}
+
+/* In the child: the embedder's pointers to those would dangle, it forgets them; of its open
+ * ensures, those from the first forgotten level up (releases go innermost first). */
+IFZ_FN void ifz_forget_forked_away(ifz_thread *c, const ifz_tstate_set *g) {
+  if (ifz_went(g, c->home)) c->home = NULL;
+  if (ifz_went(g, c->saved)) c->saved = NULL;
+  if (ifz_went(g, c->created)) c->created = NULL;
+  for (int i = 0; i < IFZ_MAX_INTERP; ++i) {
+    if (ifz_went(g, c->own[i])) c->own[i] = NULL;
+    if (ifz_went(g, c->prev[i])) c->prev[i] = NULL;
+  }
+  for (int i = 0; i < c->gs_depth; ++i) {
+    if (ifz_went(g, c->gs_ts[i])) c->gs_depth = i;
+  }
+  c->gilstate = c->gs_depth > 0 ? c->gs_ts[c->gs_depth - 1] : NULL;
+}
+
 /* fork: os.fork(), or subprocess.run(['/bin/true']) with or without preexec_fn. Followed into
  * the child, the process's outcome is the child's; with a hold_lock HEAD churn running,
  * interpfuzz's fork fell inside the critical section: ifz_os_fork_in_window repeats it until a
@@ -1014,6 +1074,7 @@ IFZ_FN void ifz_fork(ifz_thread *self, const ifz_op *op) {
     if (follow_child && rc != INT_MIN) ifz_exit_like_returncode(rc);
     return;
   }
+  ifz_tstate_set gone = ifz_forked_away(self);
 #if PY_VERSION_HEX >= 0x030D0000
   /* 3.13: PyOS_BeforeFork takes HEAD_LOCK itself, so no fork falls inside another thread's
    * HEAD_LOCK critical section: there is no window to repeat the fork for (the model's fork
@@ -1028,6 +1089,8 @@ IFZ_FN void ifz_fork(ifz_thread *self, const ifz_op *op) {
     return;
   }
   if (pid == 0) {
+    ifz_forget_forked_away(self, &gone);
+    self->fork_child_main = 1;
     ifz_obs("fork_child threads=%d", ifz_count_tstates());
     /* _PyOS_IsMainThread: the forking thread became the child's main thread
      * (PyOS_AfterFork_Child) and, in the main interpreter, is where signal handlers run. */

@@ -56,6 +56,10 @@ struct ThreadCtx {
   std::array<rt::ThreadState*, kInterpSlots> prev{};  // where end_interp of interp i returns
   int64_t bound_interp = -1;  // interpreter it last ran in
   bool called_initialize = false;  // the embedding's thread that ran Py_Initialize (C code)
+  // It forked and is running on in the child, where it is the only thread of the fork: the
+  // child ends with its script, as a Python child ends with os._exit (the process does not
+  // wait for threads it started there; 3.14+ hangs some of those for good by design).
+  bool fork_child_main = false;
   int op_script = -1, op_index = -1;  // the op this thread runs now (for the op log)
   int in_python_callback = 0;  // > 0 while it runs a script as Python code (an atexit callback)
   rt::ThreadState* callback_tstate = nullptr;  // the tstate the innermost callback runs on
@@ -67,6 +71,9 @@ struct ThreadCtx {
   // it until the thread's next op (every other reason is a string literal).
   std::string refusal;
   void forget_tstates();
+  /// Forgets every pointer to one of `gone` (tstates a fork child does not have); of the open
+  /// ensures, those from the first forgotten level up.
+  void forget(const std::vector<rt::ThreadState*>& gone);
 };
 
 /// Native: reads the report lines of a sandbox (or fork child) into `res`.

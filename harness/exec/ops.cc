@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -27,6 +28,20 @@ void ThreadCtx::forget_tstates() {
   gilstate_depth = 0;
   own.fill(nullptr);
   prev.fill(nullptr);
+}
+
+void ThreadCtx::forget(const std::vector<rt::ThreadState*>& gone) {
+  auto went = [&](rt::ThreadState* t) {
+    return t != nullptr && std::find(gone.begin(), gone.end(), t) != gone.end();
+  };
+  for (rt::ThreadState** p : {&home, &saved, &created}) *p = went(*p) ? nullptr : *p;
+  for (auto& t : own) t = went(t) ? nullptr : t;
+  for (auto& t : prev) t = went(t) ? nullptr : t;
+  // Ensures are released innermost first: those above a forgotten level cannot be either.
+  for (int i = 0; i < gilstate_depth; ++i) {
+    if (went(gilstate_tstates[i])) gilstate_depth = i;
+  }
+  gilstate = gilstate_depth > 0 ? gilstate_tstates[gilstate_depth - 1] : nullptr;
 }
 
 bool Execution::attached(const ThreadCtx& c) const { return runtime_->current() != nullptr; }
@@ -136,6 +151,10 @@ void Execution::run_thread(int slot, bool c_thread, bool daemon) {
     c.bound_interp = i;  // its tstate is bound before its first op (release_gil; add_pending)
   }
   run_script(c, slot);
+  if (c.fork_child_main) {
+    end_of_main();
+    runtime_->exit_process(0);
+  }
   cleanup_thread(c);
 }
 
@@ -529,14 +548,6 @@ bool Execution::op_gil(ThreadCtx& c, const Op& op, const char** why) {
       // Inside a gilstate_ensure that re-attached a tstate: PyEval_RestoreThread would wait
       // for the GIL this thread holds.
       IFZ_REQUIRE(!attached(c), "a thread state is attached (gilstate_ensure): release it first");
-      // The saved tstate's interpreter may be gone meanwhile (a fork child keeps only the main
-      // interpreter, K3): the embedder's pointer then dangles, a misuse of the API, not a
-      // runtime bug. Known by the ids this thread tracks, without reading the tstate.
-      bool still_known = c.saved == c.home || c.saved == c.created || c.saved == c.gilstate;
-      for (int id = 0; id < kInterpSlots && !still_known; ++id) {
-        still_known = c.own[id] == c.saved && rt.find_interp(id) != nullptr;
-      }
-      IFZ_REQUIRE(still_known, "the released thread state's interpreter is gone (fork child)");
       rt::ThreadState* t = c.saved;
       c.saved = nullptr;
       rt.restore_thread(t);
@@ -628,12 +639,21 @@ bool Execution::op_pending(ThreadCtx& c, const Op& op, const char** why) {
 bool Execution::op_fork(ThreadCtx& c, const Op& op, const char** why) {
   rt::Runtime& rt = *runtime_;
   IFZ_REQUIRE(rt.initialized() && attached(c), "needs an attached thread state");
-  // A thread attached through gilstate_ensure while it still keeps a released subinterpreter
-  // tstate (≤3.11 re-attaches its first tstate): the child keeps only the main interpreter, so
-  // that saved pointer would dangle in the child (API misuse, not a runtime bug).
-  for (int id = 1; id < kInterpSlots; ++id) {
-    IFZ_REQUIRE(c.saved == nullptr || c.own[id] != c.saved,
-                "a released subinterpreter thread state is kept across the fork");
+  // Which of this thread's tstates the child will not have, decided while they can still be
+  // read (in the child they are freed).
+  std::vector<rt::ThreadState*> gone;
+  if (rt::ThreadState* cur = rt.current()) {
+    const int64_t here = interp_of(cur);
+    auto consider = [&](rt::ThreadState* t) {
+      if (t == nullptr || t == cur) return;
+      if (rt.profile().fork_deletes_other_interps || interp_of(t) == here) gone.push_back(t);
+    };
+    consider(c.home);
+    consider(c.saved);
+    consider(c.created);
+    for (int i = 0; i < c.gilstate_depth; ++i) consider(c.gilstate_tstates[i]);
+    for (rt::ThreadState* t : c.own) consider(t);
+    for (rt::ThreadState* t : c.prev) consider(t);
   }
   const int n = static_cast<int>(program_.threads.size());
   const int child = op.thread > 0 && op.thread < n && !started_[op.thread] ? op.thread : -1;
@@ -662,11 +682,12 @@ bool Execution::op_fork(ThreadCtx& c, const Op& op, const char** why) {
   // its Python bootstrap would return into a freed thread state (Python code cannot call
   // Py_FinalizeEx).
   if (c.is_c_thread) init_thread_ = plat_.current();
-  // K3: in a 3.8+ child only the main interpreter is left; this thread keeps its tstate there.
-  // A 3.7 child keeps every interpreter and this thread's tstates in them.
-  if (rt.profile().fork_deletes_other_interps) {
-    for (int i = 1; i < kInterpSlots; ++i) c.own[i] = c.own[i] == rt.current() ? c.own[i] : nullptr;
-  }
+  c.fork_child_main = true;
+  // K3: the child keeps, of this thread's tstates, the current one and (3.7 only) those of
+  // other interpreters; the rest were freed with the other threads' (DeleteExcept) and the other
+  // interpreters (3.8+ DeleteExceptMain). The embedder's pointers to them dangle: it forgets
+  // them, as the emitted C does (ifz_forget_forked_away).
+  c.forget(gone);
   if (child >= 0) {
     started_[child] = true;
     run_script(c, child);
