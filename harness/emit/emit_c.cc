@@ -139,12 +139,18 @@ struct ScriptBuilder {
       r.op.variant = op.variant;
       out->push_back(r);
     };
-    if (t->returned && t->end < 0) {
+    // The op itself; a hold_lock whose hold the model ended within the same op gives the lock
+    // back after one yield (its critical section spans at least one other thread's step).
+    auto op_then_release_if = [&](bool release_now) {
       if (!add_op(k, i, *t)) return false;
-      if (held_lock) {
+      if (release_now) {
         add(StepKind::kYield, 0);
         release();
       }
+      return true;
+    };
+    if (t->returned && t->end < 0) {
+      if (!op_then_release_if(held_lock)) return false;
       add(StepKind::kPass, t->start);
       return true;
     }
@@ -159,21 +165,13 @@ struct ScriptBuilder {
       // The model's thread took the lock in the op's turn, at a later turn of its own (other
       // threads ran while it dropped the GIL first), or never: the C's hold starts there too.
       const bool released_at_once = t->lock_released == OpTurns::kReleasedAtOnce;
-      if (t->lock_taken == OpTurns::kTakenAtOnce) {
-        if (!add_op(k, i, *t)) return false;
-        if (released_at_once) {
-          add(StepKind::kYield, 0);
-          release();
-        }
+      if (t->lock_taken == OpTurns::kTakenAtOnce && !op_then_release_if(released_at_once)) {
+        return false;
       }
       add(StepKind::kPass, t->start);
       if (t->lock_taken >= 0) {
         add(StepKind::kWait, t->lock_taken);
-        if (!add_op(k, i, *t)) return false;
-        if (released_at_once) {
-          add(StepKind::kYield, 0);
-          release();
-        }
+        if (!op_then_release_if(released_at_once)) return false;
         add(StepKind::kPass, t->lock_taken);
       }
       // The model's thread gave the lock back at its own turn (then waited for the GIL, maybe

@@ -427,31 +427,11 @@ TEST(Defects, Gh154175DropRequestReadAfterRelease) {
 // after SetFinalizing and hangs at the GIL; 3.13's late finalize_subinterpreters then joins it
 // for good (gh-128639 [PROBE 3.13.18 finalize_subinterp_nondaemon]). Without the defect the
 // thread unwinds and finalisation returns.
-ScenarioResult finalize_with_subinterp_nondaemon_thread(const std::string& profile, DefectSet extra) {
-  bool parked = false;
-  bool released = false;
-  FnChooser chooser([&](auto runnable, platform::ThreadId current, const auto& where) {
-    if (current == 1 && where.kind == platform::Point::kSyscall) parked = true;
-    const bool t_may_run = !parked || released;
-    return index_of(runnable, t_may_run && current == 1 ? 1 : 0);
-  });
-  return run_sim(profile, [&](Runtime& rt) {
-    rt.initialize();
-    ThreadState* main_t = rt.current();
-    rt.new_interpreter({}, nullptr);
-    rt.start_thread(ThreadKind::kThreading, /*daemon=*/false, [&] {
-      rt.block("sleep");
-      rt.run_bytecode(2);
-    });
-    rt.swap(main_t);
-    released = true;
-    rt.finalize();
-  }, &chooser, extra);
-}
-
 TEST(Defects, HangWithoutTstateRefcount) {
   const std::string f = check_defect(Defect::kHangWithoutTstateRefcount, "3.13-fixed",
-                                     finalize_with_subinterp_nondaemon_thread);
+                                     [](const std::string& p, DefectSet extra) {
+                                       return finalize_with_subinterp_nondaemon_thread(p, extra);
+                                     });
   EXPECT_NE(f.find("deadlock"), std::string::npos) << f;
 }
 

@@ -166,25 +166,8 @@ TEST_P(ExpMatrix, EndInterpWithSecondTstate) {
 // ([PROBE] finalize_subinterp_nondaemon; gh-128639). 3.7–3.12: fatal "remaining
 // subinterpreters" (F4).
 TEST_P(ExpMatrix, FinalizeWithSubinterpNonDaemonThread) {
-  bool parked = false, released = false, finished = false;
-  FnChooser chooser([&](auto runnable, platform::ThreadId current, const auto& where) {
-    if (current == 1 && where.kind == platform::Point::kSyscall) parked = true;
-    const bool t_may_run = !parked || released;
-    return index_of(runnable, t_may_run && current == 1 ? 1 : 0);
-  });
-  auto r = run_sim(GetParam(), [&](Runtime& rt) {
-    rt.initialize();
-    ThreadState* main_t = rt.current();
-    rt.new_interpreter({}, nullptr);
-    rt.start_thread(ThreadKind::kThreading, /*daemon=*/false, [&] {
-      rt.block("sleep");
-      rt.run_bytecode(2);
-      finished = true;
-    });
-    rt.swap(main_t);
-    released = true;  // from here the thread may wake whenever the main thread lets it
-    rt.finalize();
-  }, &chooser);
+  bool finished = false;
+  auto r = finalize_with_subinterp_nondaemon_thread(GetParam(), {}, &finished);
   if (on({"3.7", "3.8", "3.9", "3.10", "3.11", "3.12"})) {
     EXPECT_TRUE(r.fatal(kRemaining)) << r.summary();
   } else if (on({"3.13"})) {

@@ -260,4 +260,29 @@ bool release_in(const std::string& profile, std::initializer_list<std::string_vi
   return false;
 }
 
+ScenarioResult finalize_with_subinterp_nondaemon_thread(const std::string& profile,
+                                                        DefectSet extra, bool* finished) {
+  bool parked = false;
+  bool released = false;
+  if (finished != nullptr) *finished = false;
+  FnChooser chooser([&](auto runnable, platform::ThreadId current, const auto& where) {
+    if (current == 1 && where.kind == platform::Point::kSyscall) parked = true;
+    const bool t_may_run = !parked || released;
+    return index_of(runnable, t_may_run && current == 1 ? 1 : 0);
+  });
+  return run_sim(profile, [&](Runtime& rt) {
+    rt.initialize();
+    ThreadState* main_t = rt.current();
+    rt.new_interpreter({}, nullptr);
+    rt.start_thread(ThreadKind::kThreading, /*daemon=*/false, [&] {
+      rt.block("sleep");
+      rt.run_bytecode(2);
+      if (finished != nullptr) *finished = true;
+    });
+    rt.swap(main_t);
+    released = true;  // from here the thread may wake whenever the main thread lets it
+    rt.finalize();
+  }, &chooser, extra);
+}
+
 }  // namespace ifz::rt::testing

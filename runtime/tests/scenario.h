@@ -164,4 +164,12 @@ std::string release_of(const std::string& profile);
 /// Whether `profile` is (the -fixed twin of) one of `releases`.
 bool release_in(const std::string& profile, std::initializer_list<std::string_view> releases);
 
+/// A shared scenario (an [EXP] row and a defect's test): finalize with a leftover
+/// subinterpreter whose non-daemon thread sits in a blocking call, woken only once the main
+/// thread swapped back to its own tstate and finalize began. `*finished` (when given) says
+/// whether the thread ran to its end.
+ScenarioResult finalize_with_subinterp_nondaemon_thread(const std::string& profile,
+                                                        DefectSet extra = {},
+                                                        bool* finished = nullptr);
+
 }  // namespace ifz::rt::testing
