@@ -116,6 +116,10 @@ void Runtime::handle_signals(ThreadState* t) {
   for (size_t s = 1; s < tripped_signals_.size(); ++s) {
     if (tripped_signals_[s].exchange(false)) {
       emit(EventKind::kSignalHandled, static_cast<int64_t>(s), 0, 0, {}, t, t->interp);
+      // The signal's Python handler runs here: other threads go on meanwhile (a C thread
+      // trips another signal without the GIL), so the scan is a window, and the order of
+      // is_tripped's clear and the per-signal flags matters (bpo-30703).
+      platform_.point({Point::kYield, "handle_signals: a handler ran", nullptr});
     }
   }
   compute_eval_breaker(t->interp);  // UNSIGNAL_PENDING_SIGNALS
