@@ -36,7 +36,8 @@ enum class EventKind : uint8_t {
   kSignalHandled,    // a = signal number, interp
   kThreadStarted,    // a = OS thread id of the new thread
   kThreadFinished,   // normal end of a runtime thread's body
-  kThreadExitForced, // PyThread_exit_thread during finalisation
+  kThreadExitForced, // PyThread_exit_thread during finalisation (a = the runtime lifetime of
+                     // the tstate it tried to resume, 0 = none; also for kThreadHang)
   kThreadHang,       // parked forever: 3.13.8+/3.14 PyThread_hang_thread (text = phase)
   kWarning,          // text = a warning printed to stderr (observable only: no outcome, no error)
   kTstateShutDown,   // a = its OS thread: 3.14 (gh-124878) marked the tstate shutting down and

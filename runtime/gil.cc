@@ -131,13 +131,20 @@ void Runtime::exit_for_finalization(ThreadState* t, Gil* g, bool holds_gil_mutex
       hangs = true;
     }
   }
+  // The runtime lifetime of the tstate the thread tried to resume (0: none or unknown), for
+  // the oracles: F6 entitles an exit for a tstate of an earlier lifetime, whatever else the
+  // thread made since (a PyGILState_Ensure tstate of the new lifetime, released first).
+  int64_t t_generation = 0;
+  if (t != nullptr && !heap_.read_if_live(t, [&] { t_generation = t->runtime_generation; })) {
+    heap_.tag_of(t, &t_generation);
+  }
   if (hangs) {
     // 3.13.8+/3.14+ PyThread_hang_thread (gh-87135): the thread parks for good without
     // unwinding; what it promised stays unkept on a version profile (gh-87135's known cost,
     // docs/versions-3.13-3.15.md §5.10). 3.14 (gh-124878) _PyThreadState_HangThread first
     // drops the thread's own reference to its thread state: one finalisation marked
     // shutting down and left allocated for it is freed now.
-    emit(EventKind::kThreadHang, 0, 0, 0, phase_.load());  // `t` may be freed: no id
+    emit(EventKind::kThreadHang, t_generation, 0, 0, phase_.load());  // `t` may be freed: no id
     if (profile_.tstate_refcounted && t != nullptr) {
       bool marked = false;
       heap_.read_if_live(t, [&] { marked = t->shutting_down.load(); });
@@ -145,7 +152,7 @@ void Runtime::exit_for_finalization(ThreadState* t, Gil* g, bool holds_gil_mutex
     }
     platform_.hang_thread("PyThread_hang_thread");
   }
-  emit(EventKind::kThreadExitForced, 0, 0, 0, phase_.load());
+  emit(EventKind::kThreadExitForced, t_generation, 0, 0, phase_.load());
   platform_.exit_thread();  // PyThread_exit_thread: unwinds
 }
 

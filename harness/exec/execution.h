@@ -27,6 +27,22 @@ namespace ifz::harness::exec_internal {
 
 inline constexpr int kInterpSlots = kMaxInterp + 1;
 
+/// A few thread states, without allocating (a fork child's process may end before a
+/// destructor runs: an allocation made before the fork would then leak).
+struct TstateSet {
+  std::array<rt::ThreadState*, 3 + 16 + 2 * kInterpSlots> at{};
+  int n = 0;
+  void add(rt::ThreadState* t) {
+    if (t != nullptr && !has(t) && n < static_cast<int>(at.size())) at[n++] = t;
+  }
+  bool has(const rt::ThreadState* t) const {
+    for (int i = 0; i < n; ++i) {
+      if (at[i] == t) return true;
+    }
+    return false;
+  }
+};
+
 /// What the program knows about one of its threads (a script being run by an OS thread).
 struct ThreadCtx {
   platform::ThreadId tid = platform::kNoThread;
@@ -73,7 +89,7 @@ struct ThreadCtx {
   void forget_tstates();
   /// Forgets every pointer to one of `gone` (tstates a fork child does not have); of the open
   /// ensures, those from the first forgotten level up.
-  void forget(const std::vector<rt::ThreadState*>& gone);
+  void forget(const TstateSet& gone);
 };
 
 /// Native: reads the report lines of a sandbox (or fork child) into `res`.

@@ -15,7 +15,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -30,10 +29,8 @@ void ThreadCtx::forget_tstates() {
   prev.fill(nullptr);
 }
 
-void ThreadCtx::forget(const std::vector<rt::ThreadState*>& gone) {
-  auto went = [&](rt::ThreadState* t) {
-    return t != nullptr && std::find(gone.begin(), gone.end(), t) != gone.end();
-  };
+void ThreadCtx::forget(const TstateSet& gone) {
+  auto went = [&](rt::ThreadState* t) { return t != nullptr && gone.has(t); };
   for (rt::ThreadState** p : {&home, &saved, &created}) *p = went(*p) ? nullptr : *p;
   for (auto& t : own) t = went(t) ? nullptr : t;
   for (auto& t : prev) t = went(t) ? nullptr : t;
@@ -641,12 +638,12 @@ bool Execution::op_fork(ThreadCtx& c, const Op& op, const char** why) {
   IFZ_REQUIRE(rt.initialized() && attached(c), "needs an attached thread state");
   // Which of this thread's tstates the child will not have, decided while they can still be
   // read (in the child they are freed).
-  std::vector<rt::ThreadState*> gone;
+  TstateSet gone;
   if (rt::ThreadState* cur = rt.current()) {
     const int64_t here = interp_of(cur);
     auto consider = [&](rt::ThreadState* t) {
       if (t == nullptr || t == cur) return;
-      if (rt.profile().fork_deletes_other_interps || interp_of(t) == here) gone.push_back(t);
+      if (rt.profile().fork_deletes_other_interps || interp_of(t) == here) gone.add(t);
     };
     consider(c.home);
     consider(c.saved);

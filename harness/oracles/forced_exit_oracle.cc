@@ -61,7 +61,10 @@ class ForcedExitOracle final : public Oracle {
     if (finalizing_ || shut_down_.count(e.thread) != 0) return;
     auto it = lifetime_of_.find(e.thread);
     const bool earlier_lifetime = it != lifetime_of_.end() && it->second < lifetime_;
-    if (earlier_lifetime) return;  // F6: a thread of a finalized runtime after re-initialisation
+    // F6 is about the tstate being resumed: a thread of an earlier lifetime may have made a
+    // tstate in this one (PyGILState_Ensure) and still keep its old one to re-attach.
+    const bool earlier_tstate = e.a > 0 && e.a < lifetime_;
+    if (earlier_lifetime || earlier_tstate) return;  // F6: after a re-initialisation
     const bool hang = e.kind == rt::EventKind::kThreadHang;
     const std::string what = hang ? "hung for good" : "was forced to exit";
     sink.report(make_finding(
