@@ -87,7 +87,8 @@ std::string encode_minimize_result(const MinimizeResult& r) {
   auto put = [&](const std::string& x) { out += std::to_string(x.size()) + ":" + x; };
   put(r.ok ? "1" : "0");
   put(r.error);
-  put(print_program(r.program));
+  // A failed minimisation carries no program (print_program wants a valid one).
+  put(r.ok ? print_program(r.program) : std::string());
   put(r.schedule.to_string());
   encode_finding(r.finding, &out);
   for (uint64_t v : {uint64_t{r.ops_before}, uint64_t{r.ops_after}, uint64_t{r.threads_before},

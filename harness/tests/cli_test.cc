@@ -302,6 +302,17 @@ TEST(Cli, MinimizeARawCrashFileDecodesItAsTheFuzzTargetDid) {
   const CliRun none = run("minimize " + crash + out + " --profile 3.10-fixed");
   EXPECT_EQ(none.status, 0) << none.out << none.err;
   EXPECT_NE(none.out.find("yields no finding"), std::string::npos) << none.out;
+  // The same for a program file: the minimiser's child reports the failure without a program
+  // (it once printed the empty one and died on print_program's precondition).
+  const std::string harmless = (dir / "harmless.ifz").string();
+  {
+    std::ofstream f(harmless);
+    f << "interpfuzz-program 1\nprofile 3.11-fixed\n\nthread T0:\n  init\n  finalize\n";
+  }
+  const CliRun plain = run("minimize " + harmless + " --time 2");
+  EXPECT_EQ(plain.status, 0) << plain.out << plain.err;
+  EXPECT_NE(plain.out.find("yields no finding"), std::string::npos) << plain.out;
+  EXPECT_EQ((plain.out + plain.err).find("precondition"), std::string::npos) << plain.out << plain.err;
   // Bad target, profile or defect: one line, exit 2.
   for (const auto& [args, env_vars] : std::vector<std::pair<std::string, std::string>>{
            {" --target fuzz_program_text", ""},
