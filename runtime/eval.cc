@@ -112,7 +112,12 @@ void Runtime::trip_signal(int signum) {
 }
 
 void Runtime::handle_signals(ThreadState* t) {
+  // ceval's handle_signals recomputes the breaker (UNSIGNAL_PENDING_SIGNALS, 3.12's cleared
+  // _PY_SIGNALS_PENDING_BIT) before PyErr_CheckSignals scans: a trip that lands while a
+  // handler runs sets it again only if the tripping thread may (bpo-40010), else the main
+  // thread sees it at its next take_gil.
   signal_tripped_ = false;
+  compute_eval_breaker(t->interp);  // UNSIGNAL_PENDING_SIGNALS
   for (size_t s = 1; s < tripped_signals_.size(); ++s) {
     if (tripped_signals_[s].exchange(false)) {
       emit(EventKind::kSignalHandled, static_cast<int64_t>(s), 0, 0, {}, t, t->interp);
@@ -122,7 +127,6 @@ void Runtime::handle_signals(ThreadState* t) {
       platform_.point({Point::kYield, "handle_signals: a handler ran", nullptr});
     }
   }
-  compute_eval_breaker(t->interp);  // UNSIGNAL_PENDING_SIGNALS
 }
 
 void Runtime::print_exception(ThreadState* t) {
