@@ -159,6 +159,27 @@ void Runtime::join_thread(ThreadId tid) {
   restore_thread(t);
 }
 
+ApiResult Runtime::join_threading_thread(ThreadId tid) {
+  ThreadState* t = current();
+  if (t == nullptr) fatal("PyThreadState_Get", "the function must be called with the GIL held, but the GIL is released (the current Python thread state is NULL)");
+  // Thread.join's first frame (RESUME) checks the eval breaker: what a thread queued or
+  // tripped meanwhile runs here, and a failing pending call raises before the wait.
+  const ApiResult raised = ApiResult::fail("RuntimeError: a pending call failed");
+  if (handle_eval_breaker(t)) {
+    emit(EventKind::kError, 0, 0, 0, raised.error, t, t->interp);
+    return raised;
+  }
+  join_thread(tid);
+  // lock.acquire() returns into _wait_for_tstate_lock, which calls self._stop(): a new frame,
+  // a new check. A take_gil at the wait's end may just have set the breaker (3.9-3.12, a call
+  // a non-main thread added while this one waited).
+  if (handle_eval_breaker(t)) {
+    emit(EventKind::kError, 0, 0, 0, raised.error, t, t->interp);
+    return raised;
+  }
+  return {};
+}
+
 void Runtime::wait_for_thread_shutdown(ThreadState* t) {
   // threading._shutdown(): join every non-daemon threading thread of this interpreter that
   // exists now (F1). The join releases the GIL; it runs Python code (eval breaker). CPython

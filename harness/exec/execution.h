@@ -154,6 +154,9 @@ class Execution {
   // The interpreter a Python-level thread was started from (-1: a C thread). Its Thread
   // object lives there and goes when that interpreter is ended.
   std::array<int64_t, kMaxThreads> start_interp_{};
+  // Started as a threading.Thread (`threading`, `daemon`): its join is Thread.join(), Python
+  // code; a `raw` or `c` thread's join is a C wait.
+  std::array<bool, kMaxThreads> start_is_threading_{};
   int starts_ = 0;
   std::array<platform::ThreadId, kMaxThreads> script_tid_{};
   std::array<int, 1024> slot_of_tid_{};  // OS thread → ctx slot

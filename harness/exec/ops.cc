@@ -433,6 +433,7 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
       start_order_[s] = ++starts_;
       start_generation_[s] = rt.generation();
       start_interp_[s] = kind == StartKind::kCThread ? -1 : interp_of(rt.current());
+      start_is_threading_[s] = kind == StartKind::kThreading || kind == StartKind::kDaemon;
       if (kind == StartKind::kCThread) {
         started_[s] = true;
         script_tid_[s] = rt.start_c_thread([this, s] { run_thread(s, true, true); });
@@ -472,7 +473,13 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
       // that interpreter, nothing holds it to join (3.14+'s shut-down threads hang for good).
       IFZ_REQUIRE(start_interp_[op.thread] < 0 || rt.find_interp(start_interp_[op.thread]) != nullptr,
                   "the thread's interpreter was ended: its Thread object went with it");
-      rt.join_thread(script_tid_[op.thread]);
+      if (!start_is_threading_[op.thread]) {
+        rt.join_thread(script_tid_[op.thread]);
+        return true;
+      }
+      if (const rt::ApiResult r = rt.join_threading_thread(script_tid_[op.thread]); !r.ok) {
+        if (opts_.trace) trace_line("   raised " + r.error);
+      }
       return true;
     case OpCode::kAtexit: {
       IFZ_REQUIRE(rt.initialized() && attached(c) && rt.current()->interp == rt.main_interp(),
