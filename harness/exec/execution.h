@@ -93,6 +93,9 @@ class Execution {
   void run_main();
   /// Outcome-based oracles and result assembly once the platform run returned.
   void finish(const platform::RunResult& run, ExecResult* out);
+  /// A scheduling switch from `from` to `to` (the op log's chooser wrapper, executor.cc):
+  /// `preempted` when `from` was still running (not entering a wait, a lock or a syscall).
+  void note_switch(platform::ThreadId from, bool preempted, platform::ThreadId to);
   /// Native sandbox: events/findings/trace are sent to the parent as report lines.
   void set_remote(bool remote) {
     remote_ = remote;
@@ -157,6 +160,12 @@ class Execution {
   // Started as a threading.Thread (`threading`, `daemon`): its join is Thread.join(), Python
   // code; a `raw` or `c` thread's join is a C wait.
   std::array<bool, kMaxThreads> start_is_threading_{};
+  // Op log only (OpLog::preempted_inside): per slot, how many ops it is inside (an atexit or
+  // fork-child script's op runs inside the finalize or fork op of that thread) and whether the
+  // schedule switched away from it while it was running.
+  std::array<int, kMaxThreads> op_depth_{};
+  std::array<bool, kMaxThreads> preempted_{};
+  void note_op_boundary(int slot);
   int starts_ = 0;
   std::array<platform::ThreadId, kMaxThreads> script_tid_{};
   std::array<int, 1024> slot_of_tid_{};  // OS thread → ctx slot

@@ -3,6 +3,8 @@
 // watching, and the result (outcome, findings, trace, canaries) assembled at the end.
 #include "harness/exec/executor.h"
 
+#include <algorithm>
+#include <optional>
 #include <sstream>
 #include <string_view>
 
@@ -262,14 +264,44 @@ rt::DefectSet defects_of(const Program& p) {
   return set;
 }
 
+// With an op log: forwards each pick and tells the execution about each switch, so that the
+// log can name the ops a thread was preempted inside while it was running (OpLog::
+// preempted_inside). A thread that reached a wait, a lock or a blocking call is not preempted
+// by being switched away from: it would stop there in a real run as well.
+class SwitchNotingChooser final : public platform::Chooser {
+ public:
+  explicit SwitchNotingChooser(platform::Chooser& inner) : inner_(inner) {}
+  exec_internal::Execution* execution = nullptr;
+  size_t pick(std::span<const platform::ThreadId> runnable, platform::ThreadId current,
+              const platform::PointInfo& where) override {
+    const size_t i = inner_.pick(runnable, current, where) % runnable.size();
+    const platform::ThreadId to = runnable[i];
+    if (execution != nullptr && to != current) {
+      const bool running = std::find(runnable.begin(), runnable.end(), current) != runnable.end();
+      const bool stops_anyway = where.kind == platform::Point::kWait ||
+                                where.kind == platform::Point::kLock ||
+                                where.kind == platform::Point::kSyscall;
+      execution->note_switch(current, running && !stops_anyway, to);
+    }
+    return i;
+  }
+
+ private:
+  platform::Chooser& inner_;
+};
+
 ExecResult execute_simulated(const Program& p, const rt::Profile& profile,
                              const ExecOptions& opts) {
   platform::SimOptions so;
   so.max_steps = opts.max_steps;
-  platform::SimulatedPlatform plat(opts.chooser, so);
+  std::optional<SwitchNotingChooser> noting;
+  platform::Chooser* chooser = opts.chooser;
+  if (opts.op_log != nullptr && chooser != nullptr) chooser = &noting.emplace(*chooser);
+  platform::SimulatedPlatform plat(chooser, so);
   ExecResult res;
   {
     exec_internal::Execution ex(p, opts, plat, profile, defects_of(p));
+    if (noting) noting->execution = &ex;
     // A contained child or a stress worker notes which thread a fatal signal hit.
     if (active_flight_recorder() != nullptr) set_running_platform(&plat);
     const platform::RunResult run = plat.run("T0", [&] { ex.run_main(); });

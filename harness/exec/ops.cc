@@ -100,6 +100,7 @@ void Execution::run_script(ThreadCtx& c, int script) {
     }
     if (opts_.trace) trace_line(script_label(script, slot) + " " + print_op(op));
     if (opts_.op_log != nullptr) {
+      note_op_boundary(slot);
       opts_.op_log->entries.push_back({OpLogEntry::Kind::kStart, script, static_cast<int>(n), slot,
                                        false, "", oc.current_interp, holds_a_gil()});
     }
@@ -113,7 +114,9 @@ void Execution::run_script(ThreadCtx& c, int script) {
     const size_t events_before = opts_.op_log != nullptr ? opts_.op_log->events.size() : 0;
     c.op_script = script;
     c.op_index = static_cast<int>(n);
+    ++op_depth_[slot];
     const bool done = do_op(c, slot, op, &why);
+    --op_depth_[slot];
     if (done) {
       ++ops_executed_;
     } else {
@@ -129,11 +132,40 @@ void Execution::run_script(ThreadCtx& c, int script) {
       for (size_t e = events_before; e < ev.size() && !dropped; ++e) {
         dropped = ev[e].kind == rt::EventKind::kGilDropped && ev[e].thread == plat_.current();
       }
+      note_op_boundary(slot);
       opts_.op_log->entries.push_back({OpLogEntry::Kind::kEnd, script, static_cast<int>(n), slot,
                                        !done, why, -1, false, dropped});
     }
     if (rt::ThreadState* cur = runtime_->current()) c.bound_interp = interp_of(cur);
     if (opts_.trace_thread_states) trace_line("   " + thread_states_line());
+  }
+}
+
+void Execution::note_switch(platform::ThreadId from, bool preempted, platform::ThreadId to) {
+  // Only program threads (slot_of_tid_ maps every other id to 0).
+  const auto slot_of = [this](platform::ThreadId t) {
+    if (t < 0 || t >= static_cast<platform::ThreadId>(slot_of_tid_.size())) return -1;
+    const int s = slot_of_tid_[t];
+    return ctx_[s].tid == t ? s : -1;
+  };
+  if (const int s = slot_of(from); s >= 0) preempted_[s] = preempted;
+  if (const int s = slot_of(to); s >= 0) preempted_[s] = false;
+}
+
+void Execution::note_op_boundary(int slot) {
+  // Another thread's op starts or ends while a thread sits preempted inside its op: the C
+  // cannot keep that thread there (no lock or wait holds it), so the op log says so.
+  const int n = static_cast<int>(program_.threads.size());
+  for (int s = 0; s < n; ++s) {
+    if (s == slot || op_depth_[s] == 0 || !preempted_[s]) continue;
+    const ThreadCtx& c = ctx_[s];
+    if (c.op_script < 0 || c.op_script >= n) continue;
+    const Script& sc = program_.threads[c.op_script];
+    if (c.op_index < 0 || c.op_index >= static_cast<int>(sc.ops.size())) continue;
+    std::string what = script_label(c.op_script, s) + " inside `" + print_op(sc.ops[c.op_index]) +
+                       "` (op " + std::to_string(c.op_index + 1) + ")";
+    auto& v = opts_.op_log->preempted_inside;
+    if (std::find(v.begin(), v.end(), what) == v.end()) v.push_back(std::move(what));
   }
 }
 
