@@ -266,8 +266,10 @@ rt::DefectSet defects_of(const Program& p) {
 
 // With an op log: forwards each pick and tells the execution about each switch, so that the
 // log can name the ops a thread was preempted inside while it was running (OpLog::
-// preempted_inside). A thread that reached a wait, a lock or a blocking call is not preempted
-// by being switched away from: it would stop there in a real run as well.
+// preempted_inside). A thread that reached a wait, a lock another thread holds or the `block`
+// op's blocking call is not preempted by being switched away from: it stops there in a real
+// run as well (the C's `block` waits for its turn). Other syscalls (finalisation's write(2) of flush_std_files)
+// return at once in a real run: a switch there is a preemption.
 class SwitchNotingChooser final : public platform::Chooser {
  public:
   explicit SwitchNotingChooser(platform::Chooser& inner) : inner_(inner) {}
@@ -278,9 +280,13 @@ class SwitchNotingChooser final : public platform::Chooser {
     const platform::ThreadId to = runnable[i];
     if (execution != nullptr && to != current) {
       const bool running = std::find(runnable.begin(), runnable.end(), current) != runnable.end();
-      const bool stops_anyway = where.kind == platform::Point::kWait ||
-                                where.kind == platform::Point::kLock ||
-                                where.kind == platform::Point::kSyscall;
+      // (a kLock point's object is the Mutex about to be taken, alive at that point)
+      const auto* m = static_cast<const platform::Mutex*>(where.object);
+      const bool lock_held_by_other = where.kind == platform::Point::kLock && m != nullptr &&
+                                      m->locked() && m->owner() != current;
+      const bool stops_anyway =
+          where.kind == platform::Point::kWait || lock_held_by_other ||
+          (where.kind == platform::Point::kSyscall && std::string_view(where.label) == "block");
       execution->note_switch(current, running && !stops_anyway, to);
     }
     return i;
