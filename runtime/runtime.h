@@ -427,6 +427,8 @@ class Runtime {
   // returns from such a drain).
   std::atomic<platform::ThreadId> finalize_drain_thread_{platform::kNoThread};
   std::vector<std::function<void()>> atexit_;
+  // The callbacks atexit_callfuncs is running (taken out of atexit_ as it starts).
+  std::vector<std::function<void()>> atexit_running_;
   ThreadRecords threading_threads_;
   // 3.7 keeps the other interpreters in a fork child without running their
   // threading._after_fork (fork_orphans_other_interp_threads): their vanished threads become
