@@ -46,13 +46,16 @@ static size_t ifz_held_len;
 /* While an os.fork()/subprocess.run() op is in progress, the process interpfuzz does not
  * follow reports nothing: Python code runs in both processes as os.fork() returns (its
  * eval-breaker check may run pending calls there), and only the followed one is the model's.
- * ifz_fork_drop: 0 none; 1 drop in the process ifz_fork_parent (the child is followed);
- * 2 drop in every other process (the parent is followed). */
+ * ifz_fork_drop: 0 none; 1 drop in the process ifz_fork_parent once it has forked (the child
+ * is followed; a refused fork, "raised", is still reported); 2 drop in every other process
+ * (the parent is followed). ifz_fork_done: set in the parent by a pthread_atfork handler. */
 static volatile int ifz_fork_drop;
 static volatile pid_t ifz_fork_parent;
+static volatile int ifz_fork_done;
 
 IFZ_FN void ifz_obs(const char *fmt, ...) {
-  if (ifz_fork_drop != 0 && (getpid() == ifz_fork_parent) == (ifz_fork_drop == 1)) return;
+  if (ifz_fork_drop == 1 && ifz_fork_done && getpid() == ifz_fork_parent) return;
+  if (ifz_fork_drop == 2 && getpid() != ifz_fork_parent) return;
   char buf[256];
   va_list ap;
   int n = snprintf(buf, sizeof buf, "IFZ ");
@@ -1075,9 +1078,15 @@ IFZ_FN void ifz_forget_forked_away(ifz_thread *c, const ifz_tstate_set *g) {
  * the child, the process's outcome is the child's; with a hold_lock HEAD churn running,
  * interpfuzz's fork fell inside the critical section: ifz_os_fork_in_window repeats it until a
  * child stays inside. */
+static void ifz_note_forked(void) { ifz_fork_done = 1; }
+
 IFZ_FN void ifz_fork(ifz_thread *self, const ifz_op *op) {
   int follow_child = op->flags & IFZ_FOLLOW_CHILD;
+  static int atfork_registered;
+  if (!atfork_registered) pthread_atfork(NULL, ifz_note_forked, NULL);
+  atfork_registered = 1;
   ifz_fork_parent = getpid();
+  ifz_fork_done = 0;
   if (op->variant != 0) {
     /* the child runs preexec_fn (Python code) then execs: it is never the model's process */
     ifz_fork_drop = 2;
