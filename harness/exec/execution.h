@@ -96,6 +96,10 @@ class Execution {
   /// A scheduling switch from `from` to `to` (the op log's chooser wrapper, executor.cc):
   /// `preempted` when `from` was still running (not entering a wait, a lock or a syscall).
   void note_switch(platform::ThreadId from, bool preempted, platform::ThreadId to);
+  /// `t` reached a scheduling point (the first since it resumed, or a later one): `stops`
+  /// when it is a wait, a lock held by another or the `block` op's syscall. The ops it was
+  /// preempted inside (pending) are kept if it ran on to this point, forgotten if it stops.
+  void note_point(platform::ThreadId t, bool stops);
   /// Native sandbox: events/findings/trace are sent to the parent as report lines.
   void set_remote(bool remote) {
     remote_ = remote;
@@ -165,7 +169,12 @@ class Execution {
   // schedule switched away from it while it was running.
   std::array<int, kMaxThreads> op_depth_{};
   std::array<bool, kMaxThreads> preempted_{};
+  // Per slot: ops it was preempted inside while others' ops ran, until it shows whether it
+  // ran on (kept, OpLog::preempted_inside) or stopped at once (forgotten): note_point.
+  std::array<std::vector<std::string>, kMaxThreads> preempted_pending_{};
   void note_op_boundary(int slot);
+  void keep_preempted(int slot);
+  int program_slot(platform::ThreadId t) const;
   int starts_ = 0;
   std::array<platform::ThreadId, kMaxThreads> script_tid_{};
   std::array<int, 1024> slot_of_tid_{};  // OS thread → ctx slot

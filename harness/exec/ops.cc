@@ -141,20 +141,42 @@ void Execution::run_script(ThreadCtx& c, int script) {
   }
 }
 
-void Execution::note_switch(platform::ThreadId from, bool preempted, platform::ThreadId to) {
+int Execution::program_slot(platform::ThreadId t) const {
   // Only program threads (slot_of_tid_ maps every other id to 0).
-  const auto slot_of = [this](platform::ThreadId t) {
-    if (t < 0 || t >= static_cast<platform::ThreadId>(slot_of_tid_.size())) return -1;
-    const int s = slot_of_tid_[t];
-    return ctx_[s].tid == t ? s : -1;
-  };
-  if (const int s = slot_of(from); s >= 0) preempted_[s] = preempted;
-  if (const int s = slot_of(to); s >= 0) preempted_[s] = false;
+  if (t < 0 || t >= static_cast<platform::ThreadId>(slot_of_tid_.size())) return -1;
+  const int s = slot_of_tid_[t];
+  return ctx_[s].tid == t ? s : -1;
+}
+
+void Execution::note_switch(platform::ThreadId from, bool preempted, platform::ThreadId to) {
+  if (const int s = program_slot(from); s >= 0) preempted_[s] = preempted;
+  if (const int s = program_slot(to); s >= 0) preempted_[s] = false;
+}
+
+void Execution::note_point(platform::ThreadId t, bool stops) {
+  const int s = program_slot(t);
+  if (s < 0 || preempted_pending_[s].empty()) return;
+  if (stops) {
+    preempted_pending_[s].clear();
+  } else {
+    keep_preempted(s);
+  }
+}
+
+void Execution::keep_preempted(int slot) {
+  if (opts_.op_log == nullptr) return;
+  auto& v = opts_.op_log->preempted_inside;
+  for (std::string& w : preempted_pending_[slot]) {
+    if (std::find(v.begin(), v.end(), w) == v.end()) v.push_back(std::move(w));
+  }
+  preempted_pending_[slot].clear();
 }
 
 void Execution::note_op_boundary(int slot) {
-  // Another thread's op starts or ends while a thread sits preempted inside its op: the C
-  // cannot keep that thread there (no lock or wait holds it), so the op log says so.
+  // Another thread's op starts or ends while a thread sits preempted inside its op: unless it
+  // then stops at once (note_point), the C cannot keep that thread there (no lock or wait
+  // holds it). This thread's own op boundary: what it was preempted inside, it ran on from.
+  keep_preempted(slot);
   const int n = static_cast<int>(program_.threads.size());
   for (int s = 0; s < n; ++s) {
     if (s == slot || op_depth_[s] == 0 || !preempted_[s]) continue;
@@ -164,7 +186,7 @@ void Execution::note_op_boundary(int slot) {
     if (c.op_index < 0 || c.op_index >= static_cast<int>(sc.ops.size())) continue;
     std::string what = script_label(c.op_script, s) + " inside `" + print_op(sc.ops[c.op_index]) +
                        "` (op " + std::to_string(c.op_index + 1) + ")";
-    auto& v = opts_.op_log->preempted_inside;
+    auto& v = preempted_pending_[s];
     if (std::find(v.begin(), v.end(), what) == v.end()) v.push_back(std::move(what));
   }
 }
