@@ -1080,10 +1080,22 @@ IFZ_FN void ifz_forget_forked_away(ifz_thread *c, const ifz_tstate_set *g) {
  * child stays inside. */
 static void ifz_note_forked(void) { ifz_fork_done = 1; }
 
+/* In the child of a fork whose parent interpfuzz follows: silenced before PyOS_AfterFork_Child
+ * runs, so that what it prints (a fatal error of its own, e.g. a fork from a subinterpreter)
+ * cannot pass for the followed process's outcome. */
+static void ifz_silence_unfollowed_child(void) {
+  if (ifz_fork_drop != 2) return;
+  int fd = open("/dev/null", O_WRONLY);
+  if (fd < 0) return;
+  dup2(fd, 1);
+  dup2(fd, 2);
+  close(fd);
+}
+
 IFZ_FN void ifz_fork(ifz_thread *self, const ifz_op *op) {
   int follow_child = op->flags & IFZ_FOLLOW_CHILD;
   static int atfork_registered;
-  if (!atfork_registered) pthread_atfork(NULL, ifz_note_forked, NULL);
+  if (!atfork_registered) pthread_atfork(NULL, ifz_note_forked, ifz_silence_unfollowed_child);
   atfork_registered = 1;
   ifz_fork_parent = getpid();
   ifz_fork_done = 0;
