@@ -70,6 +70,11 @@ ForkOutcome Runtime::fork(ForkKind kind, platform::ForkFollow follow) {
     emit(EventKind::kError, 0, 0, 0, out.result.error, t, t->interp);
     return out;
   }
+  // subprocess.run() first imports subprocess, which imports threading: from here
+  // threading._shutdown runs at Py_EndInterpreter / Py_FinalizeEx (its eval-breaker check),
+  // also when _posixsubprocess then refuses [conform 3.11.2: 'init; fork exec follow=parent;
+  // add_pending fail; add_pending rearm; finalize' runs all three calls].
+  if (kind != ForkKind::kFork) t->interp->threading_imported = true;
   out.result = fork_refusal(t, kind);
   if (!out.result.ok) {
     emit(EventKind::kError, 0, 0, 0, out.result.error, t, t->interp);
