@@ -70,6 +70,11 @@ ForkOutcome Runtime::fork(ForkKind kind, platform::ForkFollow follow) {
     emit(EventKind::kError, 0, 0, 0, out.result.error, t, t->interp);
     return out;
   }
+  // subprocess.run() first imports subprocess, which imports threading: from here
+  // threading._shutdown runs at Py_EndInterpreter / Py_FinalizeEx (its eval-breaker check),
+  // also when _posixsubprocess then refuses [conform 3.11.2: 'init; fork exec follow=parent;
+  // add_pending fail; add_pending rearm; finalize' runs all three calls].
+  if (kind != ForkKind::kFork) t->interp->threading_imported = true;
   out.result = fork_refusal(t, kind);
   if (!out.result.ok) {
     emit(EventKind::kError, 0, 0, 0, out.result.error, t, t->interp);
@@ -144,8 +149,6 @@ void Runtime::reinit_runtime_locks() {
 }
 
 void Runtime::after_fork_child(ThreadState* t) {
-  // K1: this thread is now the runtime's main thread (_PyRuntimeState_ReInitThreads).
-  main_thread_ = platform_.current();
   // runtime->main_tstate: CPython leaves it at the parent's main thread's tstate, which
   // delete_threads_except below deletes when another thread forked (3.13.15 posixmodule.c
   // PyOS_AfterFork_Child never writes it). The fixed design moves it with main_thread.
@@ -178,6 +181,13 @@ void Runtime::after_fork_child(ThreadState* t) {
   attach(t);
   if (runtime_pending_) runtime_pending_->lock.reinit();
   t->interp->pending.lock.reinit();
+  // K1: this thread is now the runtime's main thread (_PyRuntimeState_ReInitThreads), only
+  // after _PyEval_ReInitThreads' take_gil: with breaker_not_set_off_main_thread (3.9-3.12)
+  // that take_gil recomputed the eval breaker as a non-main thread, so a call queued before
+  // a non-main thread forked is not seen in the child until its next take_gil [conform
+  // 3.11.2: a raw thread ensures, adds, forks following the child, runs bytecode: the call
+  // does not run].
+  main_thread_ = platform_.current();
   const platform::ThreadId forker = platform_.current();
   auto handled_by_vanished = [&](const PendingQueue* q) {
     return q != nullptr && q->handling_thread.load() != platform::kNoThread &&

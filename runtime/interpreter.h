@@ -83,7 +83,7 @@ class Interpreter {
   Gil* gil = nullptr;           // the GIL this interpreter's threads take (shared or own)
   Gil* own_gil = nullptr;       // non-null when this interpreter owns its GIL (3.12+ own_gil)
   platform::ThreadId main_thread = platform::kNoThread;  // 3.13 threads.main
-  bool threading_imported = false;  // a threading.Thread was started here (threading._shutdown runs)
+  bool threading_imported = false;  // `import threading` done here (threading._shutdown runs), even if start() refused
   // `atexit` is in this interpreter's sys.modules: no interpreter imports it at start-up
   // (site off), so the first atexit.register goes through importlib's Python code.
   bool atexit_imported = false;

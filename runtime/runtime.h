@@ -126,8 +126,13 @@ class Runtime {
   void wait_thread_started(platform::ThreadId tid);
   /// An OS thread with no thread state (C library thread, signal handler thread).
   platform::ThreadId start_c_thread(std::function<void()> body);
-  /// threading.Thread.join from the current thread: the GIL is released while waiting.
+  /// The join of a thread without Python code around the wait (a C thread's pthread_join,
+  /// threading._shutdown's lock waits): the GIL is released while waiting.
   void join_thread(platform::ThreadId t);
+  /// threading.Thread.join() from the current thread (GIL held): Python code that checks the
+  /// eval breaker on entry and again once the wait returned. A failing pending call at entry
+  /// raises out before anything is joined; after the wait it raises out of the finished join.
+  ApiResult join_threading_thread(platform::ThreadId t);
   /// PyGILState_Ensure / PyGILState_Release.
   int gilstate_ensure();
   void gilstate_release(int state);
@@ -422,6 +427,8 @@ class Runtime {
   // returns from such a drain).
   std::atomic<platform::ThreadId> finalize_drain_thread_{platform::kNoThread};
   std::vector<std::function<void()>> atexit_;
+  // The callbacks atexit_callfuncs is running (taken out of atexit_ as it starts).
+  std::vector<std::function<void()>> atexit_running_;
   ThreadRecords threading_threads_;
   // 3.7 keeps the other interpreters in a fork child without running their
   // threading._after_fork (fork_orphans_other_interp_threads): their vanished threads become

@@ -51,10 +51,17 @@ Runtime::Started Runtime::start_thread(ThreadKind kind, bool daemon, std::functi
   // threading.Thread(...).start() is Python code: its first frame checks the eval breaker
   // (pending calls, signals) before anything starts. _thread.start_new_thread is a C call.
   // A failing pending call raises out of start(): no thread is made.
-  if (kind == ThreadKind::kThreading && handle_eval_breaker(caller)) {
-    const ApiResult raised = ApiResult::fail("RuntimeError: a pending call failed");
-    emit(EventKind::kError, 0, 0, 0, raised.error, caller, caller->interp);
-    return {raised};
+  // Before it, `import threading`: an interpreter's first import runs importlib's Python code
+  // (the same check; a failing call raises out of the import and leaves it unimported). Once
+  // imported, threading stays in sys.modules even if start() then refuses the thread (an
+  // isolated subinterpreter), so threading._shutdown runs at Py_EndInterpreter/Py_FinalizeEx.
+  if (kind == ThreadKind::kThreading) {
+    if (handle_eval_breaker(caller)) {
+      const ApiResult raised = ApiResult::fail("RuntimeError: a pending call failed");
+      emit(EventKind::kError, 0, 0, 0, raised.error, caller, caller->interp);
+      return {raised};
+    }
+    caller->interp->threading_imported = true;
   }
   const bool is_daemon = daemon || kind == ThreadKind::kRaw;
   ApiResult ok = can_start_thread(caller, is_daemon);
@@ -77,7 +84,6 @@ Runtime::Started Runtime::start_thread(ThreadKind kind, bool daemon, std::functi
   heap_.read_if_live(nt, [&] { nt->holder = tid; });
   if (kind == ThreadKind::kThreading) {
     per_thread(tid).has_starter = true;
-    caller->interp->threading_imported = true;
     threading_threads_.add({tid, interp_id, gen, is_daemon});
   }
   emit(EventKind::kThreadStarted, tid, 0, 0, {}, caller, caller->interp);
@@ -157,6 +163,27 @@ void Runtime::join_thread(ThreadId tid) {
   save_thread();
   platform_.join(tid);
   restore_thread(t);
+}
+
+ApiResult Runtime::join_threading_thread(ThreadId tid) {
+  ThreadState* t = current();
+  if (t == nullptr) fatal("PyThreadState_Get", "the function must be called with the GIL held, but the GIL is released (the current Python thread state is NULL)");
+  // Thread.join's first frame (RESUME) checks the eval breaker: what a thread queued or
+  // tripped meanwhile runs here, and a failing pending call raises before the wait.
+  const ApiResult raised = ApiResult::fail("RuntimeError: a pending call failed");
+  if (handle_eval_breaker(t)) {
+    emit(EventKind::kError, 0, 0, 0, raised.error, t, t->interp);
+    return raised;
+  }
+  join_thread(tid);
+  // lock.acquire() returns into _wait_for_tstate_lock, which calls self._stop(): a new frame,
+  // a new check. A take_gil at the wait's end may just have set the breaker (3.9-3.12, a call
+  // a non-main thread added while this one waited).
+  if (handle_eval_breaker(t)) {
+    emit(EventKind::kError, 0, 0, 0, raised.error, t, t->interp);
+    return raised;
+  }
+  return {};
 }
 
 void Runtime::wait_for_thread_shutdown(ThreadState* t) {

@@ -43,7 +43,19 @@ static pthread_t ifz_hold_thread;
 static char ifz_held[4096];
 static size_t ifz_held_len;
 
+/* While an os.fork()/subprocess.run() op is in progress, the process interpfuzz does not
+ * follow reports nothing: Python code runs in both processes as os.fork() returns (its
+ * eval-breaker check may run pending calls there), and only the followed one is the model's.
+ * ifz_fork_drop: 0 none; 1 drop in the process ifz_fork_parent once it has forked (the child
+ * is followed; a refused fork, "raised", is still reported); 2 drop in every other process
+ * (the parent is followed). ifz_fork_done: set in the parent by a pthread_atfork handler. */
+static volatile int ifz_fork_drop;
+static volatile pid_t ifz_fork_parent;
+static volatile int ifz_fork_done;
+
 IFZ_FN void ifz_obs(const char *fmt, ...) {
+  if (ifz_fork_drop == 1 && ifz_fork_done && getpid() == ifz_fork_parent) return;
+  if (ifz_fork_drop == 2 && getpid() != ifz_fork_parent) return;
   char buf[256];
   va_list ap;
   int n = snprintf(buf, sizeof buf, "IFZ ");
@@ -1066,15 +1078,38 @@ IFZ_FN void ifz_forget_forked_away(ifz_thread *c, const ifz_tstate_set *g) {
  * the child, the process's outcome is the child's; with a hold_lock HEAD churn running,
  * interpfuzz's fork fell inside the critical section: ifz_os_fork_in_window repeats it until a
  * child stays inside. */
+static void ifz_note_forked(void) { ifz_fork_done = 1; }
+
+/* In the child of a fork whose parent interpfuzz follows: silenced before PyOS_AfterFork_Child
+ * runs, so that what it prints (a fatal error of its own, e.g. a fork from a subinterpreter)
+ * cannot pass for the followed process's outcome. */
+static void ifz_silence_unfollowed_child(void) {
+  if (ifz_fork_drop != 2) return;
+  int fd = open("/dev/null", O_WRONLY);
+  if (fd < 0) return;
+  dup2(fd, 1);
+  dup2(fd, 2);
+  close(fd);
+}
+
 IFZ_FN void ifz_fork(ifz_thread *self, const ifz_op *op) {
   int follow_child = op->flags & IFZ_FOLLOW_CHILD;
+  static int atfork_registered;
+  if (!atfork_registered) pthread_atfork(NULL, ifz_note_forked, ifz_silence_unfollowed_child);
+  atfork_registered = 1;
+  ifz_fork_parent = getpid();
+  ifz_fork_done = 0;
   if (op->variant != 0) {
+    /* the child runs preexec_fn (Python code) then execs: it is never the model's process */
+    ifz_fork_drop = 2;
     int rc = ifz_subprocess(/*preexec=*/op->variant == 2);
+    ifz_fork_drop = 0;
     /* interpfuzz followed the child, which execs /bin/true: end as it ended */
     if (follow_child && rc != INT_MIN) ifz_exit_like_returncode(rc);
     return;
   }
   ifz_tstate_set gone = ifz_forked_away(self);
+  ifz_fork_drop = follow_child ? 1 : 2;
 #if PY_VERSION_HEX >= 0x030D0000
   /* 3.13: PyOS_BeforeFork takes HEAD_LOCK itself, so no fork falls inside another thread's
    * HEAD_LOCK critical section: there is no window to repeat the fork for (the model's fork
@@ -1086,8 +1121,10 @@ IFZ_FN void ifz_fork(ifz_thread *self, const ifz_op *op) {
   if (!follow_child) {
     /* interpfuzz followed the parent: the child leaves at once (not compared) */
     if (pid == 0) ifz_exit_process(0);
+    ifz_fork_drop = 0;
     return;
   }
+  if (pid <= 0) ifz_fork_drop = 0;  /* the followed child (or no fork: it raised) reports */
   if (pid == 0) {
     ifz_forget_forked_away(self, &gone);
     self->fork_child_main = 1;

@@ -343,6 +343,16 @@ Emitted emit_c(const Program& p, const Schedule& s, const EmitOptions& o) {
                     e.model.outcome.window +
                     "' (no lock or wait there: only an OS preemption stops a real thread "
                     "in it), which a C program cannot force";
+  } else if (!e.log.preempted_inside.empty()) {
+    // The turns order op starts and returns; inside an op a C thread runs on until CPython
+    // blocks it. An op the model's schedule preempted while other threads' ops ran (no lock,
+    // wait or blocking call holding it) runs, in the C, concurrently with them: an outcome
+    // that depends on that order is not forced.
+    std::string where;
+    for (const std::string& w : e.log.preempted_inside) where += (where.empty() ? "" : ", ") + w;
+    e.unforceable = "the model's schedule preempted a running thread inside an op while other "
+                    "threads' ops ran (" + where + "): the C passes the turn on as that op "
+                    "starts but cannot stop its thread inside CPython, so the ops race";
   }
 
   std::string scripts;

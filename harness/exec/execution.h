@@ -109,6 +109,13 @@ class Execution {
   void run_main();
   /// Outcome-based oracles and result assembly once the platform run returned.
   void finish(const platform::RunResult& run, ExecResult* out);
+  /// A scheduling switch from `from` to `to` (the op log's chooser wrapper, executor.cc):
+  /// `preempted` when `from` was still running (not entering a wait, a lock or a syscall).
+  void note_switch(platform::ThreadId from, bool preempted, platform::ThreadId to);
+  /// `t` reached a scheduling point (the first since it resumed, or a later one): `stops`
+  /// when it is a wait, a lock held by another or the `block` op's syscall. The ops it was
+  /// preempted inside (pending) are kept if it ran on to this point, forgotten if it stops.
+  void note_point(platform::ThreadId t, bool stops);
   /// Native sandbox: events/findings/trace are sent to the parent as report lines.
   void set_remote(bool remote) {
     remote_ = remote;
@@ -170,6 +177,20 @@ class Execution {
   // The interpreter a Python-level thread was started from (-1: a C thread). Its Thread
   // object lives there and goes when that interpreter is ended.
   std::array<int64_t, kMaxThreads> start_interp_{};
+  // Started as a threading.Thread (`threading`, `daemon`): its join is Thread.join(), Python
+  // code; a `raw` or `c` thread's join is a C wait.
+  std::array<bool, kMaxThreads> start_is_threading_{};
+  // Op log only (OpLog::preempted_inside): per slot, how many ops it is inside (an atexit or
+  // fork-child script's op runs inside the finalize or fork op of that thread) and whether the
+  // schedule switched away from it while it was running.
+  std::array<int, kMaxThreads> op_depth_{};
+  std::array<bool, kMaxThreads> preempted_{};
+  // Per slot: ops it was preempted inside while others' ops ran, until it shows whether it
+  // ran on (kept, OpLog::preempted_inside) or stopped at once (forgotten): note_point.
+  std::array<std::vector<std::string>, kMaxThreads> preempted_pending_{};
+  void note_op_boundary(int slot);
+  void keep_preempted(int slot);
+  int program_slot(platform::ThreadId t) const;
   int starts_ = 0;
   std::array<platform::ThreadId, kMaxThreads> script_tid_{};
   std::array<int, 1024> slot_of_tid_{};  // OS thread → ctx slot

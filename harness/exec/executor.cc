@@ -3,6 +3,8 @@
 // watching, and the result (outcome, findings, trace, canaries) assembled at the end.
 #include "harness/exec/executor.h"
 
+#include <algorithm>
+#include <optional>
 #include <sstream>
 #include <string_view>
 
@@ -218,6 +220,9 @@ std::string Execution::thread_states_line() const {
 }
 
 void Execution::finish(const platform::RunResult& run, ExecResult* out) {
+  // A thread still preempted inside its op when the execution ended never showed it would
+  // have stopped: what it was preempted inside stays unforced.
+  for (int s = 0; s < kMaxThreads; ++s) keep_preempted(s);
   out->run = run;
   out->outcome = runtime_->outcome();
   const bool died = out->outcome.kind == rt::Outcome::Kind::kCrash ||
@@ -262,14 +267,52 @@ rt::DefectSet defects_of(const Program& p) {
   return set;
 }
 
+// With an op log: forwards each pick and tells the execution about each switch, so that the
+// log can name the ops a thread was preempted inside while it was running (OpLog::
+// preempted_inside). A thread that reached a wait, a lock another thread holds or the `block`
+// op's blocking call is not preempted by being switched away from: it stops there in a real
+// run as well (the C's `block` waits for its turn). Other syscalls (finalisation's write(2) of
+// flush_std_files) return at once in a real run: a switch there is a preemption. So is one at
+// any other point, unless the next point the thread reaches once resumed stops it (a thread
+// switched away from just before it waits for a GIL another holds: the C's waits there too).
+class SwitchNotingChooser final : public platform::Chooser {
+ public:
+  explicit SwitchNotingChooser(platform::Chooser& inner) : inner_(inner) {}
+  exec_internal::Execution* execution = nullptr;
+  size_t pick(std::span<const platform::ThreadId> runnable, platform::ThreadId current,
+              const platform::PointInfo& where) override {
+    const size_t i = inner_.pick(runnable, current, where) % runnable.size();
+    const platform::ThreadId to = runnable[i];
+    if (execution != nullptr) {
+      const bool running = std::find(runnable.begin(), runnable.end(), current) != runnable.end();
+      // (a kLock point's object is the Mutex about to be taken, alive at that point)
+      const auto* m = static_cast<const platform::Mutex*>(where.object);
+      const bool lock_held_by_other = where.kind == platform::Point::kLock && m != nullptr &&
+                                      m->locked() && m->owner() != current;
+      const bool stops = !running || where.kind == platform::Point::kWait || lock_held_by_other ||
+                         (where.kind == platform::Point::kSyscall && std::string_view(where.label) == "block");
+      execution->note_point(current, stops);
+      if (to != current) execution->note_switch(current, !stops, to);
+    }
+    return i;
+  }
+
+ private:
+  platform::Chooser& inner_;
+};
+
 ExecResult execute_simulated(const Program& p, const rt::Profile& profile,
                              const ExecOptions& opts) {
   platform::SimOptions so;
   so.max_steps = opts.max_steps;
-  platform::SimulatedPlatform plat(opts.chooser, so);
+  std::optional<SwitchNotingChooser> noting;
+  platform::Chooser* chooser = opts.chooser;
+  if (opts.op_log != nullptr && chooser != nullptr) chooser = &noting.emplace(*chooser);
+  platform::SimulatedPlatform plat(chooser, so);
   ExecResult res;
   {
     exec_internal::Execution ex(p, opts, plat, profile, defects_of(p));
+    if (noting) noting->execution = &ex;
     // A contained child or a stress worker notes which thread a fatal signal hit.
     if (active_flight_recorder() != nullptr) set_running_platform(&plat);
     const platform::RunResult run = plat.run("T0", [&] { ex.run_main(); });

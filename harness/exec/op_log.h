@@ -63,6 +63,11 @@ struct OpLog {
   // The program thread the modelled process died on, by a crash or a fatal error (-1: it did
   // not die so).
   int died_on_slot = -1;
+  // Ops the schedule preempted while their thread was running (runnable, at no lock, wait or
+  // blocking call), and during which another thread started or ended an op: "T0 inside
+  // `make_pending`". An emitted C program passes the turn on as such an op starts, but cannot
+  // stop a running thread inside CPython: that op races with the others' (emit-c: unforceable).
+  std::vector<std::string> preempted_inside;
 };
 
 }  // namespace ifz::harness

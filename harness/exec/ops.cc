@@ -97,6 +97,7 @@ void Execution::run_script(ThreadCtx& c, int script) {
     }
     if (opts_.trace) trace_line(script_label(script, slot) + " " + print_op(op));
     if (opts_.op_log != nullptr) {
+      note_op_boundary(slot);
       opts_.op_log->entries.push_back({OpLogEntry::Kind::kStart, script, static_cast<int>(n), slot,
                                        false, "", oc.current_interp, holds_a_gil()});
     }
@@ -110,7 +111,9 @@ void Execution::run_script(ThreadCtx& c, int script) {
     const size_t events_before = opts_.op_log != nullptr ? opts_.op_log->events.size() : 0;
     c.op_script = script;
     c.op_index = static_cast<int>(n);
+    ++op_depth_[slot];
     const bool done = do_op(c, slot, op, &why);
+    --op_depth_[slot];
     if (done) {
       ++ops_executed_;
     } else {
@@ -126,11 +129,62 @@ void Execution::run_script(ThreadCtx& c, int script) {
       for (size_t e = events_before; e < ev.size() && !dropped; ++e) {
         dropped = ev[e].kind == rt::EventKind::kGilDropped && ev[e].thread == plat_.current();
       }
+      note_op_boundary(slot);
       opts_.op_log->entries.push_back({OpLogEntry::Kind::kEnd, script, static_cast<int>(n), slot,
                                        !done, why, -1, false, dropped});
     }
     if (rt::ThreadState* cur = runtime_->current()) c.bound_interp = interp_of(cur);
     if (opts_.trace_thread_states) trace_line("   " + thread_states_line());
+  }
+}
+
+int Execution::program_slot(platform::ThreadId t) const {
+  // Only program threads (slot_of_tid_ maps every other id to 0).
+  if (t < 0 || t >= static_cast<platform::ThreadId>(slot_of_tid_.size())) return -1;
+  const int s = slot_of_tid_[t];
+  return ctx_[s].tid == t ? s : -1;
+}
+
+void Execution::note_switch(platform::ThreadId from, bool preempted, platform::ThreadId to) {
+  if (const int s = program_slot(from); s >= 0) preempted_[s] = preempted;
+  if (const int s = program_slot(to); s >= 0) preempted_[s] = false;
+}
+
+void Execution::note_point(platform::ThreadId t, bool stops) {
+  const int s = program_slot(t);
+  if (s < 0 || preempted_pending_[s].empty()) return;
+  if (stops) {
+    preempted_pending_[s].clear();
+  } else {
+    keep_preempted(s);
+  }
+}
+
+void Execution::keep_preempted(int slot) {
+  if (opts_.op_log == nullptr) return;
+  auto& v = opts_.op_log->preempted_inside;
+  for (std::string& w : preempted_pending_[slot]) {
+    if (std::find(v.begin(), v.end(), w) == v.end()) v.push_back(std::move(w));
+  }
+  preempted_pending_[slot].clear();
+}
+
+void Execution::note_op_boundary(int slot) {
+  // Another thread's op starts or ends while a thread sits preempted inside its op: unless it
+  // then stops at once (note_point), the C cannot keep that thread there (no lock or wait
+  // holds it). This thread's own op boundary: what it was preempted inside, it ran on from.
+  keep_preempted(slot);
+  const int n = static_cast<int>(program_.threads.size());
+  for (int s = 0; s < n; ++s) {
+    if (s == slot || op_depth_[s] == 0 || !preempted_[s]) continue;
+    const ThreadCtx& c = ctx_[s];
+    if (c.op_script < 0 || c.op_script >= n) continue;
+    const Script& sc = program_.threads[c.op_script];
+    if (c.op_index < 0 || c.op_index >= static_cast<int>(sc.ops.size())) continue;
+    std::string what = script_label(c.op_script, s) + " inside `" + print_op(sc.ops[c.op_index]) +
+                       "` (op " + std::to_string(c.op_index + 1) + ")";
+    auto& v = preempted_pending_[s];
+    if (std::find(v.begin(), v.end(), what) == v.end()) v.push_back(std::move(what));
   }
 }
 
@@ -430,6 +484,7 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
       start_order_[s] = ++starts_;
       start_generation_[s] = rt.generation();
       start_interp_[s] = kind == StartKind::kCThread ? -1 : interp_of(rt.current());
+      start_is_threading_[s] = kind == StartKind::kThreading || kind == StartKind::kDaemon;
       if (kind == StartKind::kCThread) {
         started_[s] = true;
         script_tid_[s] = rt.start_c_thread([this, s] { run_thread(s, true, true); });
@@ -469,7 +524,13 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
       // that interpreter, nothing holds it to join (3.14+'s shut-down threads hang for good).
       IFZ_REQUIRE(start_interp_[op.thread] < 0 || rt.find_interp(start_interp_[op.thread]) != nullptr,
                   "the thread's interpreter was ended: its Thread object went with it");
-      rt.join_thread(script_tid_[op.thread]);
+      if (!start_is_threading_[op.thread]) {
+        rt.join_thread(script_tid_[op.thread]);
+        return true;
+      }
+      if (const rt::ApiResult r = rt.join_threading_thread(script_tid_[op.thread]); !r.ok) {
+        if (opts_.trace) trace_line("   raised " + r.error);
+      }
       return true;
     case OpCode::kAtexit: {
       IFZ_REQUIRE(rt.initialized() && attached(c) && rt.current()->interp == rt.main_interp(),

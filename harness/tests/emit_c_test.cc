@@ -227,9 +227,46 @@ TEST(EmitC, APreemptionInsideAnInstructionWindowIsNamedAsNotForced) {
   EXPECT_EQ(e.model.outcome.window, "take_gil: between the must-exit check and tstate->interp");
   EXPECT_NE(e.unforceable.find("T1 preempted inside CPython"), std::string::npos) << e.unforceable;
   EXPECT_NE(e.c.find("NOT FORCED HERE"), std::string::npos);
-  // Without the window the same program is an ordinary, forceable one.
+  // Without the crash in the window, no instruction window decides the outcome; the schedule
+  // still preempts T1 while it runs inside its `block` (at the window, in take_gil) as T0
+  // finalizes, and the C cannot stop T1 there: that is named instead (OpLog::preempted_inside).
   o.profile = "3.13";
-  EXPECT_TRUE(emit::emit_c(p, s, o).unforceable.empty());
+  const emit::Emitted e13 = emit::emit_c(p, s, o);
+  EXPECT_TRUE(e13.model.outcome.window.empty());
+  EXPECT_EQ(e13.unforceable.find("preempted inside CPython at"), std::string::npos) << e13.unforceable;
+  EXPECT_NE(e13.unforceable.find("T1 inside `block`"), std::string::npos) << e13.unforceable;
+}
+
+// diff's finding (session 8): T0 preempted inside Py_MakePendingCalls (before it takes the
+// pending lock) while a C thread adds two calls; the model runs them there, the C's
+// make_pending has long returned. Named as not forced, and so n/a rather than a disagreement.
+TEST(EmitC, APreemptionOfARunningThreadWhileOthersRunOpsIsNamed) {
+  const Program p = program(
+      "interpfuzz-program 1\nprofile 3.11\nschedule IFZS1:0x2.1x12\n"
+      "thread T0:\n  init\n  start T1 c\n  make_pending\n"
+      "thread T1:\n  add_pending noop\n  block\n  add_pending noop\n");
+  std::string err;
+  const Schedule s = *Schedule::parse(p.schedule, &err);
+  emit::EmitOptions o;
+  o.profile = "3.11";
+  const emit::Emitted e = emit::emit_c(p, s, o);
+  ASSERT_TRUE(e.ok) << e.error;
+  EXPECT_NE(e.unforceable.find("T0 inside `make_pending` (op 3)"), std::string::npos) << e.unforceable;
+  EXPECT_NE(e.c.find("NOT FORCED HERE"), std::string::npos);
+}
+
+// A schedule that switches between threads only where they wait (a GIL another holds, a
+// join) is forceable: nothing is named.
+TEST(EmitC, SwitchesOnlyAtWaitsAreForceable) {
+  const Program p = program(
+      "interpfuzz-program 1\nprofile 3.11\n"
+      "thread T0:\n  init\n  start T1 threading\n  join T1\n  finalize\n"
+      "thread T1:\n  run_bytecode 2\n  add_pending noop\n");
+  emit::EmitOptions o;
+  o.profile = "3.11";
+  const emit::Emitted e = emit::emit_c(p, Schedule{}, o);
+  ASSERT_TRUE(e.ok) << e.error;
+  EXPECT_TRUE(e.unforceable.empty()) << e.unforceable;
 }
 
 // The real 3.11 runs of that finding end normally (the daemon waits in take_gil and exits):
