@@ -256,6 +256,11 @@ bool Execution::do_op(ThreadCtx& c, int slot, const Op& op, const char** why) {
       return op_pending(c, op, why);
     case OpCode::kFork:
       return op_fork(c, op, why);
+    case OpCode::kLockAcquire:
+    case OpCode::kLockRelease:
+    case OpCode::kEventSet:
+    case OpCode::kEventWait:
+      return op_sync(c, op, why);
   }
   *why = "unknown op";
   return false;
@@ -311,6 +316,10 @@ bool Execution::op_lifecycle(ThreadCtx& c, const Op& op, const char** why) {
   // init / reinit: every other thread's tstates belong to the old lifetime now; each thread
   // forgets them itself before its next op (sync_lifetime).
   c.forget_tstates();
+  // The new lifetime's locks and events exist before any thread can see the lifetime.
+  const int next = lifetime_.load(std::memory_order_acquire) + 1;
+  IFZ_REQUIRE(next <= kMaxLifetimes, "too many runtime lifetimes");
+  user_sync_[next] = std::make_unique<UserSyncSet>(plat_);
   c.lifetime = lifetime_.fetch_add(1, std::memory_order_acq_rel) + 1;
   interps_this_lifetime_ = 1;
   for (auto& p : published_) p.store(false, std::memory_order_release);
@@ -683,6 +692,13 @@ bool Execution::op_fork(ThreadCtx& c, const Op& op, const char** why) {
   // Py_FinalizeEx).
   if (c.is_c_thread) init_thread_ = plat_.current();
   c.fork_child_main = true;
+  // The program's locks and events: their waiters vanished; their state stays.
+  for (auto& set : user_sync_) {
+    if (set == nullptr) continue;
+    for (auto* group : {&set->locks, &set->events}) {
+      for (auto& o : *group) o->after_fork_child();
+    }
+  }
   // K3: the child keeps, of this thread's tstates, the current one and (3.7 only) those of
   // other interpreters; the rest were freed with the other threads' (DeleteExcept) and the other
   // interpreters (3.8+ DeleteExceptMain). The embedder's pointers to them dangle: it forgets
@@ -695,6 +711,155 @@ bool Execution::op_fork(ThreadCtx& c, const Op& op, const char** why) {
     rt.exit_process(0);
   }
   return true;
+}
+
+namespace {
+
+// Each object's name: a static string (platform objects keep the pointer), the first word
+// rt::kUserSyncPrefix so that a deadlock report shows it as the program's.
+constexpr std::array<const char*, kSyncObjects> kLockNames = {"user L0", "user L1", "user L2", "user L3"};
+constexpr std::array<const char*, kSyncObjects> kEventNames = {"user E0", "user E1", "user E2", "user E3"};
+static_assert(kSyncObjects == 4, "one name per object");
+
+// Native: how long a user-level wait may last before the run is judged the program's
+// deadlock (well under the native watchdog, far over any wait a running releaser needs).
+constexpr int64_t kNativeProgramDeadlockMs = 1500;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Execution::UserSyncSet::UserSyncSet(platform::Platform& p) {
+  for (int i = 0; i < kSyncObjects; ++i) {
+    locks[i] = std::make_unique<rt::UserSync>(p, rt::UserSync::Kind::kLock, kLockNames[i]);
+    events[i] = std::make_unique<rt::UserSync>(p, rt::UserSync::Kind::kEvent, kEventNames[i]);
+  }
+}
+
+bool Execution::keep_waiting_natively(int64_t started_ms) {
+  if (now_ms() - started_ms < kNativeProgramDeadlockMs) return true;
+  // Natively nothing can tell who could still release the object: a wait this long is taken
+  // for the program's own deadlock. The run ends as an `exit 0` would (no finding); a
+  // deadlock inside the runtime is still the simulated runs' to find.
+  if (opts_.trace) trace_line("   the program's own deadlock: a user-level wait never ended");
+  end_of_main();
+  runtime_->exit_process(0);
+}
+
+// Python code of the program using its own locks and events (user_sync.h). They live in the
+// main interpreter (made there lazily by their first op): an op needs a thread state of the
+// main interpreter attached, as Python code holding the object runs there.
+bool Execution::op_sync(ThreadCtx& c, const Op& op, const char** why) {
+  rt::Runtime& rt = *runtime_;
+  IFZ_REQUIRE(rt.initialized(), "the runtime is not initialized");
+  const rt::ThreadState* cur = rt.current();
+  IFZ_REQUIRE(cur != nullptr && cur->interp == rt.main_interp(),
+              "the program's locks and events live in the main interpreter: needs its thread "
+              "state attached");
+  IFZ_REQUIRE(c.lifetime > 0 && c.lifetime <= kMaxLifetimes && user_sync_[c.lifetime] != nullptr,
+              "no runtime lifetime");
+  UserSyncSet& set = *user_sync_[c.lifetime];
+  const int index = op.variant & ~kSyncTimeout;
+  const bool timed = (op.variant & kSyncTimeout) != 0;
+  const std::string name = std::string(1, sync_letter(op.code)) + std::to_string(index);
+  std::function<bool()> keep_waiting;
+  if (!plat_.deterministic() && !timed) {
+    const int64_t started = now_ms();
+    keep_waiting = [this, started] { return keep_waiting_natively(started); };
+  }
+  auto observe = [&](const std::string& what, bool value) {
+    if (opts_.op_log != nullptr) {
+      opts_.op_log->observables.push_back(what + " " + name + " returned=" + (value ? "1" : "0"));
+    }
+    if (opts_.trace) trace_line(std::string("   returned ") + (value ? "True" : "False"));
+  };
+  switch (op.code) {
+    case OpCode::kLockAcquire: {
+      const bool got = rt.user_lock_acquire(*set.locks[index], timed, keep_waiting);
+      if (timed) observe("lock_acquire", got);
+      return true;
+    }
+    case OpCode::kLockRelease:
+      if (!rt.user_lock_release(*set.locks[index]) && opts_.trace) {
+        trace_line("   raised RuntimeError: release unlocked lock");
+      }
+      return true;
+    case OpCode::kEventSet: {
+      const rt::ApiResult r = rt.user_event_set(*set.events[index]);
+      if (!r.ok && opts_.trace) trace_line("   raised " + r.error);
+      return true;
+    }
+    case OpCode::kEventWait: {
+      bool flag = false;
+      const rt::ApiResult r = rt.user_event_wait(*set.events[index], timed, &flag, keep_waiting);
+      if (!r.ok) {
+        if (opts_.trace) trace_line("   raised " + r.error);
+      } else if (timed) {
+        observe("event_wait", flag);
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+// The rule of EndContext::program_deadlock. A thread blocked on one of the program's objects
+// (its wait names rt::kUserSyncPrefix) waits for the program: the deadlock is the program's
+// when such an object has no thread left that could still end the wait, i.e. no live thread of
+// this runtime lifetime, itself not waiting for the program (on a user object or in a join),
+// whose running script still has a release / set of that object at or after its current op.
+// Threads waiting for the program cannot help; a hung thread (PyThread_hang_thread) never
+// runs again. Conservative the other way: a releaser blocked inside the runtime leaves the
+// deadlock the runtime's (a finding), and scripts not started yet are not counted.
+bool Execution::program_deadlock(const platform::RunResult& run) const {
+  const std::string cond_prefix = "cond " + std::string(rt::kUserSyncPrefix);
+  auto slot_of = [&](platform::ThreadId t) {
+    return t >= 0 && static_cast<size_t>(t) < slot_of_tid_.size() ? slot_of_tid_[t] : -1;
+  };
+  // The object a wait is on: "cond user L0 (lock user L0)" -> "L0".
+  std::vector<std::string> waited;
+  std::vector<platform::ThreadId> waiting_for_program;
+  for (const platform::BlockedThread& b : run.blocked) {
+    if (b.waits_on.rfind(cond_prefix, 0) == 0) {
+      const std::string rest = b.waits_on.substr(cond_prefix.size());
+      waited.push_back(rest.substr(0, rest.find(' ')));
+      waiting_for_program.push_back(b.thread);
+    } else if (b.waits_on.rfind("join ", 0) == 0 || b.waits_on.rfind("hang", 0) == 0) {
+      waiting_for_program.push_back(b.thread);
+    }
+  }
+  if (waited.empty()) return false;
+  const int now = lifetime_.load(std::memory_order_acquire);
+  auto could_end = [&](const std::string& object) {
+    for (const platform::BlockedThread& b : run.blocked) {
+      if (std::find(waiting_for_program.begin(), waiting_for_program.end(), b.thread) !=
+          waiting_for_program.end()) {
+        continue;
+      }
+      const int slot = slot_of(b.thread);
+      if (slot < 0) continue;
+      const ThreadCtx& c = ctx_[slot];
+      if (c.lifetime != now || c.op_script < 0) continue;
+      const std::vector<Op>& ops = program_.threads[c.op_script].ops;
+      for (size_t i = static_cast<size_t>(std::max(c.op_index, 0)); i < ops.size(); ++i) {
+        const Op& o = ops[i];
+        const bool ends = o.code == OpCode::kLockRelease || o.code == OpCode::kEventSet;
+        if (ends && std::string(1, sync_letter(o.code)) + std::to_string(o.variant) == object) {
+          return true;
+        }
+      }
+    }
+    return false;
+  };
+  for (const std::string& object : waited) {
+    if (!could_end(object)) return true;
+  }
+  return false;
 }
 
 // Native platform: the fork child is a real process; its outcome is judged from its wait
