@@ -30,6 +30,7 @@ bool Runtime::user_lock_acquire(UserSync& l, bool timed, const std::function<boo
   }
   l.mutex.unlock();
   save_thread();
+  if (timed) platform_.fresh_timed_wait();
   l.mutex.lock();
   bool timed_out = false;
   while (l.state && !timed_out) {
@@ -67,11 +68,16 @@ bool Runtime::user_lock_release(UserSync& l) {
 
 // Event.set and Event.wait are Python functions (threading.py): their first frame checks the
 // eval breaker, so a failing pending call raises out of them before they do anything. The
-// first use of an Event imports threading in the main interpreter: from then on
-// Py_FinalizeEx runs threading._shutdown there (wait_for_thread_shutdown).
+// first use of an Event makes it (`import threading; threading.Event()`, Python code: one more
+// check, and a raise there leaves nothing made); from then on threading is imported in the
+// main interpreter and Py_FinalizeEx runs threading._shutdown there (wait_for_thread_shutdown).
 bool Runtime::enter_event_code(UserSync& e, ThreadState* t) {
   touch(t, "threading.Event: tstate");
   if (!e.created) {
+    if (handle_eval_breaker(t)) {
+      emit(EventKind::kError, 0, 0, 0, "RuntimeError: a pending call failed", t, t->interp);
+      return false;
+    }
     e.created = true;
     t->interp->threading_imported = true;
   }
@@ -109,6 +115,7 @@ ApiResult Runtime::user_event_wait(UserSync& e, bool timed, bool* flag,
   e.mutex.unlock();
   // Condition.wait: the waiter lock's acquire releases the GIL (acquire_timed).
   save_thread();
+  if (timed) platform_.fresh_timed_wait();
   e.mutex.lock();
   bool timed_out = false;
   while (!e.state && !timed_out) {
