@@ -7,6 +7,7 @@
 #include "harness/exec/contained_run.h"
 #include "harness/exec/flight_recorder.h"
 #include "harness/exec/execution.h"
+#include "harness/exec/program_deadlock.h"
 #include "harness/program/text_format.h"
 #include "base/check.h"
 #include "runtime/platform/native.h"
@@ -808,58 +809,24 @@ bool Execution::op_sync(ThreadCtx& c, const Op& op, const char** why) {
   }
 }
 
-// The rule of EndContext::program_deadlock. A thread blocked on one of the program's objects
-// (its wait names rt::kUserSyncPrefix) waits for the program: the deadlock is the program's
-// when such an object has no thread left that could still end the wait, i.e. no live thread of
-// this runtime lifetime, itself not waiting for the program (on a user object or in a join),
-// whose running script still has a release / set of that object at or after its current op.
-// Threads waiting for the program cannot help; a hung thread (PyThread_hang_thread) never
-// runs again. Conservative the other way: a releaser blocked inside the runtime leaves the
-// deadlock the runtime's (a finding), and scripts not started yet are not counted.
+// EndContext::program_deadlock: program_deadlock.h's rule on this execution's stuck threads.
 bool Execution::program_deadlock(const platform::RunResult& run) const {
-  const std::string cond_prefix = "cond " + std::string(rt::kUserSyncPrefix);
-  auto slot_of = [&](platform::ThreadId t) {
-    return t >= 0 && static_cast<size_t>(t) < slot_of_tid_.size() ? slot_of_tid_[t] : -1;
-  };
-  // The object a wait is on: "cond user L0 (lock user L0)" -> "L0".
-  std::vector<std::string> waited;
-  std::vector<platform::ThreadId> waiting_for_program;
-  for (const platform::BlockedThread& b : run.blocked) {
-    if (b.waits_on.rfind(cond_prefix, 0) == 0) {
-      const std::string rest = b.waits_on.substr(cond_prefix.size());
-      waited.push_back(rest.substr(0, rest.find(' ')));
-      waiting_for_program.push_back(b.thread);
-    } else if (b.waits_on.rfind("join ", 0) == 0 || b.waits_on.rfind("hang", 0) == 0) {
-      waiting_for_program.push_back(b.thread);
-    }
-  }
-  if (waited.empty()) return false;
   const int now = lifetime_.load(std::memory_order_acquire);
-  auto could_end = [&](const std::string& object) {
-    for (const platform::BlockedThread& b : run.blocked) {
-      if (std::find(waiting_for_program.begin(), waiting_for_program.end(), b.thread) !=
-          waiting_for_program.end()) {
-        continue;
-      }
-      const int slot = slot_of(b.thread);
-      if (slot < 0) continue;
+  std::vector<StuckThread> stuck;
+  for (const platform::BlockedThread& b : run.blocked) {
+    StuckThread t;
+    t.waits_on = b.waits_on;
+    const int slot =
+        b.thread >= 0 && static_cast<size_t>(b.thread) < slot_of_tid_.size() ? slot_of_tid_[b.thread] : -1;
+    if (slot >= 0 && ctx_[slot].tid == b.thread && ctx_[slot].op_script >= 0) {
       const ThreadCtx& c = ctx_[slot];
-      if (c.lifetime != now || c.op_script < 0) continue;
       const std::vector<Op>& ops = program_.threads[c.op_script].ops;
-      for (size_t i = static_cast<size_t>(std::max(c.op_index, 0)); i < ops.size(); ++i) {
-        const Op& o = ops[i];
-        const bool ends = o.code == OpCode::kLockRelease || o.code == OpCode::kEventSet;
-        if (ends && std::string(1, sync_letter(o.code)) + std::to_string(o.variant) == object) {
-          return true;
-        }
-      }
+      t.current_lifetime = c.lifetime == now;
+      t.ops_left = std::span<const Op>(ops).subspan(std::min(static_cast<size_t>(std::max(c.op_index, 0)), ops.size()));
     }
-    return false;
-  };
-  for (const std::string& object : waited) {
-    if (!could_end(object)) return true;
+    stuck.push_back(std::move(t));
   }
-  return false;
+  return is_program_deadlock(stuck);
 }
 
 // Native platform: the fork child is a real process; its outcome is judged from its wait
