@@ -723,8 +723,9 @@ constexpr std::array<const char*, kSyncObjects> kEventNames = {"user E0", "user 
 static_assert(kSyncObjects == 4, "one name per object");
 
 // Native: how long a user-level wait may last before the run is judged the program's
-// deadlock (well under the native watchdog, far over any wait a running releaser needs).
-constexpr int64_t kNativeProgramDeadlockMs = 1500;
+// deadlock (well under the native watchdogs: a fork child gets half of the run's 3 s; far over
+// any wait a releaser that runs needs).
+constexpr int64_t kNativeProgramDeadlockMs = 400;
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
