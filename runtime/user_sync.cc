@@ -69,11 +69,16 @@ bool Runtime::user_lock_release(UserSync& l) {
 // Event.set and Event.wait are Python functions (threading.py): their first frame checks the
 // eval breaker, so a failing pending call raises out of them before they do anything. The
 // first use of an Event makes it (`import threading; threading.Event()`, Python code: one more
-// check, and a raise there leaves nothing made); from then on threading is imported in the
+// check, and a raise there leaves nothing made; a first import of threading also reads it from
+// disk with the GIL released); from then on threading is imported in the
 // main interpreter and Py_FinalizeEx runs threading._shutdown there (wait_for_thread_shutdown).
 bool Runtime::enter_event_code(UserSync& e, ThreadState* t) {
   touch(t, "threading.Event: tstate");
   if (!e.created) {
+    // A first `import threading` in the interpreter reads the module from disk, with the GIL
+    // released (FileIO.read): taking it back recomputes the eval breaker (bpo-40010's "next
+    // take_gil"), so a call a C thread added unseen is noticed here [conform 3.11.2: diff].
+    if (!t->interp->threading_imported) block("import threading");
     if (handle_eval_breaker(t)) {
       emit(EventKind::kError, 0, 0, 0, "RuntimeError: a pending call failed", t, t->interp);
       return false;
