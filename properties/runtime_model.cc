@@ -143,7 +143,29 @@ void start_lifetime(Model& m, Expect& e) {
   // 3.8+ _PyRuntimeState_Init at every initialisation; 3.7 once per process [EXP 3.7.16].
   if (m.generation == 1 || m.minor >= 8) m.gilstate_check_enabled = true;
   m.ensures.clear();
+  m.locked = {};
+  m.event_set = {};
+  m.event_made = {};
   e.created_interp = 0;
+}
+
+// Event.set / Event.wait: Python code whose entry checks the eval breaker; the first use of an
+// Event also makes it (import threading, threading.Event(): one more check). A failing
+// pending call raises out of either: the op does nothing more. False when it raised.
+bool enter_event_code(Model& m, Expect& e, int index) {
+  if (!m.event_made[index]) {
+    if (eval_pass(m, e)) {
+      e.error = "RuntimeError";
+      return false;
+    }
+    m.event_made[index] = true;
+    m.find(0)->threading_imported = true;
+  }
+  if (eval_pass(m, e)) {
+    e.error = "RuntimeError";
+    return false;
+  }
+  return true;
 }
 
 // 3.12+ tstate_activate: attaching a tstate binds the GILState key to it.
@@ -350,6 +372,19 @@ bool model_allows(const Model& m, const Op& op) {
              m.gilstate_interp == m.current;
     case OpCode::kGilStateCheck:
       return true;
+    case OpCode::kLockAcquire:
+    case OpCode::kLockRelease:
+    case OpCode::kEventSet:
+    case OpCode::kEventWait: {
+      // Only the main interpreter's objects, and never a wait that nobody would end (the main
+      // thread is the only one that uses them here): a timed one, or one that returns at once.
+      if (!m.attached() || m.current != 0) return false;
+      const int i = op.variant & ~harness::kSyncTimeout;
+      const bool timed = (op.variant & harness::kSyncTimeout) != 0;
+      if (op.code == OpCode::kLockAcquire) return timed || !m.locked[i];
+      if (op.code == OpCode::kEventWait) return timed || m.event_set[i];
+      return true;
+    }
     case OpCode::kSwap:
       return m.attached() && op.interp != m.current && m.find(op.interp) != nullptr;
     case OpCode::kReleaseGil:
@@ -467,6 +502,31 @@ std::pair<Model, Expect> model_step(const Model& s0, const Op& op) {
     case OpCode::kFinalize:
       finalize(m, e);
       break;
+    case OpCode::kLockAcquire: {
+      // acquire_timed: a free lock is taken at once; a held one (by this thread) is never
+      // released meanwhile, so the timed wait expires: False.
+      const int i = op.variant & ~harness::kSyncTimeout;
+      e.sync_returned = m.locked[i] ? 0 : 1;
+      m.locked[i] = true;
+      if ((op.variant & harness::kSyncTimeout) == 0) e.sync_returned = -1;
+      break;
+    }
+    case OpCode::kLockRelease: {
+      const int i = op.variant;
+      if (!m.locked[i]) e.error = "RuntimeError";  // "release unlocked lock"
+      m.locked[i] = false;
+      break;
+    }
+    case OpCode::kEventSet:
+      if (enter_event_code(m, e, op.variant)) m.event_set[op.variant] = true;
+      break;
+    case OpCode::kEventWait: {
+      const int i = op.variant & ~harness::kSyncTimeout;
+      if (enter_event_code(m, e, i) && (op.variant & harness::kSyncTimeout) != 0) {
+        e.sync_returned = m.event_set[i] ? 1 : 0;
+      }
+      break;
+    }
     default:
       break;
   }

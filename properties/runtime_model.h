@@ -22,6 +22,7 @@
 // the eval loop mid-call, whose interleaving the model would have to replay).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -86,6 +87,10 @@ struct Model {
   // Open PyGILState_Ensure levels of the main thread: the interpreter each found or made
   // current, and whether it attached (UNLOCKED) rather than found it current (LOCKED).
   std::vector<std::pair<int64_t, bool>> ensures;
+  // The program's locks and events (lock_acquire … event_wait) of this runtime lifetime, in
+  // the main interpreter: locked / set, and whether each Event exists yet (its first use
+  // imports threading: Python code, and threading._shutdown at finalisation).
+  std::array<bool, harness::kSyncObjects> locked{}, event_set{}, event_made{};
 
   const ModelInterp* find(int64_t id) const;
   ModelInterp* find(int64_t id);
@@ -106,6 +111,7 @@ struct Expect {
   int exit_code = 0;
   bool fork_child = false;     // the process continues as the fork child
   int gilstate_check = -1;     // gilstate_check: PyGILState_Check's value
+  int sync_returned = -1;      // a timed lock_acquire / event_wait: what it returned (0/1)
 };
 
 /// The operation's precondition in this model state (what the command generator respects).

@@ -62,6 +62,11 @@ struct Sut {
   rt::ThreadState* saved = nullptr;        // release_gil
   std::vector<int> ensures;                // open PyGILState_Ensure results
   int gilstate_check = -1;                 // the last gilstate_check's value
+  // The program's locks and events, one set per runtime lifetime (kept: a test-owned home,
+  // as the executor's Execution::user_sync_), and what the last timed wait returned.
+  std::vector<std::unique_ptr<rt::UserSync>> sync_objects;
+  std::array<rt::UserSync*, 2 * harness::kSyncObjects> sync{};
+  int sync_returned = -1;
   std::string error;                       // new_interpreter's refusal
   std::map<int64_t, int> logical_of;       // runtime call id -> model call number
   size_t mark = 0;                         // first event of the running command
@@ -122,6 +127,13 @@ void perform(Sut& s, const Op& op) {
       rt.initialize();
       s.own.fill(nullptr);
       s.own[0] = rt.current();
+      for (int i = 0; i < 2 * harness::kSyncObjects; ++i) {
+        static constexpr const char* kNames[] = {"user L0", "user L1", "user L2", "user L3",
+                                                 "user E0", "user E1", "user E2", "user E3"};
+        const auto kind = i < harness::kSyncObjects ? rt::UserSync::Kind::kLock : rt::UserSync::Kind::kEvent;
+        s.sync_objects.push_back(std::make_unique<rt::UserSync>(s.plat, kind, kNames[i]));
+        s.sync[i] = s.sync_objects.back().get();
+      }
       break;
     case OpCode::kNewInterp: {
       rt::InterpConfig cfg;  // as the executor builds it (harness/exec/ops.cc)
@@ -156,6 +168,23 @@ void perform(Sut& s, const Op& op) {
       break;
     }
     case OpCode::kGilStateCheck: s.gilstate_check = rt.gilstate_check(); break;
+    case OpCode::kLockAcquire:
+      s.sync_returned = rt.user_lock_acquire(*s.sync[op.variant & ~harness::kSyncTimeout],
+                                             (op.variant & harness::kSyncTimeout) != 0);
+      if ((op.variant & harness::kSyncTimeout) == 0) s.sync_returned = -1;
+      break;
+    case OpCode::kLockRelease: rt.user_lock_release(*s.sync[op.variant]); break;
+    case OpCode::kEventSet: rt.user_event_set(*s.sync[harness::kSyncObjects + op.variant]); break;
+    case OpCode::kEventWait: {
+      bool flag = false;
+      const int i = op.variant & ~harness::kSyncTimeout;
+      const bool timed = (op.variant & harness::kSyncTimeout) != 0;
+      s.sync_returned = -1;
+      if (rt.user_event_wait(*s.sync[harness::kSyncObjects + i], timed, &flag).ok && timed) {
+        s.sync_returned = flag ? 1 : 0;
+      }
+      break;
+    }
     case OpCode::kReleaseGil: s.saved = rt.save_thread(); break;
     case OpCode::kAcquireGil:
       rt.restore_thread(s.saved);
@@ -293,6 +322,9 @@ class RuntimeCommand final : public rc::state::Command<Model, Sut> {
     }
     check_events(after, e, op_, s);
     if (op_.code == OpCode::kGilStateCheck) RC_ASSERT(s.gilstate_check == e.gilstate_check);
+    if (op_.code == OpCode::kLockAcquire || op_.code == OpCode::kEventWait) {
+      RC_ASSERT(s.sync_returned == e.sync_returned);
+    }
   }
   void show(std::ostream& os) const override {
     os << harness::print_op(op_);
@@ -343,6 +375,12 @@ Op draw_op(const Model& m) {
     add(6, OpCode::kStart);
     add(5, OpCode::kFork);
     add(4, OpCode::kFinalize);
+    if (m.current == 0) {
+      add(3, OpCode::kLockAcquire);
+      add(3, OpCode::kLockRelease);
+      add(3, OpCode::kEventSet);
+      add(3, OpCode::kEventWait);
+    }
   }
   std::vector<OpCode> codes;
   for (const auto& [w, c] : kinds) codes.insert(codes.end(), static_cast<size_t>(w), c);
@@ -352,6 +390,19 @@ Op draw_op(const Model& m) {
     if (i.id != m.current) others.push_back(i.id);
   }
   switch (op.code) {
+    case OpCode::kLockAcquire:
+    case OpCode::kEventWait: {
+      // Two objects of each, so that both a held and a free one come up; untimed only where
+      // it returns at once (model_allows).
+      const auto i = static_cast<uint8_t>(*rc::gen::inRange(0, 2));
+      const bool ready = op.code == OpCode::kLockAcquire ? !m.locked[i] : m.event_set[i];
+      op.variant = ready && *rc::gen::arbitrary<bool>() ? i : static_cast<uint8_t>(i | harness::kSyncTimeout);
+      break;
+    }
+    case OpCode::kLockRelease:
+    case OpCode::kEventSet:
+      op.variant = static_cast<uint8_t>(*rc::gen::inRange(0, 2));
+      break;
     case OpCode::kNewInterp:
       op.variant = *rc::gen::element<uint8_t>(0, 0, 0, harness::kInterpIsolated, harness::kInterpOwnGil);
       break;

@@ -31,6 +31,7 @@
 #include "runtime/phases.h"
 #include "runtime/locks.h"
 #include "runtime/thread_records.h"
+#include "runtime/user_sync.h"
 #include "runtime/gil.h"
 #include "runtime/heap.h"
 #include "runtime/interpreter.h"
@@ -146,6 +147,23 @@ class Runtime {
   /// call raises out of it and nothing is registered.
   ApiResult atexit_register(std::function<void()> fn);
 
+  // ---- Python-level synchronisation of the program (user_sync.cc) ---------------------------
+  /// L.acquire() / L.acquire(timeout=...) from the current thread (GIL held). A free lock is
+  /// taken at once, GIL kept (acquire_timed's non-blocking try); otherwise the GIL is released
+  /// while the thread waits and taken back after (a daemon thread waking after finalisation
+  /// started exits or hangs there, per version). `timed`: the wait may expire (simulated: a
+  /// scheduling choice) and returns false. `keep_waiting` (native untimed waits only): asked
+  /// after each timeout slice; false gives up as a timed wait would.
+  bool user_lock_acquire(UserSync& l, bool timed, const std::function<bool()>& keep_waiting = {});
+  /// L.release(): false (RuntimeError raised: kError) when it is not locked. Any thread may.
+  bool user_lock_release(UserSync& l);
+  /// E.set(): wakes every waiter. Python code: fails when a pending call fails at its entry.
+  ApiResult user_event_set(UserSync& e);
+  /// E.wait() / E.wait(timeout=...): `*flag` = what it returns. Python code, as user_event_set;
+  /// the wait releases the GIL as user_lock_acquire's does.
+  ApiResult user_event_wait(UserSync& e, bool timed, bool* flag,
+                            const std::function<bool()>& keep_waiting = {});
+
   // ---- fork (fork.cc) ------------------------------------------------------------------------
   /// os.fork / subprocess from the current thread (GIL held). In the child the caller returns
   /// with only itself alive; kForkExec children exec at once (the process ends).
@@ -247,6 +265,9 @@ class Runtime {
   [[noreturn]] void exit_for_finalization(ThreadState* t, Gil* g, bool holds_gil_mutex);
   void release_claims_of_exiting_thread();  // -fixed only: before exit_for_finalization exits
   void attach(ThreadState* t);
+
+  // user_sync.cc: the entry of an Event method (Python code); false when it raised.
+  bool enter_event_code(UserSync& e, ThreadState* t);
 
   // eval.cc
   // True when a pending call failed: its exception is raised in the code that checked the

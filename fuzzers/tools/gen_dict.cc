@@ -84,6 +84,13 @@ std::vector<Op> op_forms(OpCode c) {
         });
       }
       break;
+    case ArgShape::kSync:
+      // L0 / E0, and the timed variant where the op has one: the objects differ only by name.
+      out.push_back(base);
+      if (ifz::harness::sync_takes_timeout(c)) {
+        with([&](Op& op) { op.variant = ifz::harness::kSyncTimeout; });
+      }
+      break;
   }
   return out;
 }

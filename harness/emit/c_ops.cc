@@ -121,6 +121,16 @@ bool lower_op(const Op& op, const OpEmitContext& x, CallOp* out, std::string* ap
     case OpCode::kAtexit: *api = "atexit.register"; return true;
     case OpCode::kExit: *api = "os._exit"; return true;
     case OpCode::kYield: *api = "a plain scheduling point: the handshake is the schedule"; return true;
+    case OpCode::kLockAcquire:
+      *api = op.variant & kSyncTimeout ? "_thread.allocate_lock().acquire(timeout=0.5)"
+                                       : "_thread.allocate_lock().acquire()";
+      return true;
+    case OpCode::kLockRelease: *api = "lock.release()"; return true;
+    case OpCode::kEventSet: *api = "threading.Event().set()"; return true;
+    case OpCode::kEventWait:
+      *api = op.variant & kSyncTimeout ? "threading.Event().wait(timeout=0.5)"
+                                       : "threading.Event().wait()";
+      return true;
   }
   *error = "emit-c: unknown op";
   return false;

@@ -404,6 +404,50 @@ IFZ_FN void ifz_install_signal_handlers(void) {
   Py_XDECREF(mod);
 }
 
+/* ---- the program's own locks and events (lock_acquire ... event_wait) -------------------
+ * threading.Lock L0..L3 (_thread.allocate_lock, what threading.Lock is) and threading.Event
+ * E0..E3, made by the first op that names them, in the main interpreter (the ops run only
+ * there). One set per runtime lifetime: Py_FinalizeEx frees them with the interpreter (a thread
+ * still waiting keeps its own reference), Py_Initialize starts a new set. */
+static PyObject *ifz_user_sync[2][4];
+#define IFZ_USER_TIMEOUT 0.5  /* seconds: long for a releaser that runs, short for a wait
+                               * the program never ends (interpfuzz: a scheduling choice) */
+
+IFZ_FN void ifz_user_sync_forget(void) { memset(ifz_user_sync, 0, sizeof ifz_user_sync); }
+
+IFZ_FN PyObject *ifz_user_sync_get(int event, int i) {
+  PyObject **slot = &ifz_user_sync[event][i & 3];
+  if (*slot) return *slot;
+  PyObject *mod = PyImport_ImportModule(event ? "threading" : "_thread");
+  *slot = mod ? PyObject_CallMethod(mod, event ? "Event" : "allocate_lock", NULL) : NULL;
+  Py_XDECREF(mod);
+  return *slot;
+}
+
+/* obj.method() or obj.method(timeout=...); the observable of a timed call: what it returned. */
+IFZ_FN void ifz_user_sync_call(int event, int variant, const char *method, const char *what) {
+  int i = variant & 3, timed = (variant & 4) != 0;
+  PyObject *o = ifz_user_sync_get(event, i);
+  PyObject *r = NULL;
+  if (o && timed) {
+    PyObject *args = PyTuple_New(0);
+    PyObject *kw = Py_BuildValue("{s:d}", "timeout", IFZ_USER_TIMEOUT);
+    PyObject *m = PyObject_GetAttrString(o, method);
+    r = m && args && kw ? PyObject_Call(m, args, kw) : NULL;
+    Py_XDECREF(m);
+    Py_XDECREF(kw);
+    Py_XDECREF(args);
+  } else if (o) {
+    r = PyObject_CallMethod(o, method, NULL);
+  }
+  if (!r) {
+    ifz_raised();
+    return;
+  }
+  if (timed) ifz_obs("%s %c%d returned=%d", what, event ? 'E' : 'L', i, PyObject_IsTrue(r));
+  Py_DECREF(r);
+}
+
 /* Py_Initialize (again after a finalize: a new runtime lifetime). Other threads' thread
  * states belong to the old lifetime; one released with release_gil is kept, the thread will
  * try to re-attach it (F6). */
@@ -415,6 +459,7 @@ IFZ_FN void ifz_init(ifz_thread *c) {
     ifz_threads[i].saved = saved;
   }
   ifz_forget_tstates(c);
+  ifz_user_sync_forget();  /* the last lifetime's objects went with its interpreter */
   /* No site import: .pth files of an install (pyenv, venvs) would import modules such as
    * threading, which changes what Py_EndInterpreter and Py_FinalizeEx run; and no Python
    * signal handlers besides the program's own. */
@@ -1165,6 +1210,10 @@ IFZ_FN void ifz_do_op(ifz_thread *self, const ifz_op *op) {
     case IFZ_OP_GILSTATE_ENSURE: ifz_gilstate_ensure(self); return;
     case IFZ_OP_GILSTATE_RELEASE: ifz_gilstate_release(self); return;
     case IFZ_OP_GILSTATE_CHECK: ifz_gilstate_check(); return;
+    case IFZ_OP_LOCK_ACQUIRE: ifz_user_sync_call(0, op->variant, "acquire", "lock_acquire"); return;
+    case IFZ_OP_LOCK_RELEASE: ifz_user_sync_call(0, op->variant, "release", "lock_release"); return;
+    case IFZ_OP_EVENT_SET: ifz_user_sync_call(1, op->variant, "set", "event_set"); return;
+    case IFZ_OP_EVENT_WAIT: ifz_user_sync_call(1, op->variant, "wait", "event_wait"); return;
     case IFZ_OP_NEW_TSTATE: ifz_new_tstate(self, op->interp); return;
     case IFZ_OP_DELETE_TSTATE: ifz_delete_tstate(self); return;
     case IFZ_OP_FORK: ifz_fork(self, op); return;

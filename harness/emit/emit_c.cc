@@ -64,7 +64,8 @@ bool child_script_runs(const Program& p, const OpSequence& seq, int script, int 
 // owner waits until the thread sleeps in the call (ifz_pass_blocking).
 bool blocks_while_others_run(OpCode c) {
   return c == OpCode::kAcquireGil || c == OpCode::kNewTstate || c == OpCode::kGilStateEnsure ||
-         c == OpCode::kJoin || c == OpCode::kBlock;
+         c == OpCode::kJoin || c == OpCode::kBlock || c == OpCode::kLockAcquire ||
+         c == OpCode::kEventWait;
 }
 
 // A script as steps (script_steps.h): the turn handshake around each op, from the model's

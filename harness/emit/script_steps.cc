@@ -73,7 +73,8 @@ std::string step_as_c(const Step& s) {
       const bool thread = shape == ArgShape::kStart || shape == ArgShape::kThread || shape == ArgShape::kFork;
       const bool count = shape == ArgShape::kCount || shape == ArgShape::kLock;
       const bool variant = shape == ArgShape::kInterpCfg || shape == ArgShape::kStart ||
-                           shape == ArgShape::kPending || shape == ArgShape::kFork || shape == ArgShape::kLock;
+                           shape == ArgShape::kPending || shape == ArgShape::kFork || shape == ArgShape::kLock ||
+                           shape == ArgShape::kSync;
       const std::tuple<const char*, int, bool> fields[] = {
           {"interp", s.op.interp, interp}, {"thread", s.op.thread, thread}, {"count", s.op.count, count},
           {"variant", s.op.variant, variant}, {"flags", s.op.flags, shape == ArgShape::kFork}};

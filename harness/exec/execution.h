@@ -141,6 +141,11 @@ class Execution {
   bool op_gil(ThreadCtx& c, const Op& op, const char** why);
   bool op_pending(ThreadCtx& c, const Op& op, const char** why);
   bool op_fork(ThreadCtx& c, const Op& op, const char** why);
+  bool op_sync(ThreadCtx& c, const Op& op, const char** why);
+  /// The deadlock oracle's EndContext::program_deadlock for the threads blocked in `run`.
+  bool program_deadlock(const platform::RunResult& run) const;
+  /// Native: a user-level wait longer than this ends the run as the program's deadlock.
+  bool keep_waiting_natively(int64_t started_ms);
   void wait_native_child(int pid, int report_fd);
   bool attached(const ThreadCtx& c) const;
   int64_t interp_of(const rt::ThreadState* t) const;
@@ -171,6 +176,16 @@ class Execution {
   std::vector<std::string> skipped_ops_;  // with the trace on: each skipped op, and why
   void note_skipped(std::string line);
   std::array<ThreadCtx, kMaxThreads> ctx_{};
+  // The program's locks L0..L3 and events E0..E3 (ops lock_acquire … event_wait), one set per
+  // runtime lifetime (index: lifetime_), made by the init op that starts it (serialised by
+  // claim_lifecycle) and kept to the execution's end: a thread still waiting on an older
+  // lifetime's object holds a pointer to it, as a daemon holds its Python object.
+  struct UserSyncSet {
+    UserSyncSet(platform::Platform& p);
+    std::array<std::unique_ptr<rt::UserSync>, kSyncObjects> locks, events;
+  };
+  static constexpr int kMaxLifetimes = kMaxThreads * kMaxOpsPerThread + 1;
+  std::array<std::unique_ptr<UserSyncSet>, kMaxLifetimes + 1> user_sync_{};
   std::array<bool, kMaxThreads> started_{};
   std::array<int, kMaxThreads> start_order_{};  // 0 = main / never started; increasing
   std::array<int64_t, kMaxThreads> start_generation_{};  // runtime lifetime it was started in

@@ -237,6 +237,11 @@ void Execution::finish(const platform::RunResult& run, ExecResult* out) {
   rt::Outcome oc = out->outcome;
   if (oc.phase.empty()) oc.phase = runtime_->phase();
   EndContext end{run, oc, normal};
+  end.program_deadlock =
+      run.kind == platform::RunResult::Kind::kDeadlock && program_deadlock(run);
+  if (end.program_deadlock && opts_.trace) {
+    trace_line("the program's own deadlock: a wait on its lock or event nobody can end");
+  }
   // Only outcome-based judgement here; event oracles judged at end_of_main already.
   if (!normal) {
     for (auto& o : oracles_) o->on_end(end, *sink_);

@@ -7,6 +7,7 @@
 #include "harness/exec/contained_run.h"
 #include "harness/exec/flight_recorder.h"
 #include "harness/exec/execution.h"
+#include "harness/exec/program_deadlock.h"
 #include "harness/program/text_format.h"
 #include "base/check.h"
 #include "runtime/platform/native.h"
@@ -307,6 +308,11 @@ bool Execution::do_op(ThreadCtx& c, int slot, const Op& op, const char** why) {
       return op_pending(c, op, why);
     case OpCode::kFork:
       return op_fork(c, op, why);
+    case OpCode::kLockAcquire:
+    case OpCode::kLockRelease:
+    case OpCode::kEventSet:
+    case OpCode::kEventWait:
+      return op_sync(c, op, why);
   }
   *why = "unknown op";
   return false;
@@ -362,6 +368,10 @@ bool Execution::op_lifecycle(ThreadCtx& c, const Op& op, const char** why) {
   // init / reinit: every other thread's tstates belong to the old lifetime now; each thread
   // forgets them itself before its next op (sync_lifetime).
   c.forget_tstates();
+  // The new lifetime's locks and events exist before any thread can see the lifetime.
+  const int next = lifetime_.load(std::memory_order_acquire) + 1;
+  IFZ_REQUIRE(next <= kMaxLifetimes, "too many runtime lifetimes");
+  user_sync_[next] = std::make_unique<UserSyncSet>(plat_);
   c.lifetime = lifetime_.fetch_add(1, std::memory_order_acq_rel) + 1;
   interps_this_lifetime_ = 1;
   for (auto& p : published_) p.store(false, std::memory_order_release);
@@ -741,6 +751,13 @@ bool Execution::op_fork(ThreadCtx& c, const Op& op, const char** why) {
   // Py_FinalizeEx).
   if (c.is_c_thread) init_thread_ = plat_.current();
   c.fork_child_main = true;
+  // The program's locks and events: their waiters vanished; their state stays.
+  for (auto& set : user_sync_) {
+    if (set == nullptr) continue;
+    for (auto* group : {&set->locks, &set->events}) {
+      for (auto& o : *group) o->after_fork_child();
+    }
+  }
   // K3: the child keeps, of this thread's tstates, the current one and (3.7 only) those of
   // other interpreters; the rest were freed with the other threads' (DeleteExcept) and the other
   // interpreters (3.8+ DeleteExceptMain). The embedder's pointers to them dangle: it forgets
@@ -753,6 +770,122 @@ bool Execution::op_fork(ThreadCtx& c, const Op& op, const char** why) {
     rt.exit_process(0);
   }
   return true;
+}
+
+namespace {
+
+// Each object's name: a static string (platform objects keep the pointer), the first word
+// rt::kUserSyncPrefix so that a deadlock report shows it as the program's.
+constexpr std::array<const char*, kSyncObjects> kLockNames = {"user L0", "user L1", "user L2", "user L3"};
+constexpr std::array<const char*, kSyncObjects> kEventNames = {"user E0", "user E1", "user E2", "user E3"};
+static_assert(kSyncObjects == 4, "one name per object");
+
+// Native: how long a user-level wait may last before the run is judged the program's
+// deadlock (well under the native watchdogs: a fork child gets half of the run's 3 s; far over
+// any wait a releaser that runs needs).
+constexpr int64_t kNativeProgramDeadlockMs = 400;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Execution::UserSyncSet::UserSyncSet(platform::Platform& p) {
+  for (int i = 0; i < kSyncObjects; ++i) {
+    locks[i] = std::make_unique<rt::UserSync>(p, rt::UserSync::Kind::kLock, kLockNames[i]);
+    events[i] = std::make_unique<rt::UserSync>(p, rt::UserSync::Kind::kEvent, kEventNames[i]);
+  }
+}
+
+bool Execution::keep_waiting_natively(int64_t started_ms) {
+  if (now_ms() - started_ms < kNativeProgramDeadlockMs) return true;
+  // Natively nothing can tell who could still release the object: a wait this long is taken
+  // for the program's own deadlock. The run ends as an `exit 0` would (no finding); a
+  // deadlock inside the runtime is still the simulated runs' to find.
+  if (opts_.trace) trace_line("   the program's own deadlock: a user-level wait never ended");
+  end_of_main();
+  runtime_->exit_process(0);
+}
+
+// Python code of the program using its own locks and events (user_sync.h). They live in the
+// main interpreter (made there lazily by their first op): an op needs a thread state of the
+// main interpreter attached, as Python code holding the object runs there.
+bool Execution::op_sync(ThreadCtx& c, const Op& op, const char** why) {
+  rt::Runtime& rt = *runtime_;
+  IFZ_REQUIRE(rt.initialized(), "the runtime is not initialized");
+  const rt::ThreadState* cur = rt.current();
+  IFZ_REQUIRE(cur != nullptr && cur->interp == rt.main_interp(),
+              "the program's locks and events live in the main interpreter: needs its thread "
+              "state attached");
+  IFZ_REQUIRE(c.lifetime > 0 && c.lifetime <= kMaxLifetimes && user_sync_[c.lifetime] != nullptr,
+              "no runtime lifetime");
+  UserSyncSet& set = *user_sync_[c.lifetime];
+  const int index = op.variant & ~kSyncTimeout;
+  const bool timed = (op.variant & kSyncTimeout) != 0;
+  const std::string name = std::string(1, sync_letter(op.code)) + std::to_string(index);
+  std::function<bool()> keep_waiting;
+  if (!plat_.deterministic() && !timed) {
+    const int64_t started = now_ms();
+    keep_waiting = [this, started] { return keep_waiting_natively(started); };
+  }
+  auto observe = [&](const std::string& what, bool value) {
+    if (opts_.op_log != nullptr) {
+      opts_.op_log->observables.push_back(what + " " + name + " returned=" + (value ? "1" : "0"));
+    }
+    if (opts_.trace) trace_line(std::string("   returned ") + (value ? "True" : "False"));
+  };
+  switch (op.code) {
+    case OpCode::kLockAcquire: {
+      const bool got = rt.user_lock_acquire(*set.locks[index], timed, keep_waiting);
+      if (timed) observe("lock_acquire", got);
+      return true;
+    }
+    case OpCode::kLockRelease:
+      if (!rt.user_lock_release(*set.locks[index]) && opts_.trace) {
+        trace_line("   raised RuntimeError: release unlocked lock");
+      }
+      return true;
+    case OpCode::kEventSet: {
+      const rt::ApiResult r = rt.user_event_set(*set.events[index]);
+      if (!r.ok && opts_.trace) trace_line("   raised " + r.error);
+      return true;
+    }
+    case OpCode::kEventWait: {
+      bool flag = false;
+      const rt::ApiResult r = rt.user_event_wait(*set.events[index], timed, &flag, keep_waiting);
+      if (!r.ok) {
+        if (opts_.trace) trace_line("   raised " + r.error);
+      } else if (timed) {
+        observe("event_wait", flag);
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+// EndContext::program_deadlock: program_deadlock.h's rule on this execution's stuck threads.
+bool Execution::program_deadlock(const platform::RunResult& run) const {
+  const int now = lifetime_.load(std::memory_order_acquire);
+  std::vector<StuckThread> stuck;
+  for (const platform::BlockedThread& b : run.blocked) {
+    StuckThread t;
+    t.waits_on = b.waits_on;
+    const int slot =
+        b.thread >= 0 && static_cast<size_t>(b.thread) < slot_of_tid_.size() ? slot_of_tid_[b.thread] : -1;
+    if (slot >= 0 && ctx_[slot].tid == b.thread && ctx_[slot].op_script >= 0) {
+      const ThreadCtx& c = ctx_[slot];
+      const std::vector<Op>& ops = program_.threads[c.op_script].ops;
+      t.current_lifetime = c.lifetime == now;
+      t.ops_left = std::span<const Op>(ops).subspan(std::min(static_cast<size_t>(std::max(c.op_index, 0)), ops.size()));
+    }
+    stuck.push_back(std::move(t));
+  }
+  return is_program_deadlock(stuck);
 }
 
 // Native platform: the fork child is a real process; its outcome is judged from its wait

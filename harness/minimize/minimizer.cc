@@ -418,6 +418,11 @@ std::vector<Op> simpler_args(const Op& orig) {
     o.variant = base.variant;
     add(o);
   }
+  if (a == ArgShape::kSync && (orig.variant & kSyncTimeout) != 0) {
+    Op o = orig;  // the untimed wait first: a timeout is a schedule choice more
+    o.variant &= static_cast<uint8_t>(~kSyncTimeout);
+    add(o);
+  }
   if (a == ArgShape::kPending && orig.interp >= 0) {
     Op o = orig;
     o.interp = -1;

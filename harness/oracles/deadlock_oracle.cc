@@ -40,6 +40,7 @@ class DeadlockOracle final : public Oracle {
     const std::string& phase = end.outcome.phase;
     switch (end.run.kind) {
       case Kind::kDeadlock:
+        if (end.program_deadlock) break;
         sink.report(make_finding("deadlock", name(), phase,
                                  "deadlock: nothing can run, " + waits_message(end.run),
                                  waits_signature(end.run)));

@@ -42,6 +42,11 @@ struct EndContext {
   const platform::RunResult& run;
   const rt::Outcome& outcome;
   bool process_ended_normally = false;  // exit/return, not fatal/crash/deadlock/hang
+  // A deadlock the program made itself (the executor's rule, docs/program-format.md
+  // "lock_acquire"): some thread waits on one of the program's own locks or events
+  // (rt::UserSync) that no thread able to run could still release or set. Its outcome is the
+  // program's (a hang on real CPython too), not a finding.
+  bool program_deadlock = false;
 };
 
 class OracleSink {

@@ -36,6 +36,7 @@ constexpr size_t kCountByte = kCodecCountByte;  // and 7
 //   kFork       a: ForkMode a % kForkModes             b: bit 0 follow=child;
 //                                                         (b >> 1) % threads = child, 0 = none
 //   kLock       a: RuntimeLock a % kLockKinds          b: 1 + b % kMaxCount
+//   kSync       a: object a % kSyncObjects             b: bit 0 timeout (acquire / wait only)
 int thread_in_range(OpCode c, uint8_t a, int threads) {
   const int lo = min_thread_ref(c);
   IFZ_CHECK(threads > lo, "an op without a valid thread target was not filtered out");
@@ -72,6 +73,10 @@ void decode_args(Op& op, uint8_t a, uint8_t b, int threads) {
       op.variant = a % kLockKinds;
       op.count = 1 + b % kMaxCount;
       break;
+    case ArgShape::kSync:
+      op.variant = static_cast<uint8_t>(a % kSyncObjects);
+      if ((b & 1) != 0 && sync_takes_timeout(op.code)) op.variant |= kSyncTimeout;
+      break;
   }
 }
 
@@ -88,6 +93,8 @@ std::pair<uint8_t, uint8_t> encode_args(const Op& op) {
     case ArgShape::kFork:
       return {op.variant, u8((op.follow_child ? 1 : 0) | (std::max(op.thread, 0) << 1))};
     case ArgShape::kLock: return {op.variant, u8(op.count - 1)};
+    case ArgShape::kSync:
+      return {u8(op.variant & ~kSyncTimeout), u8((op.variant & kSyncTimeout) != 0 ? 1 : 0)};
   }
   return {0, 0};
 }

@@ -15,7 +15,8 @@ using harness::OpCode;
 // more often to them. Ops outside a list cannot occur in that target's programs at all: the
 // restriction is the bias.
 
-// Pending calls (P1-P6): routing to interpreters, who may run them, capacity, signals.
+// Pending calls (P1-P6): routing to interpreters, who may run them, capacity, signals; Event
+// methods are Python code whose entry checks the eval breaker.
 constexpr std::array kPendingOps = {
     OpCode::kAddPending,     OpCode::kAddPending,      OpCode::kAddPending,
     OpCode::kMakePending,    OpCode::kMakePending,     OpCode::kSignal,
@@ -25,22 +26,23 @@ constexpr std::array kPendingOps = {
     OpCode::kJoin,           OpCode::kReleaseGil,      OpCode::kAcquireGil,
     OpCode::kBlock,          OpCode::kGilStateEnsure,  OpCode::kGilStateRelease,
     OpCode::kNewTstate,      OpCode::kDeleteTstate,    OpCode::kYield,
-    OpCode::kGilStateCheck,
+    OpCode::kGilStateCheck,  OpCode::kEventSet,        OpCode::kEventWait,
 };
 
 // Fork (K1-K4): fork from threads and subinterpreters, runtime locks held across it, the
-// child's part, fork from atexit.
+// child's part, fork from atexit; a program lock held by a thread the fork leaves behind.
 constexpr std::array kForkOps = {
     OpCode::kFork,        OpCode::kFork,       OpCode::kFork,          OpCode::kHoldLock,
     OpCode::kHoldLock,    OpCode::kInit,       OpCode::kFinalize,      OpCode::kNewInterp,
     OpCode::kEndInterp,   OpCode::kSwap,       OpCode::kStart,         OpCode::kJoin,
     OpCode::kReleaseGil,  OpCode::kAcquireGil, OpCode::kBlock,         OpCode::kRunBytecode,
     OpCode::kAddPending,  OpCode::kAtexit,     OpCode::kGilStateEnsure, OpCode::kGilStateRelease,
-    OpCode::kYield,       OpCode::kGilStateCheck,
+    OpCode::kYield,       OpCode::kGilStateCheck, OpCode::kLockAcquire,  OpCode::kLockRelease,
 };
 
 // Shutdown (F0-F6): daemon threads parked across finalisation, atexit work, re-initialisation,
-// process exit with threads alive.
+// process exit with threads alive; the program's locks and events order them (an atexit
+// callback waiting for a thread, a daemon woken after finalisation started).
 constexpr std::array kShutdownOps = {
     OpCode::kFinalize,       OpCode::kFinalize,        OpCode::kAtexit,     OpCode::kAtexit,
     OpCode::kStart,          OpCode::kStart,           OpCode::kBlock,      OpCode::kBlock,
@@ -48,7 +50,8 @@ constexpr std::array kShutdownOps = {
     OpCode::kInit,           OpCode::kNewInterp,       OpCode::kEndInterp,  OpCode::kSwap,
     OpCode::kJoin,           OpCode::kRunBytecode,     OpCode::kAddPending, OpCode::kGilStateEnsure,
     OpCode::kGilStateRelease, OpCode::kNewTstate,      OpCode::kDeleteTstate, OpCode::kYield,
-    OpCode::kGilStateCheck,
+    OpCode::kGilStateCheck,  OpCode::kLockAcquire,     OpCode::kLockRelease, OpCode::kEventSet,
+    OpCode::kEventWait,
 };
 
 constexpr std::array kTargets = {

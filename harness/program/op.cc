@@ -37,6 +37,12 @@ bool is_opcode(uint8_t b) {
   return false;
 }
 
+char sync_letter(OpCode c) {
+  return c == OpCode::kEventSet || c == OpCode::kEventWait ? 'E' : 'L';
+}
+
+bool sync_takes_timeout(OpCode c) { return c == OpCode::kLockAcquire || c == OpCode::kEventWait; }
+
 Op make_op(OpCode c) {
   Op op;
   op.code = c;

@@ -29,6 +29,7 @@ enum class ArgShape : uint8_t {
   kPending,    // noop|touch|rearm|fail|slow [to I<n>]        -> Op::variant, Op::interp (-1)
   kFork,       // fork|exec|preexec follow=parent|child [child=T<k>] -> variant, follow_child, thread (-1)
   kLock,       // <locks.def word> N (HEAD|XID|…)              -> Op::variant, Op::count
+  kSync,       // L<n>|E<n> [timeout] (letter: sync_letter)   -> Op::variant = n | kSyncTimeout
 };
 
 /// How `start` runs a script.
@@ -47,6 +48,16 @@ inline constexpr int kPendingKinds = 7;
 inline constexpr int kPendingKindsV1 = 5;
 /// Runtime locks of hold_lock (values of rt::RuntimeLock: runtime/locks.def's rows).
 inline constexpr int kLockKinds = rt::kRuntimeLockCount;
+
+/// User-level synchronisation objects (threading.Lock L0..L3, threading.Event E0..E3), one
+/// set per runtime lifetime, made lazily in the main interpreter. Op::variant of a kSync op is
+/// the object's index, plus kSyncTimeout for the timed acquire/wait (never on release/set).
+inline constexpr int kSyncObjects = 4;
+inline constexpr uint8_t kSyncTimeout = 4;
+/// 'L' for the lock ops, 'E' for the event ops.
+char sync_letter(OpCode c);
+/// Whether the op has a timed variant (lock_acquire, event_wait).
+bool sync_takes_timeout(OpCode c);
 
 /// Bounds that keep every program cheap to run (the decoder and the parser enforce them).
 inline constexpr int kMaxThreads = 8;      // scripts per program, T0 … T7

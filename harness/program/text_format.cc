@@ -88,6 +88,7 @@ class Parser {
   bool op_args(Op& op);
   bool interp_flags(Op& op);
   bool pending_target(Op& op);
+  bool sync_args(Op& op);
   bool fork_args(Op& op);
   bool read_word(const WordSet& words, uint8_t& out);
   bool read_interp(int32_t& out);
@@ -296,6 +297,29 @@ bool Parser::op_args(Op& op) {
     case ArgShape::kPending: return read_word(kPendingWords, op.variant) && pending_target(op);
     case ArgShape::kFork: return fork_args(op);
     case ArgShape::kLock: return read_word(kLockWords, op.variant) && read_count(op.code, op.count);
+    case ArgShape::kSync: return sync_args(op);
+  }
+  return true;
+}
+
+bool Parser::sync_args(Op& op) {
+  const char letter = sync_letter(op.code);
+  const std::string like = std::string("a ") + (letter == 'L' ? "lock" : "event") +
+                           " reference like " + letter + "0";
+  const Token* t = take();
+  if (t == nullptr) return fail(end_col(), "expected " + like);
+  const std::optional<int> v = parse_ref(t->text, letter);
+  if (!v) return fail(t->col, "expected " + like + ", got " + quote(t->text));
+  if (*v >= kSyncObjects) {
+    return fail(t->col, std::string(letter == 'L' ? "lock " : "event ") + clip(t->text) +
+                            " out of range (" + letter + "0.." + letter +
+                            std::to_string(kSyncObjects - 1) + ")");
+  }
+  op.variant = static_cast<uint8_t>(*v);
+  const Token* m = peek();
+  if (m != nullptr && m->text == "timeout" && sync_takes_timeout(op.code)) {
+    op.variant |= kSyncTimeout;
+    ++pos_;
   }
   return true;
 }

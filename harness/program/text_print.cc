@@ -46,6 +46,9 @@ std::string print_args(const Op& op) {
     case ArgShape::kLock:
       return std::string(" ") + kLockWords.name_or_unknown(op.variant) + " " +
              std::to_string(op.count);
+    case ArgShape::kSync:
+      return " " + ref(sync_letter(op.code), op.variant & ~kSyncTimeout) +
+             ((op.variant & kSyncTimeout) != 0 ? " timeout" : "");
   }
   return "";
 }

@@ -53,6 +53,7 @@ Op shape_fields_only(const Op& op) {
       out.variant = op.variant;
       out.count = op.count;
       break;
+    case ArgShape::kSync: out.variant = op.variant; break;
   }
   return out;
 }
@@ -95,6 +96,11 @@ std::optional<std::string> check_args(const Op& op, int threads) {
     case ArgShape::kLock:
       if (auto e = out_of_range("lock", op.variant, 0, kLockKinds - 1)) return e;
       return out_of_range("count", op.count, 1, kMaxCount);
+    case ArgShape::kSync: {
+      const bool timed = (op.variant & kSyncTimeout) != 0;
+      if (timed && !sync_takes_timeout(op.code)) return std::string("this op has no timeout");
+      return out_of_range("object", op.variant & ~kSyncTimeout, 0, kSyncObjects - 1);
+    }
   }
   return std::nullopt;
 }

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "harness/exec/checked_run.h"
+#include "harness/exec/program_deadlock.h"
 #include "harness/oracles/oracle.h"
 #include "harness/program/text_format.h"
 #include "harness/schedule/pct_strategy.h"
@@ -740,6 +741,93 @@ TEST(FinalizingGilOracle, IsSilentOnThreadsTheRuntimeEndsAtFinalisation) {
       EXPECT_EQ(first_signature(seed(s, v), 20), "") << s << " on " << v;
     }
   }
+}
+
+}  // namespace
+}  // namespace ifz::harness
+
+namespace ifz::harness {
+namespace {
+
+Op sync_op(OpCode c, int index) {
+  Op op = make_op(c);
+  op.variant = static_cast<uint8_t>(index);
+  return op;
+}
+
+TEST(ProgramDeadlock, AWaitNoRunnableReleaserCanEndIsTheProgramsAndAStuckReleaserIsTheRuntimes) {
+  const std::vector<Op> releases_l0 = {make_op(OpCode::kRunBytecode), sync_op(OpCode::kLockRelease, 0)};
+  const std::vector<Op> sets_e1 = {sync_op(OpCode::kEventSet, 1)};
+  const StuckThread waiter{"cond user L0 (lock user L0)", true, {}};
+  // The thread that would release L0 is stuck inside the runtime: the runtime's deadlock.
+  EXPECT_FALSE(is_program_deadlock({waiter, {"cond gil.cond (lock gil.mutex)", true, releases_l0}}));
+  EXPECT_FALSE(is_program_deadlock({waiter, {"lock HEAD_LOCK", true, releases_l0}}));
+  // Nobody has a release of L0 ahead (another object's set does not count): the program's.
+  EXPECT_TRUE(is_program_deadlock({waiter, {"cond gil.cond (lock gil.mutex)", true, sets_e1}}));
+  EXPECT_TRUE(is_program_deadlock({waiter}));
+  // The releaser itself waits for the program (a join, another object, hung) or belongs to an
+  // earlier runtime lifetime: the program's.
+  EXPECT_TRUE(is_program_deadlock({waiter, {"join T1", true, releases_l0}}));
+  EXPECT_TRUE(is_program_deadlock({waiter, {"hang: PyThread_hang_thread", true, releases_l0}}));
+  EXPECT_TRUE(is_program_deadlock({waiter, {"cond gil.cond (lock gil.mutex)", false, releases_l0}}));
+  // ABBA over two program locks.
+  const std::vector<Op> releases_l1 = {sync_op(OpCode::kLockRelease, 1)};
+  EXPECT_TRUE(is_program_deadlock({{"cond user L0 (lock user L0)", true, releases_l1},
+                                   {"cond user L1 (lock user L1)", true, releases_l0}}));
+  // No wait on a program object at all: never the program's.
+  EXPECT_FALSE(is_program_deadlock({{"cond gil.cond (lock gil.mutex)", true, releases_l0},
+                                    {"join T1", true, {}}}));
+}
+
+ExecResult run_sequential(const std::string& text) {
+  std::string divergence;
+  return replay_schedule(inline_program(text), Schedule{}, ExecOptions{}, &divergence);
+}
+
+TEST(ProgramDeadlock, TheDeadlockOracleLeavesTheProgramsOwnDeadlocksAlone) {
+  // A thread waits for an event nobody sets; Py_FinalizeEx waits for that thread.
+  const ExecResult nobody_sets = run_sequential(R"(interpfuzz-program 1
+profile 3.12-fixed
+thread T0:
+  init
+  start T1 threading
+  finalize
+thread T1:
+  event_wait E0
+)");
+  EXPECT_EQ(nobody_sets.run.kind, platform::RunResult::Kind::kDeadlock);
+  EXPECT_FALSE(nobody_sets.found()) << nobody_sets.findings[0].signature();
+  // The main thread joins the thread waiting for the lock it would release after the join.
+  const ExecResult join_first = run_sequential(R"(interpfuzz-program 1
+profile 3.9-fixed
+thread T0:
+  init
+  lock_acquire L2
+  start T1 threading
+  join T1
+  lock_release L2
+thread T1:
+  lock_acquire L2
+)");
+  EXPECT_EQ(join_first.run.kind, platform::RunResult::Kind::kDeadlock);
+  EXPECT_FALSE(join_first.found()) << join_first.findings[0].signature();
+  // Without the join the release comes, and the timed wait of the other lock expires.
+  const ExecResult ends = run_sequential(R"(interpfuzz-program 1
+profile 3.9-fixed
+thread T0:
+  init
+  lock_acquire L2
+  lock_acquire L1
+  start T1 threading
+  lock_release L2
+  join T1
+  finalize
+thread T1:
+  lock_acquire L2
+  lock_acquire L1 timeout
+)");
+  EXPECT_EQ(ends.run.kind, platform::RunResult::Kind::kExited);
+  EXPECT_FALSE(ends.found());
 }
 
 }  // namespace

@@ -93,6 +93,12 @@ inline rc::Gen<Op> gen_op_args(OpCode c, int threads) {
                     o.variant = uint8_t(v.first);
                     o.count = v.second;
                   });
+    case ArgShape::kSync:
+      return with(base, g::pair(g::inRange(0, kSyncObjects), g::arbitrary<bool>()),
+                  [c](Op& o, std::pair<int, bool> v) {
+                    o.variant = uint8_t(v.first);
+                    if (v.second && sync_takes_timeout(c)) o.variant |= kSyncTimeout;
+                  });
   }
   return g::just(base);
 }

@@ -252,6 +252,11 @@ class Platform {
   [[noreturn]] virtual void exit_process(int code) = 0;
   /// Ends the process with SIGABRT after a fatal error (CPython's Py_FatalError).
   [[noreturn]] virtual void abort_process(std::string message) = 0;
+  /// The calling thread starts a timed wait of its own, not a retry in a loop (a program's
+  /// `lock.acquire(timeout=...)`): simulated, that timeout may fire at once even if the
+  /// thread's previous one just did (the fair-timeout rule holds back retries only). Native:
+  /// nothing to do.
+  virtual void fresh_timed_wait() {}
   /// Native sandbox: sends bytes to the parent immediately (survives a later crash).
   /// Simulated: appended to RunResult::report.
   virtual void report(std::string_view bytes) = 0;

@@ -525,6 +525,10 @@ bool SimulatedPlatform::cond_wait(CondVar& c, Mutex& m, int64_t micros) {
   return timed_out;
 }
 
+void SimulatedPlatform::fresh_timed_wait() {
+  if (in_run_) self().others_at_timeout = Thread::kNever;
+}
+
 void SimulatedPlatform::cond_notify(CondVar& c, bool all, bool with_point) {
   while (!c.waiters_.empty()) {
     Thread& w = *threads_[c.waiters_.front()];

@@ -97,6 +97,7 @@ class SimulatedPlatform final : public Platform {
   void cond_init(CondVar& c) override {}
   void cond_destroy(CondVar& c) override {}
   bool cond_wait(CondVar& c, Mutex& m, int64_t micros) override;
+  void fresh_timed_wait() override;
   void cond_notify(CondVar& c, bool all, bool point) override;
   void cond_reinit(CondVar& c) override;
 

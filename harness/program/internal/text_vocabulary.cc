@@ -60,6 +60,10 @@ std::string op_usage(OpCode c) {
       out += " " + kForkWords.list("|") + " follow=parent|child [child=T<k>]";
       break;
     case ArgShape::kLock: out += " " + kLockWords.list("|") + " N"; break;
+    case ArgShape::kSync:
+      out += std::string(" ") + sync_letter(c) + "<n>";
+      if (sync_takes_timeout(c)) out += " [timeout]";
+      break;
   }
   return out;
 }
