@@ -311,7 +311,7 @@ TEST(MinimizeCrashFile, TextIsTheVersionedHeaderAndAnythingElseIsRaw) {
   EXPECT_FALSE(fuzz::looks_like_text_program("crash-1", bytes("#\x01\x02\x03interpfuzz-program 1")));
   EXPECT_FALSE(fuzz::looks_like_text_program("crash-1", bytes("interpfuzz-programX 1")));
   // A fuzzer input that starts with the '#' byte (profile selector 35) is raw.
-  const std::vector<uint8_t> raw = {'#', 0, 0, 0, 0, 1, 2, 0, 0, 0x10, 0, 0, 0, 0x11, 0, 0};
+  const std::vector<uint8_t> raw = {'#', 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0x10, 0, 0, 0, 0x11, 0, 0};
   EXPECT_FALSE(fuzz::looks_like_text_program("crash-2", raw));
 }
 
