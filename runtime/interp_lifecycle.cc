@@ -134,7 +134,6 @@ void Runtime::end_interpreter(ThreadState* t) {
     // 3.14.1+ (gh-128639, PR gh-128640): every caller does so; with 3.14's refcounted thread
     // states a thread still running keeps its tstate, marked shutting down, and hangs at
     // its next GIL take [PROBE 3.14.10 end_interp_daemon: returns, the daemon parked].
-    join_nondaemon_threads_inside(t);
     delete_threads_except(t);
   }
   if (t != interp->tstate_head || t->next != nullptr) {
@@ -170,54 +169,6 @@ void Runtime::end_interpreter(ThreadState* t) {
   interpreter_delete(interp);
   per_thread(platform_.current()).ending_interp = false;
   if (profile_.per_interp_gil && release_after_unlink) drop_gil(*g, nullptr);
-}
-
-bool Runtime::nondaemon_thread_inside(Interpreter* interp, platform::ThreadId* out) {
-  // A thread state of `interp` other than the caller's, held by a live thread that a
-  // threading._shutdown somewhere still owes a join: a non-daemon threading.Thread of this
-  // runtime lifetime (its record's interpreter may be another one: a thread may create and
-  // enter interpreters of its own). Under HEAD_LOCK, so that the list does not move.
-  const platform::ThreadId self = platform_.current();
-  const int64_t gen = generation_.load();
-  head_lock_.lock();
-  bool found = false;
-  for (ThreadState* p = interp->tstate_head; p != nullptr && !found; p = p->next) {
-    const platform::ThreadId owner = p->holder.load();
-    if (owner == platform::kNoThread || owner == self || !platform_.alive(owner)) continue;
-    ThreadRecord r;
-    for (size_t n = 0; threading_threads_.get(n, &r); ++n) {
-      if (r.thread == owner && !r.daemon && r.generation == gen) {
-        *out = owner;
-        found = true;
-        break;
-      }
-    }
-  }
-  head_lock_.unlock();
-  return found;
-}
-
-void Runtime::join_nondaemon_threads_inside(ThreadState* t) {
-  // The fixed shutdown design (docs/design-notes.md §16): Py_FinalizeEx's clean-up of a
-  // leftover subinterpreter, before SetFinalizing (3.14's early finalize_subinterpreters),
-  // never stops a non-daemon thread: it joins every one that holds a thread state in the
-  // interpreter before shutting the others down. Such a thread is a non-daemon thread of
-  // another interpreter that entered this one (its own Py_NewInterpreter); 3.14/3.15 shut its
-  // thread state down, the thread hangs (PyThread_hang_thread) when it next takes the GIL, and
-  // whoever joins it (its interpreter's Py_EndInterpreter, threading._shutdown) waits for good
-  // (defect finalize_hangs_nondaemon_thread; [conform 3.14.10, 3.15.2] hang). After
-  // SetFinalizing (3.13's late finalize_subinterpreters) no thread can run any more: nothing to
-  // wait for there.
-  if (!is_finalizer(platform_.current()) || finalizing_thread_.load() != platform::kNoThread) return;
-  reach(Defect::kFinalizeHangsNondaemonThread);
-  platform::ThreadId owner = platform::kNoThread;
-  while (nondaemon_thread_inside(t->interp, &owner)) {
-    if (defect(Defect::kFinalizeHangsNondaemonThread)) {
-      trigger(Defect::kFinalizeHangsNondaemonThread, __PRETTY_FUNCTION__);
-      return;
-    }
-    join_thread(owner);  // the GIL released meanwhile, as threading._shutdown's join does
-  }
 }
 
 }  // namespace ifz::rt
