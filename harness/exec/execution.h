@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -73,7 +74,10 @@ struct ThreadCtx {
   void forget_tstates();
   /// Forgets every pointer to one of `gone` (tstates a fork child does not have); of the open
   /// ensures, those from the first forgotten level up.
-  void forget(const std::vector<rt::ThreadState*>& gone);
+  void forget(std::span<rt::ThreadState* const> gone);
+  /// How many tstate pointers the context holds at most (home, saved, created, the ensures,
+  /// own and prev): the capacity of op_fork's fixed list of them.
+  static constexpr size_t kMaxTstatePointers = 3 + 16 + 2 * kInterpSlots;
 };
 
 /// Native: reads the report lines of a sandbox (or fork child) into `res`.

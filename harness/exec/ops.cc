@@ -30,7 +30,7 @@ void ThreadCtx::forget_tstates() {
   prev.fill(nullptr);
 }
 
-void ThreadCtx::forget(const std::vector<rt::ThreadState*>& gone) {
+void ThreadCtx::forget(std::span<rt::ThreadState* const> gone) {
   auto went = [&](rt::ThreadState* t) {
     return t != nullptr && std::find(gone.begin(), gone.end(), t) != gone.end();
   };
@@ -640,13 +640,18 @@ bool Execution::op_fork(ThreadCtx& c, const Op& op, const char** why) {
   rt::Runtime& rt = *runtime_;
   IFZ_REQUIRE(rt.initialized() && attached(c), "needs an attached thread state");
   // Which of this thread's tstates the child will not have, decided while they can still be
-  // read (in the child they are freed).
-  std::vector<rt::ThreadState*> gone;
+  // read (in the child they are freed). A fixed array, not a vector: the fork is a scheduling
+  // point, and a heap-owning local across one leaks when the coroutine is abandoned.
+  std::array<rt::ThreadState*, ThreadCtx::kMaxTstatePointers> gone{};
+  size_t gone_count = 0;
   if (rt::ThreadState* cur = rt.current()) {
     const int64_t here = interp_of(cur);
     auto consider = [&](rt::ThreadState* t) {
       if (t == nullptr || t == cur) return;
-      if (rt.profile().fork_deletes_other_interps || interp_of(t) == here) gone.push_back(t);
+      if (rt.profile().fork_deletes_other_interps || interp_of(t) == here) {
+        IFZ_CHECK(gone_count < gone.size(), "more tstate pointers than a ThreadCtx holds");
+        gone[gone_count++] = t;
+      }
     };
     consider(c.home);
     consider(c.saved);
@@ -687,7 +692,7 @@ bool Execution::op_fork(ThreadCtx& c, const Op& op, const char** why) {
   // other interpreters; the rest were freed with the other threads' (DeleteExcept) and the other
   // interpreters (3.8+ DeleteExceptMain). The embedder's pointers to them dangle: it forgets
   // them, as the emitted C does (ifz_forget_forked_away).
-  c.forget(gone);
+  c.forget(std::span<rt::ThreadState* const>(gone.data(), gone_count));
   if (child >= 0) {
     started_[child] = true;
     run_script(c, child);
