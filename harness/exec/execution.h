@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "harness/exec/executor.h"
@@ -158,6 +159,18 @@ class Execution {
   // The interpreter a Python-level thread was started from (-1: a C thread). Its Thread
   // object lives there and goes when that interpreter is ended.
   std::array<int64_t, kMaxThreads> start_interp_{};
+  // One rule for that Thread object (ops.cc, kJoin / kEndInterp): nothing may wait on it past
+  // its interpreter's end. The script each thread is joining now (-1: none), and the
+  // interpreter (runtime lifetime, id) each thread is ending now (-1: none).
+  std::array<int, kMaxThreads> joining_script_ = filled<int, kMaxThreads>(-1);
+  std::array<std::pair<int64_t, int64_t>, kMaxThreads> ending_interp_ =
+      filled<std::pair<int64_t, int64_t>, kMaxThreads>({-1, -1});
+  template <typename T, size_t N>
+  static constexpr std::array<T, N> filled(T v) {
+    std::array<T, N> a{};
+    a.fill(v);
+    return a;
+  }
   int starts_ = 0;
   std::array<platform::ThreadId, kMaxThreads> script_tid_{};
   std::array<int, 1024> slot_of_tid_{};  // OS thread → ctx slot

@@ -366,8 +366,21 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, const char** why) {
         for (int i = 0; i < kInterpSlots && back == nullptr; ++i) back = i != id ? c.own[i] : nullptr;
       }
       IFZ_REQUIRE(back != nullptr, "no thread state to return to after Py_EndInterpreter");
+      // Its Thread objects go with it: not while another thread waits in one's join (3.14+
+      // hangs a daemon of the ended interpreter for good; CPython frees the object under the
+      // joiner).
+      bool joined_here = false;
+      for (int s = 0; s < kMaxThreads; ++s) {
+        const int k = joining_script_[s];
+        joined_here |= k >= 0 && start_interp_[k] == id && start_generation_[k] == rt.generation();
+      }
+      IFZ_REQUIRE(!joined_here,
+                  "another thread is joining a thread of this interpreter: its Thread object would go under the joiner");
+      const int slot = static_cast<int>(&c - ctx_.data());
       c.own[id] = nullptr;
+      ending_interp_[slot] = {rt.generation(), id};
       rt.end_interpreter(cur);
+      ending_interp_[slot] = {-1, -1};
       rt.swap(back);
       return true;
     }
@@ -472,7 +485,16 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
       // that interpreter, nothing holds it to join (3.14+'s shut-down threads hang for good).
       IFZ_REQUIRE(start_interp_[op.thread] < 0 || rt.find_interp(start_interp_[op.thread]) != nullptr,
                   "the thread's interpreter was ended: its Thread object went with it");
+      // ...nor while a thread is ending it (that rule's other half is in kEndInterp): the wait
+      // would outlive the object.
+      for (int s = 0; s < kMaxThreads; ++s) {
+        IFZ_REQUIRE(ending_interp_[s] != std::make_pair(start_generation_[op.thread],
+                                                        start_interp_[op.thread]),
+                    "the thread's interpreter is being ended: its Thread object goes with it");
+      }
+      joining_script_[slot] = op.thread;
       rt.join_thread(script_tid_[op.thread]);
+      joining_script_[slot] = -1;
       return true;
     case OpCode::kAtexit: {
       IFZ_REQUIRE(rt.initialized() && attached(c) && rt.current()->interp == rt.main_interp(),
