@@ -37,7 +37,7 @@ rc::Gen<Bytes> gen_bytes(int max_len) {
 
 size_t record_count(const Bytes& b) {
   if (b.size() <= kCodecHeaderSize) return 0;
-  const size_t wanted = b[6] | size_t{b[7]} << 8;
+  const size_t wanted = b[kCodecCountByte] | size_t{b[kCodecCountByte + 1]} << 8;
   return std::min({wanted, kMaxRecords, (b.size() - kCodecHeaderSize) / kCodecRecordSize});
 }
 
@@ -221,10 +221,10 @@ TEST(BinaryCodec, EveryOpAndArgumentValueIsReachableFromShortInputs) {
   std::set<std::string> found;
   int iterations = 0;
   for (; iterations < 200'000 && found.size() < wanted.size(); ++iterations) {
-    Bytes b(kCodecHeaderSize + kCodecRecordSize * (1 + rng() % 4));  // at most 24 bytes
+    Bytes b(kCodecHeaderSize + kCodecRecordSize * (1 + rng() % 4));  // at most 28 bytes
     for (uint8_t& x : b) x = static_cast<uint8_t>(rng());
-    b[6] = static_cast<uint8_t>((b.size() - kCodecHeaderSize) / kCodecRecordSize);
-    b[7] = 0;
+    b[kCodecCountByte] = static_cast<uint8_t>((b.size() - kCodecHeaderSize) / kCodecRecordSize);
+    b[kCodecCountByte + 1] = 0;
     const Program p = decode_program(b).program;
     found.insert("profile=" + p.profile);
     for (const std::string& d : p.defects) found.insert("defect=" + d);
