@@ -159,10 +159,13 @@ class Execution {
   // The interpreter a Python-level thread was started from (-1: a C thread). Its Thread
   // object lives there and goes when that interpreter is ended.
   std::array<int64_t, kMaxThreads> start_interp_{};
-  // One rule for that Thread object (ops.cc, kJoin / kEndInterp): nothing may wait on it past
-  // its interpreter's end. The script each thread is joining now (-1: none), and the
+  // One rule (ops.cc, kJoin / kEndInterp): no join waits past the end of an interpreter its
+  // thread is tied to (its Thread object lives there, or its thread state, which 3.14+ shuts
+  // down: the thread hangs for good). The script each thread is joining now (-1: none), and the
   // interpreter (runtime lifetime, id) each thread is ending now (-1: none).
   std::array<int, kMaxThreads> joining_script_ = filled<int, kMaxThreads>(-1);
+  /// Script k's thread was started in interpreter `id` or holds a thread state there.
+  bool tied_to_interp(int k, int64_t id) const;
   std::array<std::pair<int64_t, int64_t>, kMaxThreads> ending_interp_ =
       filled<std::pair<int64_t, int64_t>, kMaxThreads>({-1, -1});
   template <typename T, size_t N>
