@@ -378,13 +378,16 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, const char** why) {
       // Its Thread objects go with it: not while another thread waits in one's join (3.14+
       // hangs a daemon of the ended interpreter for good; CPython frees the object under the
       // joiner).
+      // (Not this thread itself being joined: it is the one running, and ending the
+      // interpreter its target function runs in is Py_EndInterpreter's own fatal error.)
+      const int slot = static_cast<int>(&c - ctx_.data());
       bool joined_here = false;
       for (int s = 0; s < kMaxThreads; ++s) {
-        joined_here |= joining_script_[s] >= 0 && tied_to_interp(joining_script_[s], id);
+        const int k = joining_script_[s];
+        joined_here |= k >= 0 && k != slot && tied_to_interp(k, id);
       }
       IFZ_REQUIRE(!joined_here,
                   "another thread is joining a thread of this interpreter: it would wait past the interpreter's end");
-      const int slot = static_cast<int>(&c - ctx_.data());
       c.own[id] = nullptr;
       ending_interp_[slot] = {rt.generation(), id};
       rt.end_interpreter(cur);
