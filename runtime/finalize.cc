@@ -300,6 +300,14 @@ platform::ThreadId Runtime::nondaemon_thread_inside(Interpreter* victim) {
     ThreadRecord r;
     for (size_t n = 0; threading_threads_.get(n, &r); ++n) {
       if (r.thread != owner || r.daemon || r.generation != gen) continue;
+      // Owed a join only while its own interpreter lives: once that was ended (its
+      // threading._shutdown having raised, so nothing joined it), its thread state there was
+      // shut down and the thread hangs when it goes back to it (3.14+): nobody waits for it.
+      bool home_alive = false;
+      for (Interpreter* i = head_; i != nullptr && !home_alive; i = i->next) {
+        home_alive = i->id == r.interp_id;
+      }
+      if (!home_alive) continue;
       if (defect(Defect::kFinalizeHangsNondaemonThread)) {
         trigger(Defect::kFinalizeHangsNondaemonThread, __PRETTY_FUNCTION__);
         return platform::kNoThread;
