@@ -204,6 +204,15 @@ void Runtime::finalize_subinterpreters(ThreadState* t) {
       }
       victim = i;
     }
+    // The -fixed design joins a non-daemon thread inside the victim before claiming it (the
+    // claim would make that thread stop should it end or enter the victim itself).
+    const platform::ThreadId inside =
+        victim != nullptr ? nondaemon_thread_inside(victim) : platform::kNoThread;
+    if (inside != platform::kNoThread) {
+      head_lock_.unlock();
+      join_thread(inside);  // the GIL released meanwhile, as threading._shutdown's join does
+      continue;
+    }
     if (victim != nullptr && !ignores_claims) victim->ending_thread = platform_.current();
     if (victim != nullptr && ignores_claims) {
       // The bug condition: another thread is inside Py_EndInterpreter of this interpreter
@@ -275,6 +284,47 @@ void Runtime::finalize_subinterpreters(ThreadState* t) {
     end_interpreter(st);
     swap(t);
   }
+}
+
+platform::ThreadId Runtime::nondaemon_thread_inside(Interpreter* victim) {
+  // Caller: finalize_subinterpreters, HEAD_LOCK held, `victim` chosen and not yet claimed.
+  // The fixed shutdown design (docs/design-notes.md §16): before SetFinalizing (3.14's early
+  // finalize_subinterpreters) a non-daemon thread is joined, never stopped. Returns a live
+  // non-daemon threading thread of this runtime lifetime, other than the caller, that holds a
+  // thread state of `victim` (whichever interpreter's thread it is: a thread may create and
+  // enter interpreters of its own), to be joined before the victim is ended; kNoThread when
+  // there is none, after SetFinalizing (3.13's late clean-up: no thread can run any more,
+  // nothing to wait for), or with finalize_hangs_nondaemon_thread (3.14/3.15: Py_EndInterpreter
+  // shuts that thread's tstate down, it hangs when it next takes the GIL, and whoever joins it
+  // waits for good [conform 3.14.10, 3.15.2: hang]).
+  const platform::ThreadId self = platform_.current();
+  if (finalizing_thread_.load() != platform::kNoThread || !is_finalizer(self)) {
+    return platform::kNoThread;
+  }
+  reach(Defect::kFinalizeHangsNondaemonThread);
+  const int64_t gen = generation_.load();
+  for (ThreadState* p = victim->tstate_head; p != nullptr; p = p->next) {
+    const platform::ThreadId owner = p->holder.load();
+    if (owner == platform::kNoThread || owner == self || !platform_.alive(owner)) continue;
+    ThreadRecord r;
+    for (size_t n = 0; threading_threads_.get(n, &r); ++n) {
+      if (r.thread != owner || r.daemon || r.generation != gen) continue;
+      // Owed a join only while its own interpreter lives: once that was ended (its
+      // threading._shutdown having raised, so nothing joined it), its thread state there was
+      // shut down and the thread hangs when it goes back to it (3.14+): nobody waits for it.
+      bool home_alive = false;
+      for (Interpreter* i = head_; i != nullptr && !home_alive; i = i->next) {
+        home_alive = i->id == r.interp_id;
+      }
+      if (!home_alive) continue;
+      if (defect(Defect::kFinalizeHangsNondaemonThread)) {
+        trigger(Defect::kFinalizeHangsNondaemonThread, __PRETTY_FUNCTION__);
+        return platform::kNoThread;
+      }
+      return owner;
+    }
+  }
+  return platform::kNoThread;
 }
 
 void Runtime::interpreter_clear(Interpreter* i, ThreadState* caller) {

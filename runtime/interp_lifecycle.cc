@@ -76,15 +76,18 @@ void Runtime::end_interpreter(ThreadState* t) {
         !is_finalizer(platform_.current())) {
       // Py_FinalizeEx is ending it: this thread is running at shutdown and must exit, as
       // when it takes the GIL then (F2); it gives the GIL back first.
-      save_thread();
       if (profile_.tstate_refcounted) {
         // 3.14.1+ ends leftovers before SetFinalizing (finalize_subinterps_early), and its
         // Py_EndInterpreter shuts every other tstate of the interpreter down (PR gh-128640):
         // this thread's is marked now, so it hangs as such a thread does. Still linked: the
-        // finalizer's Py_EndInterpreter leaves it allocated for this (hung) holder.
+        // finalizer's Py_EndInterpreter leaves it allocated for this (hung) holder. Marked
+        // while this thread still holds the interpreter's GIL: once it gives it back, the
+        // finalizer may end and free the interpreter (fuzz_pending_calls on 3.14-fixed: the
+        // event read the freed interpreter; regression 0027).
         emit(EventKind::kTstateShutDown, platform_.current(), 0, 0, {}, t, interp);
         t->shutting_down.store(true);
       }
+      save_thread();
       exit_for_finalization(nullptr, nullptr, false);
     }
     interp->ending_thread = platform_.current();

@@ -307,6 +307,9 @@ class Runtime {
   void after_fork_child(ThreadState* t);
   void reinit_runtime_locks();
   void delete_threads_except(ThreadState* keep);
+  /// -fixed: a non-daemon thread inside a leftover subinterpreter, which the early
+  /// finalize_subinterpreters joins before ending it (HEAD_LOCK held; docs/design-notes.md §16).
+  platform::ThreadId nondaemon_thread_inside(Interpreter* victim);
   /// 3.14 (gh-124878): keeps `p` allocated and marked shutting down for its live OS thread;
   /// false when the profile has no refcount or no live thread holds it (then it is freed).
   bool shut_down_for_owner(ThreadState* p);

@@ -51,7 +51,8 @@ TEST(FuzzTargets, FixedProfileDecodingPicksOnlyFixedProfilesAndIgnoresInputDefec
   opts.fixed_profiles_only = true;
   std::set<std::string> seen;
   for (int selector = 0; selector < 256; ++selector) {
-    std::vector<uint8_t> in = {static_cast<uint8_t>(selector), 0xff, 0xff, 0xff, 0xff};
+    std::vector<uint8_t> in = {static_cast<uint8_t>(selector), 0xff, 0xff, 0xff, 0xff,
+                               0xff, 0xff, 0xff, 0xff};
     const harness::Decoded d = decode_program(in, opts);
     const rt::Profile* p = rt::find_profile(d.program.profile);
     ASSERT_NE(p, nullptr);

@@ -14,7 +14,9 @@
 #include <unistd.h>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "harness/exec/executor.h"
@@ -206,6 +208,21 @@ class Execution {
   void note_op_boundary(int slot);
   void keep_preempted(int slot);
   int program_slot(platform::ThreadId t) const;
+  // One rule (ops.cc, kJoin / kEndInterp): no join waits past the end of an interpreter its
+  // thread is tied to (its Thread object lives there, or its thread state, which 3.14+ shuts
+  // down: the thread hangs for good). The script each thread is joining now (-1: none), and the
+  // interpreter (runtime lifetime, id) each thread is ending now (-1: none).
+  std::array<int, kMaxThreads> joining_script_ = filled<int, kMaxThreads>(-1);
+  /// Script k's thread was started in interpreter `id` or holds a thread state there.
+  bool tied_to_interp(int k, int64_t id) const;
+  std::array<std::pair<int64_t, int64_t>, kMaxThreads> ending_interp_ =
+      filled<std::pair<int64_t, int64_t>, kMaxThreads>({-1, -1});
+  template <typename T, size_t N>
+  static constexpr std::array<T, N> filled(T v) {
+    std::array<T, N> a{};
+    a.fill(v);
+    return a;
+  }
   int starts_ = 0;
   std::array<platform::ThreadId, kMaxThreads> script_tid_{};
   std::array<int, 1024> slot_of_tid_{};  // OS thread → ctx slot

@@ -44,6 +44,15 @@ void ThreadCtx::forget(const TstateSet& gone) {
 
 bool Execution::attached(const ThreadCtx& c) const { return runtime_->current() != nullptr; }
 
+bool Execution::tied_to_interp(int k, int64_t id) const {
+  // Started there (its Thread object lives there), or holding a thread state there that it
+  // has not deleted (this runtime lifetime's: an older one's were forgotten).
+  if (start_interp_[k] == id && start_generation_[k] == runtime_->generation()) return true;
+  const ThreadCtx& t = ctx_[k];
+  return id >= 0 && id < kInterpSlots && t.lifetime == lifetime_.load(std::memory_order_acquire) &&
+         t.own[id] != nullptr;
+}
+
 int64_t Execution::interp_of(const rt::ThreadState* t) const {
   if (t == nullptr || runtime_->heap().freed(t)) return -1;
   if (runtime_->heap().freed(t->interp)) return -1;
@@ -427,8 +436,23 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, const char** why) {
         for (int i = 0; i < kInterpSlots && back == nullptr; ++i) back = i != id ? c.own[i] : nullptr;
       }
       IFZ_REQUIRE(back != nullptr, "no thread state to return to after Py_EndInterpreter");
+      // Its Thread objects go with it: not while another thread waits in one's join (3.14+
+      // hangs a daemon of the ended interpreter for good; CPython frees the object under the
+      // joiner).
+      // (Not this thread itself being joined: it is the one running, and ending the
+      // interpreter its target function runs in is Py_EndInterpreter's own fatal error.)
+      const int slot = static_cast<int>(&c - ctx_.data());
+      bool joined_here = false;
+      for (int s = 0; s < kMaxThreads; ++s) {
+        const int k = joining_script_[s];
+        joined_here |= k >= 0 && k != slot && tied_to_interp(k, id);
+      }
+      IFZ_REQUIRE(!joined_here,
+                  "another thread is joining a thread of this interpreter: it would wait past the interpreter's end");
       c.own[id] = nullptr;
+      ending_interp_[slot] = {rt.generation(), id};
       rt.end_interpreter(cur);
+      ending_interp_[slot] = {-1, -1};
       rt.swap(back);
       return true;
     }
@@ -450,8 +474,10 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, const char** why) {
       IFZ_REQUIRE(interp != nullptr, "no such interpreter");
       c.created = rt.thread_state_new(interp);
       IFZ_REQUIRE(c.created != nullptr, "PyThreadState_New refused: the interpreter is finalizing");
-      rt.restore_thread(c.created);
+      // Held from PyThreadState_New on, also while the attach waits for the GIL (a join must
+      // see the thread tied to the interpreter then: tied_to_interp).
       if (op.interp < kInterpSlots) c.own[op.interp] = c.created;
+      rt.restore_thread(c.created);
       return true;
     }
     case OpCode::kDeleteTstate: {
@@ -534,13 +560,25 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
       // that interpreter, nothing holds it to join (3.14+'s shut-down threads hang for good).
       IFZ_REQUIRE(start_interp_[op.thread] < 0 || rt.find_interp(start_interp_[op.thread]) != nullptr,
                   "the thread's interpreter was ended: its Thread object went with it");
+      // Nor one tied to an interpreter that was ended or is being ended (that rule's other half
+      // is in kEndInterp): a thread state Py_EndInterpreter shuts down hangs its thread for good
+      // at its next GIL take (3.14+), so the wait would never end.
+      for (int64_t i = 1; i < kInterpSlots; ++i) {
+        if (!tied_to_interp(op.thread, i)) continue;
+        IFZ_REQUIRE(rt.find_interp(i) != nullptr,
+                    "the thread has a thread state in an interpreter that was ended");
+        for (int s = 0; s < kMaxThreads; ++s) {
+          IFZ_REQUIRE(ending_interp_[s] != std::make_pair(rt.generation(), i),
+                      "the thread is tied to an interpreter being ended");
+        }
+      }
+      joining_script_[slot] = op.thread;
       if (!start_is_threading_[op.thread]) {
         rt.join_thread(script_tid_[op.thread]);
-        return true;
-      }
-      if (const rt::ApiResult r = rt.join_threading_thread(script_tid_[op.thread]); !r.ok) {
+      } else if (const rt::ApiResult r = rt.join_threading_thread(script_tid_[op.thread]); !r.ok) {
         if (opts_.trace) trace_line("   raised " + r.error);
       }
+      joining_script_[slot] = -1;
       return true;
     case OpCode::kAtexit: {
       IFZ_REQUIRE(rt.initialized() && attached(c) && rt.current()->interp == rt.main_interp(),

@@ -36,7 +36,10 @@ class FinalizeOracle final : public Oracle {
         }
         break;
       case rt::EventKind::kThreadStarted:
-        if (starting_nondaemon_[e.thread]) nondaemon_.push_back(static_cast<platform::ThreadId>(e.a));
+        if (starting_nondaemon_[e.thread]) {
+          nondaemon_.push_back(static_cast<platform::ThreadId>(e.a));
+          interp_of_[static_cast<platform::ThreadId>(e.a)] = e.interp;  // where its Thread lives
+        }
         starting_nondaemon_[e.thread] = false;
         break;
       case rt::EventKind::kThreadFinished:
@@ -56,7 +59,16 @@ class FinalizeOracle final : public Oracle {
       case rt::EventKind::kThreadsJoinSkipped:
         // threading._shutdown raised before joining (CPython: unraisable, and Py_FinalizeEx
         // goes on): F1 holds of a join that ran, so nothing was owed by this one.
-        if (e.thread == finalizer_) must_have_ended_.clear();
+        if (e.thread == finalizer_) {
+          must_have_ended_.clear();
+        } else {
+          // Py_EndInterpreter of a subinterpreter whose threading._shutdown raised: its
+          // non-daemon threads are nobody's to join any more (their tstates go with the
+          // interpreter; 3.14+ hangs them for good), so Py_FinalizeEx owes them nothing either.
+          auto of_that_interp = [&](platform::ThreadId t) { return interp_of_[t] == e.interp; };
+          std::erase_if(nondaemon_, of_that_interp);
+          std::erase_if(must_have_ended_, of_that_interp);
+        }
         break;
       case rt::EventKind::kFinalizeReturned:
         for (platform::ThreadId t : must_have_ended_) {
@@ -80,6 +92,7 @@ class FinalizeOracle final : public Oracle {
   std::vector<platform::ThreadId> nondaemon_;
   std::vector<platform::ThreadId> must_have_ended_;
   std::map<platform::ThreadId, bool> starting_nondaemon_;
+  std::map<platform::ThreadId, int64_t> interp_of_;  // the interpreter that started it
   std::set<platform::ThreadId> finished_;
 };
 

@@ -68,6 +68,7 @@ const Row kRows[] = {
     {"gh154175_drop_request_read_after_release", "3.13", "daemon_wakes_after_finalize", 6, "daemon wakes after tstate freed"},
     {"hang_without_tstate_refcount", "3.13", "finalize_subinterp_nondaemon", 8, "(ours) the seed: gh-128639's leftover subinterpreter thread"},
     {"fork_child_stale_main_tstate", "3.13", "c_thread_fork_child_finalizes", 6, "(ours) init; start T1 c; join T1; T1: gilstate_ensure; fork follow=child; finalize"},
+    {"finalize_hangs_nondaemon_thread", "3.14", "finalize_ends_subinterp_of_nondaemon", 8, "(ours) the seed: fuzz_fork's minimised finding on 3.14-fixed"},
 };
 // Triggered by corpus programs but never a finding alone (harness/tests/canary_site_test.cc):
 // nothing to minimise.
@@ -311,7 +312,7 @@ TEST(MinimizeCrashFile, TextIsTheVersionedHeaderAndAnythingElseIsRaw) {
   EXPECT_FALSE(fuzz::looks_like_text_program("crash-1", bytes("#\x01\x02\x03interpfuzz-program 1")));
   EXPECT_FALSE(fuzz::looks_like_text_program("crash-1", bytes("interpfuzz-programX 1")));
   // A fuzzer input that starts with the '#' byte (profile selector 35) is raw.
-  const std::vector<uint8_t> raw = {'#', 0, 0, 0, 0, 1, 2, 0, 0, 0x10, 0, 0, 0, 0x11, 0, 0};
+  const std::vector<uint8_t> raw = {'#', 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0x10, 0, 0, 0, 0x11, 0, 0};
   EXPECT_FALSE(fuzz::looks_like_text_program("crash-2", raw));
 }
 

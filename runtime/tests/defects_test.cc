@@ -658,6 +658,49 @@ TEST(Defects, ForkChildStaleMainTstate) {
   EXPECT_NE(f.find("resolve_final_tstate"), std::string::npos) << f;
 }
 
+// finalize_hangs_nondaemon_thread (3.14, 3.15): a daemon creates I1 and starts a non-daemon
+// thread N there, which creates I2 and blocks inside it; the daemon ends I1 (joining N) while
+// the main thread finalizes. The early finalize_subinterpreters ends I2, shutting down N's
+// tstate: N hangs when its call returns, the daemon's join and the finalizer's wait for that
+// ender never end (seed finalize_ends_subinterp_of_nondaemon). Without the defect the finalizer
+// joins N before ending I2.
+ScenarioResult subinterp_nondaemon_inside_another(const std::string& profile, DefectSet extra) {
+  constexpr platform::ThreadId kMain = 0, kDaemon = 1, kNonDaemon = 2;
+  bool parked = false;
+  FnChooser chooser([&](auto runnable, platform::ThreadId current, const auto& where) {
+    if (current == kNonDaemon && where.kind == platform::Point::kSyscall) parked = true;
+    // Until N sleeps in I2: N first, then the daemon, then main; afterwards N only when
+    // nobody else can run.
+    const bool n_runnable =
+        std::find(runnable.begin(), runnable.end(), kNonDaemon) != runnable.end();
+    if (!parked && n_runnable) return index_of(runnable, kNonDaemon);
+    return index_of(runnable, kDaemon, kMain);
+  });
+  return run_sim(profile, [&](Runtime& rt) {
+    rt.initialize();
+    // Each thread swaps back to its own tstate before its bootstrap deletes it.
+    rt.start_thread(ThreadKind::kThreading, /*daemon=*/true, [&rt] {
+      ThreadState* own = rt.current();
+      ThreadState* i1 = rt.new_interpreter({}, nullptr);
+      rt.start_thread(ThreadKind::kThreading, /*daemon=*/false, [&rt] {
+        ThreadState* own_n = rt.current();
+        rt.new_interpreter({}, nullptr);
+        rt.block("sleep");
+        rt.swap(own_n);
+      });
+      rt.end_interpreter(i1);
+      rt.swap(own);
+    });
+    rt.finalize();
+  }, &chooser, extra);
+}
+
+TEST(Defects, FinalizeHangsNondaemonThread) {
+  const std::string f = check_defect(Defect::kFinalizeHangsNondaemonThread, "3.14-fixed",
+                                     subinterp_nondaemon_inside_another);
+  EXPECT_NE(f.find("deadlock"), std::string::npos) << f;
+}
+
 TEST(Defects, EveryDefectIsCovered) {
   const std::set<std::string> tested = {
       "bpo39958_headlock_reentry", "gh101437_clear_without_tstate",
@@ -672,7 +715,7 @@ TEST(Defects, EveryDefectIsCovered) {
       "initial_tstate_not_reset", "finalize_half_built_subinterp",
       "trip_signal_without_main_interp", "breaker_not_set_off_main_thread",
       "gh154175_drop_request_read_after_release", "hang_without_tstate_refcount",
-      "fork_child_stale_main_tstate"};
+      "fork_child_stale_main_tstate", "finalize_hangs_nondaemon_thread"};
   // The -fixed shutdown design's defects (docs/design-notes.md §7, 13): their triggers are
   // corpus programs, checked by harness/tests/canary_site_test.cc (DefectTriggerProgram).
   const std::set<std::string> by_trigger_programs = {
