@@ -66,7 +66,7 @@ int Runtime::finalize() {
     ThreadRecord r;
     const bool new_thread = threading_threads_.get(threads_before, &r);
     const bool new_pending = !runtime_pending_->empty() || !interp->pending.empty();
-    if (!new_thread && !new_pending && atexit_.empty()) {
+    if (!new_thread && !new_pending && !has_hook(atexit_, interp->id)) {
       // Nothing new: close the queues, then run what slipped in before the close.
       close_pending_queues(interp);
       finalize_drain_thread_ = platform_.current();
@@ -140,13 +140,33 @@ void Runtime::close_pending_queues(Interpreter* interp) {
   runtime_pending_->lock.unlock();
 }
 
+bool Runtime::pop_hook(std::vector<ShutdownHook>& hooks, int64_t interp_id,
+                       std::function<void()>* out) {
+  for (size_t n = hooks.size(); n-- > 0;) {
+    if (hooks[n].interp_id != interp_id) continue;
+    *out = std::move(hooks[n].fn);
+    hooks.erase(hooks.begin() + static_cast<std::ptrdiff_t>(n));
+    return true;
+  }
+  return false;
+}
+
+bool Runtime::has_hook(const std::vector<ShutdownHook>& hooks, int64_t interp_id) {
+  for (const ShutdownHook& h : hooks) {
+    if (h.interp_id == interp_id) return true;
+  }
+  return false;
+}
+
 void Runtime::run_atexit(ThreadState* t) {
-  // Callbacks may register more callbacks; run in LIFO order like atexit.
-  while (!atexit_.empty()) {
-    std::function<void()> fn = std::move(atexit_.back());
-    atexit_.pop_back();
+  // _PyAtExit_Call(interp): this interpreter's callbacks only (bpo-31901, 3.7: each
+  // interpreter has its own), in LIFO order; callbacks may register more.
+  const int64_t id = t->interp->id;
+  std::function<void()> fn;
+  while (pop_hook(atexit_, id, &fn)) {
     emit(EventKind::kAtexitCallback, 0, 0, 0, {}, t, t->interp);
     fn();
+    fn = nullptr;
     handle_eval_breaker(t);
   }
 }
@@ -314,6 +334,9 @@ void Runtime::runtime_fini() {
   // "held" by the finalizing thread (3.7/3.8 daemons stay parked on it, F2).
   gilstate_key_created_ = false;
   for (int i = 0, n = threads_used_.load(); i < n; ++i) threads_[i].gilstate.store(nullptr);
+  // Callbacks of interpreters that were never ended (their state is gone with the runtime).
+  atexit_.clear();
+  threading_atexit_.clear();
 }
 
 void Runtime::delete_threads_except(ThreadState* keep) {

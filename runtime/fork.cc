@@ -146,6 +146,8 @@ void Runtime::reinit_runtime_locks() {
 void Runtime::after_fork_child(ThreadState* t) {
   // K1: this thread is now the runtime's main thread (_PyRuntimeState_ReInitThreads).
   main_thread_ = platform_.current();
+  // 3.7 _PySignal_AfterFork: signalmodule.c's own main_thread too.
+  signal_main_thread_ = platform_.current();
   // runtime->main_tstate: CPython leaves it at the parent's main thread's tstate, which
   // delete_threads_except below deletes when another thread forked (3.13.15 posixmodule.c
   // PyOS_AfterFork_Child never writes it). The fixed design moves it with main_thread.

@@ -53,7 +53,8 @@ bool child_script_runs(const Program& p, const OpSequence& seq, int script, int 
   for (const auto& [where, turns] : seq.ops) {
     if (where.first == k && turns.start < fork->start) return false;  // ran before: started
     const Op& other = p.threads[where.first].ops[where.second];
-    const bool starts_k = (other.code == OpCode::kStart || other.code == OpCode::kAtexit) &&
+    const bool starts_k = (other.code == OpCode::kStart || other.code == OpCode::kAtexit ||
+                           other.code == OpCode::kThreadingAtexit) &&
                           other.thread == k;
     if (starts_k && !turns.skipped && turns.start < fork->start) return false;
   }
