@@ -350,6 +350,8 @@ bool model_allows(const Model& m, const Op& op) {
              m.gilstate_interp == m.current;
     case OpCode::kGilStateCheck:
       return true;
+    case OpCode::kSetSignal:
+      return m.attached();
     case OpCode::kSwap:
       return m.attached() && op.interp != m.current && m.find(op.interp) != nullptr;
     case OpCode::kReleaseGil:
@@ -433,6 +435,21 @@ std::pair<Model, Expect> model_step(const Model& s0, const Op& op) {
                          : m.current == m.gilstate_interp                  ? 1
                                                                            : 0;
       break;
+    case OpCode::kSetSignal: {
+      // signal.signal() on the main thread (every command here is the main thread's, also in
+      // a fork child, whose main thread is the forking one): the first `import _signal` of an
+      // interpreter is Python code (a failing pending call raises out of it, nothing imported);
+      // then ValueError outside the main interpreter from 3.8 (bpo-35724) [EXP 3.7.16, 3.8.18].
+      if (!m.find(m.current)->signal_imported) {
+        if (eval_pass(m, e)) {
+          e.error = "RuntimeError";
+          break;
+        }
+        m.find(m.current)->signal_imported = true;
+      }
+      if (m.minor >= 8 && m.current != 0) e.error = "ValueError";
+      break;
+    }
     case OpCode::kReleaseGil:
       m.released = true;
       break;

@@ -25,7 +25,7 @@ constexpr std::array kPendingOps = {
     OpCode::kJoin,           OpCode::kReleaseGil,      OpCode::kAcquireGil,
     OpCode::kBlock,          OpCode::kGilStateEnsure,  OpCode::kGilStateRelease,
     OpCode::kNewTstate,      OpCode::kDeleteTstate,    OpCode::kYield,
-    OpCode::kGilStateCheck,
+    OpCode::kGilStateCheck,  OpCode::kSetSignal,
 };
 
 // Fork (K1-K4): fork from threads and subinterpreters, runtime locks held across it, the
@@ -48,7 +48,7 @@ constexpr std::array kShutdownOps = {
     OpCode::kInit,           OpCode::kNewInterp,       OpCode::kEndInterp,  OpCode::kSwap,
     OpCode::kJoin,           OpCode::kRunBytecode,     OpCode::kAddPending, OpCode::kGilStateEnsure,
     OpCode::kGilStateRelease, OpCode::kNewTstate,      OpCode::kDeleteTstate, OpCode::kYield,
-    OpCode::kGilStateCheck,
+    OpCode::kGilStateCheck,   OpCode::kThreadingAtexit, OpCode::kThreadingAtexit, OpCode::kSetSignal,
 };
 
 constexpr std::array kTargets = {
