@@ -160,15 +160,31 @@ bool Runtime::has_hook(const std::vector<ShutdownHook>& hooks, int64_t interp_id
 
 void Runtime::run_atexit(ThreadState* t) {
   // _PyAtExit_Call(interp): this interpreter's callbacks only (bpo-31901, 3.7: each
-  // interpreter has its own), in LIFO order; callbacks may register more.
+  // interpreter has its own), newest first, those registered when the call starts: it counts
+  // them first (`for (i = ncallbacks - 1; i >= 0; i--)`), then atexit_cleanup() drops
+  // everything, so a callback registered by a callback never runs [conform 3.11.2, 3.13.18,
+  // 3.15.2: `atexit T2` inside an atexit callback, in the main interpreter and in a
+  // subinterpreter; 3.15's pre-finalisation loop does not run it either].
   const int64_t id = t->interp->id;
+  size_t due = 0;
+  for (const ShutdownHook& h : atexit_) due += h.interp_id == id ? 1 : 0;
   std::function<void()> fn;
-  while (pop_hook(atexit_, id, &fn)) {
+  // The due ones are the oldest of this interpreter: newer ones are appended behind them.
+  for (; due > 0; --due) {
+    size_t newest_due = 0;
+    size_t seen = 0;
+    for (size_t n = 0; n < atexit_.size(); ++n) {
+      if (atexit_[n].interp_id != id) continue;
+      if (++seen == due) newest_due = n;
+    }
+    fn = std::move(atexit_[newest_due].fn);
+    atexit_.erase(atexit_.begin() + static_cast<std::ptrdiff_t>(newest_due));
     emit(EventKind::kAtexitCallback, 0, 0, 0, {}, t, t->interp);
     fn();
     fn = nullptr;
     handle_eval_breaker(t);
   }
+  std::erase_if(atexit_, [id](const ShutdownHook& h) { return h.interp_id == id; });
 }
 
 void Runtime::end_leftover_subinterpreters(ThreadState* t) {
