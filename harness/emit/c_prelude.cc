@@ -333,6 +333,9 @@ static void ifz_atfork_child(void) {
 }
 
 IFZ_FN void ifz_exit_process(int status) {
+  /* Another thread's op that interpfuzz never saw return is still running (state 1): the
+   * process ends inside it, as in the model, so its held lines die with it. */
+  if (ifz_hold_state == 1 && !pthread_equal(pthread_self(), ifz_hold_thread)) ifz_held_len = 0;
   ifz_flush_held();
   fflush(stdout);
   fflush(stderr);

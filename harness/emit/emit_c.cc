@@ -132,8 +132,12 @@ struct ScriptBuilder {
     // finding's own thread goes on: the crash the model saw there comes where CPython has it.)
     const bool interrupted = !t->returned && t->end < 0 && seq.died_on_slot >= 0 &&
                              t->thread_slot != seq.died_on_slot;
+    // Likewise when the modelled process ended normally (the main script's end, an `exit`)
+    // inside this op: what the op would print after that point never came in the model, so
+    // the C holds its lines and they die with the process (the C op may well finish first).
+    const bool cut_by_exit = !t->returned && t->end < 0 && seq.died_on_slot < 0;
     add(wait, t->start, head);
-    if (interrupted) add(StepKind::kHoldObservables, 0);
+    if (interrupted || cut_by_exit) add(StepKind::kHoldObservables, 0);
     auto release = [&] {
       Step r;
       r.kind = StepKind::kReleaseLock;
