@@ -447,7 +447,16 @@ std::pair<Model, Expect> model_step(const Model& s0, const Op& op) {
         }
         m.find(m.current)->signal_imported = true;
       }
-      if (m.minor >= 8 && m.current != 0) e.error = "ValueError";
+      if (m.minor >= 8 && m.current != 0) {
+        e.error = "ValueError";
+        break;
+      }
+      // Before changing the handler it handles the signals already tripped (PyErr_CheckSignals),
+      // where signals may be handled at all (P5).
+      if ((m.current == 0 || !m.signals_in_main_interp_only) && !m.tripped.empty()) {
+        e.signals.insert(e.signals.end(), m.tripped.begin(), m.tripped.end());
+        m.tripped.clear();
+      }
       break;
     }
     case OpCode::kReleaseGil:

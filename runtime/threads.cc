@@ -373,6 +373,10 @@ ApiResult Runtime::set_signal_handler() {
     emit(EventKind::kError, 0, 0, 0, raised.error, t, t->interp);
     return raised;
   }
+  // Then, before it changes the handler, signal_signal_impl handles the signals already
+  // tripped (_PyErr_CheckSignalsTstate), Python code or not [diff/conform 3.11.2: `signal 1;
+  // set_signal` handles signal 1 inside set_signal].
+  if (signal_tripped_.load() && can_handle_signals(t)) handle_signals(t);
   return {};
 }
 
