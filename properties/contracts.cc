@@ -71,10 +71,16 @@ Op new_tstate(int interp) {
 constexpr uint8_t kIsolated = harness::kInterpIsolated;
 constexpr uint8_t kOwnGil = harness::kInterpOwnGil;
 
-// Role weights, in HelperRole order: threading, daemon, raw, c, atexit, fork child, by motif.
+// Role weights, in HelperRole order: threading, daemon, raw, c, atexit, fork child, by motif,
+// threading atexit.
 std::vector<int> roles(int threading, int daemon, int raw, int c, int atexit = 0, int fork_child = 0,
-                       int by_motif = 0) {
-  return {threading, daemon, raw, c, atexit, fork_child, by_motif};
+                       int by_motif = 0, int threading_atexit = 0) {
+  return {threading, daemon, raw, c, atexit, fork_child, by_motif, threading_atexit};
+}
+Op register_helper(OpCode how) {  // atexit / threading_atexit of "the next script"
+  Op o = make_op(how);
+  o.thread = kHelperSlot;
+  return o;
 }
 
 // What a helper thread does when nothing more specific is asked: hand the GIL around.
@@ -310,15 +316,21 @@ Shape shape_f4() {
 
 Shape shape_f5() {
   Shape s{"work-at-shutdown"};
-  s.main_ops = {{OpCode::kRunBytecode, 1}, {OpCode::kBlock, 1}};
+  s.main_ops = {{OpCode::kRunBytecode, 1}, {OpCode::kBlock, 1}, {OpCode::kSetSignal, 1}};
+  // bpo-31901: a subinterpreter's own atexit callbacks run at its Py_EndInterpreter (and
+  // threading._register_atexit's in its threading._shutdown, before its joins).
+  s.main_motifs = {{"atexit in a subinterp", 2,
+                    {new_interp(), register_helper(OpCode::kAtexit), op(OpCode::kEndInterp)}},
+                   {"threading atexit in a subinterp", 1,
+                    {new_interp(), register_helper(OpCode::kThreadingAtexit), op(OpCode::kEndInterp)}}};
   s.helper_ops = {{OpCode::kRunBytecode, 2}, {OpCode::kAddPending, 1}, {OpCode::kNewInterp, 1},
-                  {OpCode::kBlock, 1}};
+                  {OpCode::kBlock, 1}, {OpCode::kSetSignal, 1}};
   // gh-104690 / gh-108987: threads and forks from atexit callbacks.
   s.helper_motifs = {{"start from atexit", 4, {start_helper(StartKind::kThreading)}},
                      {"daemon from atexit", 2, {start_helper(StartKind::kDaemon)}},
                      {"fork from atexit", 2, {fork(ForkMode::kFork, false)}},
                      {"fork child from atexit", 1, {fork(ForkMode::kFork, true), bytecode(1)}}};
-  s.role_weights = roles(0, 0, 0, 0, 4, 0, 3);
+  s.role_weights = roles(0, 0, 0, 0, 4, 0, 3, 2);
   s.finalize_percent = 100;
   return s;
 }

@@ -147,6 +147,9 @@ Op role_op(HelperRole role, int k) {
     case HelperRole::kAtexit:
       op = make_op(OpCode::kAtexit);
       break;
+    case HelperRole::kThreadingAtexit:
+      op = make_op(OpCode::kThreadingAtexit);
+      break;
     case HelperRole::kForkChild:
       op = make_op(OpCode::kFork);
       op.follow_child = true;

@@ -59,8 +59,10 @@ enum class HelperRole : uint8_t {
   kForkChild,  // `fork … follow=child child=Tk`: the script the fork child runs (K1)
   kByMotif,    // nothing in T0: runs only if a motif of the previous script starts it (an
                // atexit callback starting a thread, F5)
+  kThreadingAtexit,  // `threading_atexit Tk` (3.9+): runs in threading._shutdown, before the
+                     // non-daemon threads are joined (F1)
 };
-inline constexpr int kHelperRoles = 7;
+inline constexpr int kHelperRoles = 8;
 
 struct Shape {
   const char* name;

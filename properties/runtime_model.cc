@@ -385,6 +385,8 @@ bool model_allows(const Model& m, const Op& op) {
       if (op.code == OpCode::kEventWait) return timed || m.event_set[i];
       return true;
     }
+    case OpCode::kSetSignal:
+      return m.attached();
     case OpCode::kSwap:
       return m.attached() && op.interp != m.current && m.find(op.interp) != nullptr;
     case OpCode::kReleaseGil:
@@ -468,6 +470,30 @@ std::pair<Model, Expect> model_step(const Model& s0, const Op& op) {
                          : m.current == m.gilstate_interp                  ? 1
                                                                            : 0;
       break;
+    case OpCode::kSetSignal: {
+      // signal.signal() on the main thread (every command here is the main thread's, also in
+      // a fork child, whose main thread is the forking one): the first `import _signal` of an
+      // interpreter is Python code (a failing pending call raises out of it, nothing imported);
+      // then ValueError outside the main interpreter from 3.8 (bpo-35724) [EXP 3.7.16, 3.8.18].
+      if (!m.find(m.current)->signal_imported) {
+        if (eval_pass(m, e)) {
+          e.error = "RuntimeError";
+          break;
+        }
+        m.find(m.current)->signal_imported = true;
+      }
+      if (m.minor >= 8 && m.current != 0) {
+        e.error = "ValueError";
+        break;
+      }
+      // Before changing the handler it handles the signals already tripped (PyErr_CheckSignals),
+      // where signals may be handled at all (P5).
+      if ((m.current == 0 || !m.signals_in_main_interp_only) && !m.tripped.empty()) {
+        e.signals.insert(e.signals.end(), m.tripped.begin(), m.tripped.end());
+        m.tripped.clear();
+      }
+      break;
+    }
     case OpCode::kReleaseGil:
       m.released = true;
       break;

@@ -6,7 +6,7 @@
 //
 // Scope: what can be modelled exactly. Commands are program operations of the main thread
 // (init, new_interp, end_interp, swap, release/acquire_gil, block, run_bytecode, add_pending
-// [to I], signal, fork, finalize, reinit, gilstate_ensure/release/check) plus three helper threads with fixed scripts, each
+// [to I], signal, set_signal, fork, finalize, reinit, gilstate_ensure/release/check) plus three helper threads with fixed scripts, each
 // started with a handshake so its state is known when the command returns:
 //   start T threading  a non-daemon thread that blocks twice in syscalls and ends: joined by
 //                      Py_EndInterpreter / Py_FinalizeEx (S1, F1); no handshake: it runs
@@ -55,6 +55,7 @@ struct ModelInterp {
                                     // runs Python code (the eval loop) at Py_EndInterpreter /
                                     // Py_FinalizeEx, after the joins
   std::vector<ModelCall> queue;  // 3.9+: this interpreter's pending calls
+  bool signal_imported = false;  // set_signal imported `_signal` here (later imports: no Python code)
 };
 
 struct Model {

@@ -185,6 +185,7 @@ void perform(Sut& s, const Op& op) {
       }
       break;
     }
+    case OpCode::kSetSignal: rt.set_signal_handler(); break;  // checked by its kError event
     case OpCode::kReleaseGil: s.saved = rt.save_thread(); break;
     case OpCode::kAcquireGil:
       rt.restore_thread(s.saved);
@@ -364,6 +365,7 @@ Op draw_op(const Model& m) {
     add(4, OpCode::kGilStateEnsure);
     add(m.ensures.empty() ? 0 : 6, OpCode::kGilStateRelease);
     add(3, OpCode::kGilStateCheck);
+    add(3, OpCode::kSetSignal);
     add(10, OpCode::kNewInterp);
     add(8, OpCode::kEndInterp);
     add(6, OpCode::kSwap);

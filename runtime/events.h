@@ -49,6 +49,7 @@ enum class EventKind : uint8_t {
   kCrash,            // text = what was touched (use-after-free, NULL dereference)
   kFinalizeReturned, // Py_FinalizeEx returned
   kReinitialized,    // Py_Initialize after a finalize
+  kThreadingAtexitCallback,  // a threading._register_atexit callback starts (threading._shutdown)
   kAtexitCallback,   // an atexit callback starts on the finalizing thread, interp = its interp
   kThreadsJoined,    // wait_for_thread_shutdown (threading._shutdown) returned on this thread:
                      // interp = the interpreter whose non-daemon threads it joined

@@ -66,7 +66,7 @@ int Runtime::finalize() {
     ThreadRecord r;
     const bool new_thread = threading_threads_.get(threads_before, &r);
     const bool new_pending = !runtime_pending_->empty() || !interp->pending.empty();
-    if (!new_thread && !new_pending && atexit_.empty()) {
+    if (!new_thread && !new_pending && !has_hook(atexit_, interp->id)) {
       // Nothing new: close the queues, then run what slipped in before the close.
       close_pending_queues(interp);
       finalize_drain_thread_ = platform_.current();
@@ -140,24 +140,54 @@ void Runtime::close_pending_queues(Interpreter* interp) {
   runtime_pending_->lock.unlock();
 }
 
+bool Runtime::pop_hook(std::vector<ShutdownHook>& hooks, int64_t interp_id,
+                       std::function<void()>* out) {
+  for (size_t n = hooks.size(); n-- > 0;) {
+    if (hooks[n].interp_id != interp_id) continue;
+    *out = std::move(hooks[n].fn);
+    hooks.erase(hooks.begin() + static_cast<std::ptrdiff_t>(n));
+    return true;
+  }
+  return false;
+}
+
+bool Runtime::has_hook(const std::vector<ShutdownHook>& hooks, int64_t interp_id) {
+  for (const ShutdownHook& h : hooks) {
+    if (h.interp_id == interp_id) return true;
+  }
+  return false;
+}
+
 void Runtime::run_atexit(ThreadState* t) {
-  // LIFO, like atexit_callfuncs: it walks the callbacks registered when it started, so one
-  // registered by a callback is never run, and atexit_cleanup then drops it (3.7-3.15; 3.15's
-  // pre-finalisation loop does not run it either) [conform 3.7.16, 3.9.18, 3.11.2, 3.13.0,
-  // 3.14.10, 3.15.2: 'init; atexit T1; finalize', T1 'atexit T2': T2 never runs].
+  // _PyAtExit_Call(interp): this interpreter's callbacks only (bpo-31901, 3.7: each
+  // interpreter has its own), newest first, those registered when the call starts: it counts
+  // them first (`for (i = ncallbacks - 1; i >= 0; i--)`), then atexit_cleanup() drops
+  // everything, so a callback registered by a callback never runs [conform 3.11.2, 3.13.18,
+  // 3.15.2: `atexit T2` inside an atexit callback, in the main interpreter and in a
+  // subinterpreter; 3.15's pre-finalisation loop does not run it either].
   // atexit_callfuncs calls each with PyObject_Call and checks no eval breaker between them
   // (3.7-3.15): a callback written in C (the embedder's, and emit-c's) that queues a pending
   // call leaves it queued; only bytecode run by a callback (its own ops) checks the breaker.
   // [conform 3.11.2: 'init; atexit T1; finalize', T1 'add_pending noop': the call never runs.]
-  atexit_running_ = std::move(atexit_);
-  atexit_.clear();
-  while (!atexit_running_.empty()) {
-    std::function<void()> fn = std::move(atexit_running_.back());
-    atexit_running_.pop_back();
+  const int64_t id = t->interp->id;
+  size_t due = 0;
+  for (const ShutdownHook& h : atexit_) due += h.interp_id == id ? 1 : 0;
+  std::function<void()> fn;
+  // The due ones are the oldest of this interpreter: newer ones are appended behind them.
+  for (; due > 0; --due) {
+    size_t newest_due = 0;
+    size_t seen = 0;
+    for (size_t n = 0; n < atexit_.size(); ++n) {
+      if (atexit_[n].interp_id != id) continue;
+      if (++seen == due) newest_due = n;
+    }
+    fn = std::move(atexit_[newest_due].fn);
+    atexit_.erase(atexit_.begin() + static_cast<std::ptrdiff_t>(newest_due));
     emit(EventKind::kAtexitCallback, 0, 0, 0, {}, t, t->interp);
     fn();
+    fn = nullptr;
   }
-  atexit_.clear();
+  std::erase_if(atexit_, [id](const ShutdownHook& h) { return h.interp_id == id; });
 }
 
 void Runtime::end_leftover_subinterpreters(ThreadState* t) {
@@ -373,6 +403,9 @@ void Runtime::runtime_fini() {
   // "held" by the finalizing thread (3.7/3.8 daemons stay parked on it, F2).
   gilstate_key_created_ = false;
   for (int i = 0, n = threads_used_.load(); i < n; ++i) threads_[i].gilstate.store(nullptr);
+  // Callbacks of interpreters that were never ended (their state is gone with the runtime).
+  atexit_.clear();
+  threading_atexit_.clear();
 }
 
 void Runtime::delete_threads_except(ThreadState* keep) {

@@ -188,6 +188,8 @@ void Runtime::after_fork_child(ThreadState* t) {
   // 3.11.2: a raw thread ensures, adds, forks following the child, runs bytecode: the call
   // does not run].
   main_thread_ = platform_.current();
+  // 3.7 _PySignal_AfterFork: signalmodule.c's own main_thread too.
+  signal_main_thread_ = platform_.current();
   const platform::ThreadId forker = platform_.current();
   auto handled_by_vanished = [&](const PendingQueue* q) {
     return q != nullptr && q->handling_thread.load() != platform::kNoThread &&

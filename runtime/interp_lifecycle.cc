@@ -127,6 +127,9 @@ void Runtime::end_interpreter(ThreadState* t) {
   // imported `threading` (conform: Debian 3.11.2 with no threading import runs nothing here).
   if (profile_.end_interp_runs_bytecode && interp->threading_imported) handle_eval_breaker(t);
   interp->shutdown = Interpreter::Shutdown::kAtexit;
+  // _PyAtExit_Call(interp) (bpo-31901, 3.7+): this interpreter's atexit callbacks, on the
+  // ending thread, before the last-thread check [EXP 3.7.16–3.13.0].
+  run_atexit(t);
   const bool shut_down_others =
       profile_.end_interp_with_other_tstates == EndInterpOthers::kShutDownOthers;
   if (shut_down_others || (!defects_.has(Defect::kFinalizeFreesForeignTstate) &&

@@ -87,6 +87,11 @@ class Interpreter {
   // `atexit` is in this interpreter's sys.modules: no interpreter imports it at start-up
   // (site off), so the first atexit.register goes through importlib's Python code.
   bool atexit_imported = false;
+  // `_signal` is in this interpreter's sys.modules (set_signal imports it; the first import is
+  // importlib's Python code, as for atexit).
+  bool signal_imported = false;
+  // threading._SHUTTING_DOWN: threading._shutdown started here; _register_atexit now raises.
+  bool threading_shutting_down = false;
   Ceval ceval;
   platform::Mutex id_mutex;     // reinitialised in the fork child (bpo-42540)
   PendingQueue pending;         // 3.9+: this interpreter's queue

@@ -75,6 +75,7 @@ const char* event_kind_name(EventKind k) {
     case EventKind::kFinalizeReturned: return "finalize_returned";
     case EventKind::kReinitialized: return "reinitialized";
     case EventKind::kAtexitCallback: return "atexit_callback";
+    case EventKind::kThreadingAtexitCallback: return "threading_atexit_callback";
     case EventKind::kThreadsJoined: return "threads_joined";
     case EventKind::kThreadsJoinSkipped: return "threads_join_skipped";
     case EventKind::kDefectTriggered: return "defect_triggered";

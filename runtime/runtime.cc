@@ -447,6 +447,10 @@ void Runtime::initialize() {
   finalizing_tstate_ = nullptr;
   next_interp_id_ = 0;
   main_thread_ = self;
+  // PyInit__signal runs again at the lifetime's first import (_PyImport_Fini dropped the
+  // extension's copy).
+  signal_module_loaded_ = false;
+  signal_main_thread_ = platform::kNoThread;
   if (generation_ == 1 || profile_.gilstate_check_reenabled_by_init) gilstate_check_enabled_ = true;
   set_phase(generation_ == 1 ? Phase::kInit : Phase::kReinit);
   // bpo-20891 (3.7): the GIL is created eagerly by Py_Initialize. Its storage is static in

@@ -146,6 +146,17 @@ class Runtime {
   /// The first import in an interpreter is Python code (eval breaker): a failing pending
   /// call raises out of it and nothing is registered.
   ApiResult atexit_register(std::function<void()> fn);
+  /// `threading._register_atexit(fn)` (profile has_threading_register_atexit): fn runs in the
+  /// current interpreter's threading._shutdown, before its non-daemon threads are joined
+  /// (LIFO). A Python call (eval breaker); RuntimeError once _shutdown started there.
+  ApiResult threading_register_atexit(std::function<void()> fn);
+  /// `import _signal; _signal.signal(SIGUSR2, _signal.getsignal(SIGUSR2))` from the current
+  /// thread: ValueError off the signal module's main thread (and, per profile, outside the
+  /// main interpreter). The first import in an interpreter checks the eval breaker.
+  ApiResult set_signal_handler();
+  /// `_signal` imported into the current interpreter without an eval-breaker check (what an
+  /// embedding does before any Python code can be pending: interpfuzz's prelude at init).
+  void import_signal_module();
 
   // ---- Python-level synchronisation of the program (user_sync.cc) ---------------------------
   /// L.acquire() / L.acquire(timeout=...) from the current thread (GIL held). A free lock is
@@ -450,9 +461,24 @@ class Runtime {
   // would keep finalisation alive for good); with it, accepted (real CPython 3.13+ never
   // returns from such a drain).
   std::atomic<platform::ThreadId> finalize_drain_thread_{platform::kNoThread};
-  std::vector<std::function<void()>> atexit_;
-  // The callbacks atexit_callfuncs is running (taken out of atexit_ as it starts).
-  std::vector<std::function<void()>> atexit_running_;
+  // Python callbacks run at an interpreter's shutdown, each with the id of the interpreter it
+  // was registered in (ids are unique within a runtime lifetime, S3): atexit.register's, run
+  // by Py_FinalizeEx (main) or Py_EndInterpreter; threading._register_atexit's, run by that
+  // interpreter's threading._shutdown. Leftovers of interpreters never ended go with the
+  // runtime (runtime_fini).
+  struct ShutdownHook {
+    int64_t interp_id = 0;
+    std::function<void()> fn;
+  };
+  std::vector<ShutdownHook> atexit_;
+  std::vector<ShutdownHook> threading_atexit_;
+  /// Takes the newest hook of `interp_id` out of `hooks` (LIFO, as atexit runs them).
+  static bool pop_hook(std::vector<ShutdownHook>& hooks, int64_t interp_id, std::function<void()>* out);
+  static bool has_hook(const std::vector<ShutdownHook>& hooks, int64_t interp_id);
+  // 3.7 signalmodule.c's own main_thread (signal_main_thread_is_first_importer): the thread of
+  // the lifetime's first `_signal` import, or the forking thread in a fork child.
+  std::atomic<platform::ThreadId> signal_main_thread_{platform::kNoThread};
+  bool signal_module_loaded_ = false;  // PyInit__signal ran in this lifetime
   ThreadRecords threading_threads_;
   // 3.7 keeps the other interpreters in a fork child without running their
   // threading._after_fork (fork_orphans_other_interp_threads): their vanished threads become

@@ -204,6 +204,24 @@ void Runtime::wait_for_thread_shutdown(ThreadState* t) {
     emit(EventKind::kThreadsJoinSkipped, 0, 0, 0, {}, t, t->interp);
     return;
   }
+  // 3.9+ (bpo-39812): `_SHUTTING_DOWN = True`, then the threading._register_atexit callbacks in
+  // reverse order, before anything is joined [EXP 3.9.18–3.13.0]. They are called from
+  // _shutdown's loop: its backward jump checks the eval breaker after each, and a failing
+  // pending call raises out of _shutdown there (unraisable; nothing is joined).
+  if (profile_.has_threading_register_atexit) {
+    t->interp->threading_shutting_down = true;
+    std::function<void()> fn;
+    while (pop_hook(threading_atexit_, interp_id, &fn)) {
+      emit(EventKind::kThreadingAtexitCallback, 0, 0, 0, {}, t, t->interp);
+      fn();
+      fn = nullptr;
+      if (handle_eval_breaker(t)) {
+        print_exception(t);
+        emit(EventKind::kThreadsJoinSkipped, 0, 0, 0, {}, t, t->interp);
+        return;
+      }
+    }
+  }
   const ThreadId self = platform_.current();
   // By index, copying each record: the list may grow while we wait, and no heap-owning
   // local may live across a scheduling point (an abandoned coroutine would leak it).
@@ -320,7 +338,72 @@ ApiResult Runtime::atexit_register(std::function<void()> fn) {
     }
     t->interp->atexit_imported = true;
   }
-  atexit_.push_back(std::move(fn));
+  atexit_.push_back({t->interp->id, std::move(fn)});
+  return {};
+}
+
+ApiResult Runtime::threading_register_atexit(std::function<void()> fn) {
+  ThreadState* t = current();
+  IFZ_PRECONDITION(t != nullptr && profile_.has_threading_register_atexit,
+                   "threading._register_atexit needs an attached thread state and 3.9+");
+  // A Python function (and, the first time, the import of threading): its first frame checks
+  // the eval breaker; a failing pending call raises out of it and nothing is registered.
+  if (handle_eval_breaker(t)) {
+    const ApiResult raised = ApiResult::fail("RuntimeError: a pending call failed");
+    emit(EventKind::kError, 0, 0, 0, raised.error, t, t->interp);
+    return raised;
+  }
+  // `threading` is imported now: wait_for_thread_shutdown calls its _shutdown.
+  t->interp->threading_imported = true;
+  if (t->interp->threading_shutting_down) {
+    const ApiResult raised = ApiResult::fail("RuntimeError: can't register atexit after shutdown");
+    emit(EventKind::kError, 0, 0, 0, raised.error, t, t->interp);
+    return raised;
+  }
+  threading_atexit_.push_back({t->interp->id, std::move(fn)});
+  return {};
+}
+
+void Runtime::import_signal_module() {
+  ThreadState* t = current();
+  IFZ_PRECONDITION(t != nullptr, "import _signal needs an attached thread state");
+  t->interp->signal_imported = true;
+  // 3.7: PyInit__signal records the importing thread as the module's main thread, once per
+  // lifetime (later imports, subinterpreters' too, reuse the module's copy).
+  if (!signal_module_loaded_) {
+    signal_module_loaded_ = true;
+    signal_main_thread_ = platform_.current();
+  }
+}
+
+ApiResult Runtime::set_signal_handler() {
+  ThreadState* t = current();
+  IFZ_PRECONDITION(t != nullptr, "signal.signal needs an attached thread state");
+  touch(t, "signal.signal: tstate");
+  if (!t->interp->signal_imported) {
+    // The first `import _signal` of an interpreter is importlib's Python code (eval breaker),
+    // as for atexit; one that raised leaves it out of sys.modules.
+    if (handle_eval_breaker(t)) {
+      const ApiResult raised = ApiResult::fail("RuntimeError: a pending call failed");
+      emit(EventKind::kError, 0, 0, 0, raised.error, t, t->interp);
+      return raised;
+    }
+    import_signal_module();
+  }
+  // signal_signal_impl's first check: 3.7 its own main_thread (first importer); 3.8+
+  // _PyOS_IsMainThread(): _PyRuntime.main_thread and (bpo-35724) the main interpreter.
+  const ThreadId main = profile_.signal_main_thread_is_first_importer ? signal_main_thread_.load()
+                                                                      : main_thread_.load();
+  const bool main_interp_ok = !profile_.signals_in_main_interp_only || t->interp == main_.load();
+  if (platform_.current() != main || !main_interp_ok) {
+    const ApiResult raised = ApiResult::fail("ValueError: signal only works in main thread");
+    emit(EventKind::kError, 0, 0, 0, raised.error, t, t->interp);
+    return raised;
+  }
+  // Then, before it changes the handler, signal_signal_impl handles the signals already
+  // tripped (_PyErr_CheckSignalsTstate), Python code or not [diff/conform 3.11.2: `signal 1;
+  // set_signal` handles signal 1 inside set_signal].
+  if (signal_tripped_.load() && can_handle_signals(t)) handle_signals(t);
   return {};
 }
 

@@ -143,6 +143,7 @@ void ProgramSource::make_meaningful(Program* p) {
     for (const Script& sc : p->threads) {
       for (const Op& op : sc.ops) {
         const bool refers = op.code == OpCode::kStart || op.code == OpCode::kAtexit ||
+                            op.code == OpCode::kThreadingAtexit ||
                             (op.code == OpCode::kFork && op.follow_child);
         runs |= refers && op.thread == k;
       }

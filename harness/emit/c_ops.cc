@@ -119,6 +119,13 @@ bool lower_op(const Op& op, const OpEmitContext& x, CallOp* out, std::string* ap
       *api = "_PyImport_AcquireLock (PyOS_BeforeFork takes it too)";
       return true;
     case OpCode::kAtexit: *api = "atexit.register"; return true;
+    case OpCode::kThreadingAtexit:
+      if (x.minor < 9) {
+        return refuse(op, x.minor, "threading._register_atexit exists from 3.9 (bpo-39812)", error);
+      }
+      *api = "threading._register_atexit";
+      return true;
+    case OpCode::kSetSignal: *api = "_signal.signal(SIGUSR2, _signal.getsignal(SIGUSR2))"; return true;
     case OpCode::kExit: *api = "os._exit"; return true;
     case OpCode::kYield: *api = "a plain scheduling point: the handshake is the schedule"; return true;
     case OpCode::kLockAcquire:

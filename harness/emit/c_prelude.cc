@@ -345,6 +345,9 @@ static void ifz_atfork_child(void) {
 }
 
 IFZ_FN void ifz_exit_process(int status) {
+  /* Another thread's op that interpfuzz never saw return is still running (state 1): the
+   * process ends inside it, as in the model, so its held lines die with it. */
+  if (ifz_hold_state == 1 && !pthread_equal(pthread_self(), ifz_hold_thread)) ifz_held_len = 0;
   ifz_flush_held();
   fflush(stdout);
   fflush(stderr);
@@ -796,33 +799,52 @@ IFZ_FN void ifz_join(ifz_thread *c, int script) {
   if (ts) PyEval_RestoreThread(ts);
 }
 
-/* atexit.register: the script runs on the finalizing thread during Py_FinalizeEx and gives
- * that thread back as it found it. */
+/* atexit.register / threading._register_atexit: the script runs on the thread that calls it
+ * (the finalizing thread, or the thread ending a subinterpreter) and gives that thread back as
+ * it found it. The calling tstate is the real current one: Py_FinalizeEx ending a leftover
+ * subinterpreter (3.13+) runs its callbacks on a tstate the program never saw. */
 static PyObject *ifz_atexit_main(PyObject *self, PyObject *unused) {
   (void)unused;
   ifz_thread *c = ifz_self;
-  PyThreadState *before = c->ts;
+  PyThreadState *outer = c->ts;
+  PyThreadState *before = PyThreadState_Get();
   int depth_before = c->gs_depth;
+  c->ts = before;
   ifz_scripts[PyLong_AsLong(self)](c);
   ifz_unwind_gilstate(c, depth_before);
-  if (before && c->ts != before) {
-    PyThreadState_Swap(before);
-    c->ts = before;
-  }
+  if (before && c->ts != before) PyThreadState_Swap(before);
+  c->ts = outer;
   Py_RETURN_NONE;
 }
 static PyMethodDef ifz_atexit_def = {"ifz_atexit", ifz_atexit_main, METH_NOARGS, NULL};
 
-IFZ_FN void ifz_atexit(int script) {
+/* atexit.register (module "atexit", "register") or threading._register_atexit ("threading",
+ * "_register_atexit"), in the current interpreter. */
+IFZ_FN void ifz_atexit(int script, const char *module, const char *function) {
   PyObject *idx = PyLong_FromLong(script);
   PyObject *fn = PyCFunction_New(&ifz_atexit_def, idx);
-  PyObject *mod = PyImport_ImportModule("atexit");
-  PyObject *r = mod ? PyObject_CallMethod(mod, "register", "O", fn) : NULL;
+  PyObject *mod = PyImport_ImportModule(module);
+  PyObject *r = mod ? PyObject_CallMethod(mod, function, "O", fn) : NULL;
   if (!r) ifz_raised();
   Py_XDECREF(r);
   Py_XDECREF(mod);
   Py_XDECREF(fn);
   Py_XDECREF(idx);
+}
+
+/* signal.signal(SIGUSR2, its current handler): changes nothing but goes through the checks
+ * (ValueError off the main thread; 3.8+ also outside the main interpreter). `_signal`, not
+ * `signal`: a builtin module, so that the first import runs as little Python code as the
+ * model's one eval-breaker check. */
+IFZ_FN void ifz_set_signal(void) {
+  PyObject *mod = PyImport_ImportModule("_signal");
+  PyObject *h = mod ? PyObject_CallMethod(mod, "getsignal", "i", SIGUSR2) : NULL;
+  PyObject *r = h ? PyObject_CallMethod(mod, "signal", "iO", SIGUSR2, h) : NULL;
+  if (!r) ifz_raised();
+  else ifz_obs("set_signal ok");
+  Py_XDECREF(r);
+  Py_XDECREF(h);
+  Py_XDECREF(mod);
 }
 
 /* ---- fork ------------------------------------------------------------------------------- */
@@ -1218,7 +1240,9 @@ IFZ_FN void ifz_do_op(ifz_thread *self, const ifz_op *op) {
     case IFZ_OP_DELETE_TSTATE: ifz_delete_tstate(self); return;
     case IFZ_OP_FORK: ifz_fork(self, op); return;
     case IFZ_OP_HOLD_LOCK: ifz_hold_lock(op->variant); return;
-    case IFZ_OP_ATEXIT: ifz_atexit(op->thread); return;
+    case IFZ_OP_ATEXIT: ifz_atexit(op->thread, "atexit", "register"); return;
+    case IFZ_OP_THREADING_ATEXIT: ifz_atexit(op->thread, "threading", "_register_atexit"); return;
+    case IFZ_OP_SET_SIGNAL: ifz_set_signal(); return;
     case IFZ_OP_EXIT: ifz_exit_process(op->count); return;
     case IFZ_OP_YIELD: return;  /* a plain scheduling point: the handshake is the schedule */
   }

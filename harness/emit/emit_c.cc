@@ -53,7 +53,8 @@ bool child_script_runs(const Program& p, const OpSequence& seq, int script, int 
   for (const auto& [where, turns] : seq.ops) {
     if (where.first == k && turns.start < fork->start) return false;  // ran before: started
     const Op& other = p.threads[where.first].ops[where.second];
-    const bool starts_k = (other.code == OpCode::kStart || other.code == OpCode::kAtexit) &&
+    const bool starts_k = (other.code == OpCode::kStart || other.code == OpCode::kAtexit ||
+                           other.code == OpCode::kThreadingAtexit) &&
                           other.thread == k;
     if (starts_k && !turns.skipped && turns.start < fork->start) return false;
   }
@@ -132,8 +133,12 @@ struct ScriptBuilder {
     // finding's own thread goes on: the crash the model saw there comes where CPython has it.)
     const bool interrupted = !t->returned && t->end < 0 && seq.died_on_slot >= 0 &&
                              t->thread_slot != seq.died_on_slot;
+    // Likewise when the modelled process ended normally (the main script's end, an `exit`)
+    // inside this op: what the op would print after that point never came in the model, so
+    // the C holds its lines and they die with the process (the C op may well finish first).
+    const bool cut_by_exit = !t->returned && t->end < 0 && seq.died_on_slot < 0;
     add(wait, t->start, head);
-    if (interrupted) add(StepKind::kHoldObservables, 0);
+    if (interrupted || cut_by_exit) add(StepKind::kHoldObservables, 0);
     auto release = [&] {
       Step r;
       r.kind = StepKind::kReleaseLock;

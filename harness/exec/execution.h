@@ -140,6 +140,15 @@ class Execution {
   bool op_lifecycle(ThreadCtx& c, const Op& op, const char** why);
   bool op_interp(ThreadCtx& c, const Op& op, const char** why);
   bool op_threads(ThreadCtx& c, int slot, const Op& op, const char** why);
+  /// Script `s` as a Python callback (atexit, threading._register_atexit): it runs on the
+  /// calling thread with that thread's context and gives the thread back as it found it.
+  std::function<void()> script_callback(int s);
+  /// The registration ops (atexit, threading_atexit): script T becomes a callback.
+  bool op_register_callback(ThreadCtx& c, const Op& op, const char** why);
+  bool op_set_signal(ThreadCtx& c, const char** why);
+  /// The program trips a signal: interpfuzz's prelude imports `signal` at every init (the
+  /// emitted C's ifz_install_signal_handlers), which the model mirrors.
+  bool program_trips_signals() const;
   bool op_gil(ThreadCtx& c, const Op& op, const char** why);
   bool op_pending(ThreadCtx& c, const Op& op, const char** why);
   bool op_fork(ThreadCtx& c, const Op& op, const char** why);

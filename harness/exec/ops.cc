@@ -299,9 +299,13 @@ bool Execution::do_op(ThreadCtx& c, int slot, const Op& op, const char** why) {
       return op_interp(c, op, why);
     case OpCode::kStart:
     case OpCode::kJoin:
-    case OpCode::kAtexit:
     case OpCode::kHoldLock:
       return op_threads(c, slot, op, why);
+    case OpCode::kAtexit:
+    case OpCode::kThreadingAtexit:
+      return op_register_callback(c, op, why);
+    case OpCode::kSetSignal:
+      return op_set_signal(c, why);
     case OpCode::kReleaseGil:
     case OpCode::kAcquireGil:
     case OpCode::kBlock:
@@ -389,6 +393,9 @@ bool Execution::op_lifecycle(ThreadCtx& c, const Op& op, const char** why) {
   rt.initialize();
   c.home = rt.current();
   c.own[0] = c.home;
+  // The emitted C imports `signal` right after Py_Initialize when the program trips one
+  // (ifz_install_signal_handlers): `_signal` is then in the main interpreter's sys.modules.
+  if (program_trips_signals()) rt.import_signal_module();
   c.called_initialize = true;
   return true;
 }
@@ -580,35 +587,6 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
       }
       joining_script_[slot] = -1;
       return true;
-    case OpCode::kAtexit: {
-      IFZ_REQUIRE(rt.initialized() && attached(c) && rt.current()->interp == rt.main_interp(),
-                  "atexit.register needs the main interpreter");
-      IFZ_REQUIRE(op.thread > 0 && op.thread < n && !started_[op.thread],
-                  "the script does not exist or was started already");
-      started_[op.thread] = true;
-      const int s = op.thread;
-      const rt::ApiResult registered = rt.atexit_register([this, s] {
-        // The callback runs on the finalizing thread and must give it back as it found it.
-        ThreadCtx& fc = ctx_of_current();
-        rt::ThreadState* before = runtime_->current();
-        // Only the ensures the callback made are its to release: the finalizing thread may be
-        // a C thread inside its own PyGILState_Ensure (a fork child's main thread).
-        const int gilstate_depth_before = fc.gilstate_depth;
-        rt::ThreadState* const outer_callback_tstate = fc.callback_tstate;
-        fc.callback_tstate = before;  // the callback's frame lives on the finalizing tstate
-        ++fc.in_python_callback;
-        run_script(fc, s);
-        --fc.in_python_callback;
-        fc.callback_tstate = outer_callback_tstate;
-        unwind_gilstate(fc, gilstate_depth_before);
-        if (before != nullptr && runtime_->current() != before) runtime_->swap(before);
-      });
-      if (!registered.ok) {
-        started_[op.thread] = false;  // the import raised: the script was not registered
-        if (opts_.trace) trace_line("   raised " + registered.error);
-      }
-      return true;
-    }
     case OpCode::kHoldLock:
       IFZ_REQUIRE(rt.generation() > 0, "the runtime was never initialized");
       IFZ_REQUIRE(c.saved == nullptr, "hold_lock with a released tstate");
@@ -640,6 +618,75 @@ bool Execution::op_threads(ThreadCtx& c, int slot, const Op& op, const char** wh
     default:
       return false;
   }
+}
+
+std::function<void()> Execution::script_callback(int s) {
+  return [this, s] {
+    // The callback runs on the thread that calls it (the finalizing thread, or the thread
+    // ending a subinterpreter) and must give it back as it found it.
+    ThreadCtx& fc = ctx_of_current();
+    rt::ThreadState* before = runtime_->current();
+    // Only the ensures the callback made are its to release: the calling thread may be a C
+    // thread inside its own PyGILState_Ensure (a fork child's main thread).
+    const int gilstate_depth_before = fc.gilstate_depth;
+    rt::ThreadState* const outer_callback_tstate = fc.callback_tstate;
+    fc.callback_tstate = before;  // the callback's frame lives on the calling tstate
+    ++fc.in_python_callback;
+    run_script(fc, s);
+    --fc.in_python_callback;
+    fc.callback_tstate = outer_callback_tstate;
+    unwind_gilstate(fc, gilstate_depth_before);
+    if (before != nullptr && runtime_->current() != before) runtime_->swap(before);
+  };
+}
+
+bool Execution::op_register_callback(ThreadCtx& c, const Op& op, const char** why) {
+  rt::Runtime& rt = *runtime_;
+  const int n = static_cast<int>(program_.threads.size());
+  const bool threading_hook = op.code == OpCode::kThreadingAtexit;
+  // Not a refusal of the runtime: the function does not exist before 3.9 (emit-c refuses it
+  // by name there).
+  IFZ_REQUIRE(!threading_hook || rt.profile().has_threading_register_atexit,
+              "threading._register_atexit exists from 3.9 (bpo-39812)");
+  // Python code: any interpreter's (a subinterpreter's callbacks run at its Py_EndInterpreter).
+  IFZ_REQUIRE(attached(c) && (rt.initialized() || c.in_python_callback > 0),
+              "registering a callback is Python code: needs an attached thread state");
+  IFZ_REQUIRE(op.thread > 0 && op.thread < n && !started_[op.thread],
+              "the script does not exist or was started already");
+  started_[op.thread] = true;
+  const int s = op.thread;
+  const rt::ApiResult registered = threading_hook
+                                       ? rt.threading_register_atexit(script_callback(s))
+                                       : rt.atexit_register(script_callback(s));
+  if (!registered.ok) {
+    started_[op.thread] = false;  // it raised: the script was not registered
+    if (opts_.trace) trace_line("   raised " + registered.error);
+  }
+  return true;
+}
+
+bool Execution::program_trips_signals() const {
+  for (const Script& s : program_.threads) {
+    for (const Op& op : s.ops) {
+      if (op.code == OpCode::kSignal) return true;
+    }
+  }
+  return false;
+}
+
+bool Execution::op_set_signal(ThreadCtx& c, const char** why) {
+  rt::Runtime& rt = *runtime_;
+  // Also inside a callback that finalisation runs after SetFinalizing (3.13+ ends leftover
+  // subinterpreters there, running their atexit callbacks).
+  IFZ_REQUIRE(attached(c) && (rt.initialized() || c.in_python_callback > 0),
+              "signal.signal is Python code: needs an attached thread state");
+  const rt::ApiResult r = rt.set_signal_handler();
+  if (!r.ok) {
+    if (opts_.trace) trace_line("   raised " + r.error);
+  } else if (opts_.op_log != nullptr) {
+    opts_.op_log->observables.push_back("set_signal ok");
+  }
+  return true;
 }
 
 bool Execution::op_gil(ThreadCtx& c, const Op& op, const char** why) {

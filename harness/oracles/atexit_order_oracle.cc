@@ -11,10 +11,13 @@
 // the join was over (from atexit callbacks, which ≤3.11 and 3.13 allow, or by a daemon while
 // the pending calls drain: nobody joins them before the callbacks run). It judges the order of what really happened, not a list of phase
 // names: a join that returned early, a callback run before the join, or a thread that
-// slipped past the join are the same violation.
+// slipped past the join are the same violation. Py_EndInterpreter keeps the same order for a
+// subinterpreter's own callbacks (wait_for_thread_shutdown, then _PyAtExit_Call, 3.7+), so the
+// join's end is read per interpreter, from kThreadsJoined.
 #include <iterator>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "harness/oracles/oracle_factories.h"
 
@@ -41,19 +44,27 @@ class AtexitOrderOracle final : public Oracle {
     switch (e.kind) {
       case rt::EventKind::kPhase:
         phase_ = e.text;
-        if (is_phase(e, rt::Phase::kInit) || is_phase(e, rt::Phase::kReinit)) ++lifetime_;
+        if (is_phase(e, rt::Phase::kInit) || is_phase(e, rt::Phase::kReinit)) {
+          ++lifetime_;
+          joined_.clear();
+        }
         // The join is over once the next step starts: threads started from then on (by an
         // atexit callback, or by a daemon while pending calls drain) are nobody's to join.
         if (is_phase(e, rt::Phase::kFinalizeFinishPendingCalls)) after_join_ = true;
         if (is_phase(e, rt::Phase::kFinalizeWaitForThreadShutdown) || is_phase(e, rt::Phase::kInit) ||
             is_phase(e, rt::Phase::kReinit)) {
           after_join_ = false;
+          joined_.clear();  // 3.15's pre-finalisation loop joins again
         }
+        break;
+      case rt::EventKind::kThreadsJoined:
+        // Py_EndInterpreter's (or Py_FinalizeEx's) join of this interpreter is over.
+        joined_.insert(e.interp);
         break;
       case rt::EventKind::kThreadStarted: {
         const bool nondaemon = starting_nondaemon_[e.thread];
         starting_nondaemon_[e.thread] = false;
-        if (nondaemon && !after_join_) {
+        if (nondaemon && !after_join_ && joined_.count(e.interp) == 0) {
           threads_[static_cast<platform::ThreadId>(e.a)] = {e.interp, lifetime_};
         }
         break;
@@ -68,6 +79,7 @@ class AtexitOrderOracle final : public Oracle {
         for (auto it = threads_.begin(); it != threads_.end();) {
           it = it->second.interp == e.interp ? threads_.erase(it) : std::next(it);
         }
+        joined_.insert(e.interp);
         break;
       case rt::EventKind::kAtexitCallback:
         judge(e, sink);
@@ -94,6 +106,7 @@ class AtexitOrderOracle final : public Oracle {
   std::string phase_;
   int64_t lifetime_ = 0;
   bool after_join_ = false;
+  std::set<int64_t> joined_;  // interpreters (this lifetime) whose shutdown join is over
   std::map<platform::ThreadId, bool> starting_nondaemon_;
   std::map<platform::ThreadId, Tracked> threads_;
 };

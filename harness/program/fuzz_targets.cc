@@ -26,7 +26,7 @@ constexpr std::array kPendingOps = {
     OpCode::kJoin,           OpCode::kReleaseGil,      OpCode::kAcquireGil,
     OpCode::kBlock,          OpCode::kGilStateEnsure,  OpCode::kGilStateRelease,
     OpCode::kNewTstate,      OpCode::kDeleteTstate,    OpCode::kYield,
-    OpCode::kGilStateCheck,  OpCode::kEventSet,        OpCode::kEventWait,
+    OpCode::kGilStateCheck,  OpCode::kEventSet,        OpCode::kEventWait,       OpCode::kSetSignal,
 };
 
 // Fork (K1-K4): fork from threads and subinterpreters, runtime locks held across it, the
@@ -51,7 +51,7 @@ constexpr std::array kShutdownOps = {
     OpCode::kJoin,           OpCode::kRunBytecode,     OpCode::kAddPending, OpCode::kGilStateEnsure,
     OpCode::kGilStateRelease, OpCode::kNewTstate,      OpCode::kDeleteTstate, OpCode::kYield,
     OpCode::kGilStateCheck,  OpCode::kLockAcquire,     OpCode::kLockRelease, OpCode::kEventSet,
-    OpCode::kEventWait,
+    OpCode::kEventWait,      OpCode::kThreadingAtexit, OpCode::kThreadingAtexit, OpCode::kSetSignal,
 };
 
 constexpr std::array kTargets = {

@@ -36,13 +36,15 @@ std::optional<Program> inline_thread(const Program& p, int k) {
     const std::vector<Op>& ops = p.threads[t].ops;
     for (size_t i = 0; i < ops.size(); ++i) {
       const bool runs = (ops[i].code == OpCode::kStart || ops[i].code == OpCode::kAtexit ||
+                         ops[i].code == OpCode::kThreadingAtexit ||
                          op_info(ops[i].code).args == ArgShape::kFork) &&
                         refers_to_thread(ops[i]) && ops[i].thread == k;
       if (!runs) continue;
       Program q = p;
       std::vector<Op>& into = q.threads[t].ops;
       const auto at = into.begin() + static_cast<std::ptrdiff_t>(i);
-      if (ops[i].code == OpCode::kStart || ops[i].code == OpCode::kAtexit) {
+      if (ops[i].code == OpCode::kStart || ops[i].code == OpCode::kAtexit ||
+          ops[i].code == OpCode::kThreadingAtexit) {
         into.erase(at);
         into.insert(into.begin() + static_cast<std::ptrdiff_t>(i), p.threads[k].ops.begin(),
                     p.threads[k].ops.end());

@@ -307,6 +307,38 @@ TEST(AtexitOrderOracle, FiresWhenACallbackStartsBeforeANonDaemonThreadWasJoined)
   EXPECT_TRUE(run({init, event(K::kPhase, 0, 0, 0, "finalize:FinishPendingCalls"), started, callback}, false).empty());
 }
 
+TEST(AtexitOrderOracle, JudgesASubinterpretersCallbacksAgainstItsOwnJoin) {
+  // Py_EndInterpreter of I1: its non-daemon T1 must be joined before I1's atexit callback; a
+  // thread started there after I1's join ended (kThreadsJoined) is nobody's to join.
+  const rt::Event init = event(K::kPhase, 0, 0, 0, "init");
+  const rt::Event started = event(K::kThreadStarted, 0, /*a=*/1, 0, {}, /*interp=*/1);
+  const rt::Event joined = event(K::kThreadsJoined, 0, 0, 0, {}, 1);
+  const rt::Event callback = event(K::kAtexitCallback, 0, 0, 0, {}, 1);
+  auto run = [&](const std::vector<rt::Event>& events) {
+    const rt::Profile& prof = *rt::find_profile("3.11-fixed");
+    platform::SimulatedPlatform plat;
+    rt::Runtime rt(plat, prof);
+    CollectingSink sink(rt, plat);
+    auto o = oracle_named(prof, "atexit_order");
+    plat.run("main", [&] {
+      const platform::ThreadId t1 = plat.spawn("T1", [&] { plat.hang_thread("running"); });
+      EXPECT_EQ(t1, 1);
+      OpContext op;
+      op.thread = 0;
+      op.op.code = OpCode::kStart;
+      op.op.variant = static_cast<uint8_t>(StartKind::kThreading);
+      o->on_op(op, sink);
+      for (const rt::Event& e : events) o->on_event(e, sink);
+      plat.exit_process(0);
+    });
+    return sink.findings;
+  };
+  EXPECT_EQ(run({init, started, joined, callback}).size(), 1u);
+  EXPECT_TRUE(run({init, joined, started, callback}).empty());
+  // Another interpreter's callback is not judged against I1's thread.
+  EXPECT_TRUE(run({init, started, event(K::kAtexitCallback, 0, 0, 0, {}, 0)}).empty());
+}
+
 TEST(AtexitOrderOracle, IsSilentWhenFinalisationJoinsThreadsFirst) {
   for (const char* s : {"thread_from_atexit", "threads_join_2", "pendingcalls_threaded"}) {
     for (const char* v : {"3.7-fixed", "3.11-fixed", "3.12-fixed", "3.13-fixed"}) {
