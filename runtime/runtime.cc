@@ -102,9 +102,11 @@ ThreadState* Runtime::gilstate_tstate() const { return per_thread(platform_.curr
 
 int Runtime::gilstate_check() const {
   // PyGILState_Check: 1 whenever it cannot tell (checks disabled, no key: before Py_Initialize
-  // and after finalisation), 0 without a current tstate, else whether the current tstate is
-  // the one the GILState key names for this thread. Reads no thread-state memory.
-  if (!gilstate_check_enabled_.load() || !gilstate_key_created_.load()) return 1;
+  // and after finalisation; a thread-local key always exists), 0 without a current tstate,
+  // else whether the current tstate is the one the GILState key names for this thread. Reads
+  // no thread-state memory.
+  if (!gilstate_check_enabled_.load()) return 1;
+  if (!profile_.gilstate_key_thread_local && !gilstate_key_created_.load()) return 1;
   const PerThread& pt = per_thread(platform_.current());
   const ThreadState* cur = pt.current.load();
   if (cur == nullptr) return 0;
