@@ -6,12 +6,14 @@
 // Layout (all bytes; no magic, no checksum, no varints):
 //
 //   offset 0   profile    index into rt::all_profiles(), taken modulo its size
-//   offset 1-4 defects    bit i (byte 1 + i/8, bit i%8) = rt::all_defects()[i] enabled;
-//                         bits past kDefectCount are ignored (room for 32 defects)
-//   offset 5   threads    script count = 1 + byte % kMaxThreads
-//   offset 6-7 records    record count, little-endian, clamped to kMaxRecords and to the
+//   offset 1-8 defects    bit i (byte 1 + i/8, bit i%8) = rt::all_defects()[i] enabled;
+//                         bits past kDefectCount are ignored (room for 64 defects; 32
+//                         until the 33rd defect widened it: inputs of the 8-byte header
+//                         decode differently, regenerate them from their .ifz seeds)
+//   offset 9   threads    script count = 1 + byte % kMaxThreads
+//   offset 10-11 records  record count, little-endian, clamped to kMaxRecords and to the
 //                         whole 4-byte records present
-//   offset 8   records    4 bytes each: [thread, opcode, a, b]
+//   offset 12  records    4 bytes each: [thread, opcode, a, b]
 //   then       schedule   every remaining byte: one scheduling choice each (input_driven.h)
 //
 // A record decodes as:
@@ -52,12 +54,12 @@
 
 namespace ifz::harness {
 
-inline constexpr size_t kCodecHeaderSize = 8;
+inline constexpr size_t kCodecHeaderSize = 12;
 inline constexpr size_t kCodecRecordSize = 4;
-inline constexpr size_t kCodecDefectBytes = 4;
+inline constexpr size_t kCodecDefectBytes = 8;
 /// Header offsets a structure-aware mutator edits (harness/program/program_mutator.cc).
-inline constexpr size_t kCodecThreadsByte = 5;
-inline constexpr size_t kCodecCountByte = 6;  // and 7, little-endian
+inline constexpr size_t kCodecThreadsByte = 9;
+inline constexpr size_t kCodecCountByte = 10;  // and 11, little-endian
 /// The largest valid program: every script full.
 inline constexpr size_t kMaxRecords = size_t{kMaxThreads} * kMaxOpsPerThread;
 

@@ -37,7 +37,7 @@ rc::Gen<Bytes> gen_bytes(int max_len) {
 
 size_t record_count(const Bytes& b) {
   if (b.size() <= kCodecHeaderSize) return 0;
-  const size_t wanted = b[6] | size_t{b[7]} << 8;
+  const size_t wanted = b[kCodecCountByte] | size_t{b[kCodecCountByte + 1]} << 8;
   return std::min({wanted, kMaxRecords, (b.size() - kCodecHeaderSize) / kCodecRecordSize});
 }
 
@@ -132,7 +132,7 @@ RC_GTEST_PROP(BinaryCodec, OneFlippedByteChangesAtMostTwoOps, ()) {
 // kMaxOpsPerThread also moves the op at that script's cap boundary (binary_codec.h).
 RC_GTEST_PROP(BinaryCodec, OneFlippedByteChangesAtMostFourOpsPastTheCap, ()) {
   Bytes bytes = *gen_bytes(kCodecHeaderSize + kMaxRecords * kCodecRecordSize + 16);
-  if (bytes.size() > 7) bytes[5] = *rc::gen::inRange<uint8_t>(0, 3);  // few scripts: caps bind
+  if (bytes.size() > kCodecThreadsByte) bytes[kCodecThreadsByte] = *rc::gen::inRange<uint8_t>(0, 3);  // few scripts: caps bind
   const FlipResult r = flip_one_record_byte(bytes);
   RC_CLASSIFY(r.at_cap, "a script at its op cap");
   RC_ASSERT(r.changed <= (r.at_cap ? 4u : 2u));
@@ -221,10 +221,10 @@ TEST(BinaryCodec, EveryOpAndArgumentValueIsReachableFromShortInputs) {
   std::set<std::string> found;
   int iterations = 0;
   for (; iterations < 200'000 && found.size() < wanted.size(); ++iterations) {
-    Bytes b(kCodecHeaderSize + kCodecRecordSize * (1 + rng() % 4));  // at most 24 bytes
+    Bytes b(kCodecHeaderSize + kCodecRecordSize * (1 + rng() % 4));  // at most 28 bytes
     for (uint8_t& x : b) x = static_cast<uint8_t>(rng());
-    b[6] = static_cast<uint8_t>((b.size() - kCodecHeaderSize) / kCodecRecordSize);
-    b[7] = 0;
+    b[kCodecCountByte] = static_cast<uint8_t>((b.size() - kCodecHeaderSize) / kCodecRecordSize);
+    b[kCodecCountByte + 1] = 0;
     const Program p = decode_program(b).program;
     found.insert("profile=" + p.profile);
     for (const std::string& d : p.defects) found.insert("defect=" + d);
@@ -241,7 +241,7 @@ TEST(BinaryCodec, EveryOpAndArgumentValueIsReachableFromShortInputs) {
   std::set_difference(found.begin(), found.end(), wanted.begin(), wanted.end(),
                       std::inserter(extra, extra.end()));
   EXPECT_TRUE(extra.empty()) << "decoded an out-of-range value: " << *extra.begin();
-  std::printf("all %zu op/argument values reached in %d inputs of at most 24 bytes\n",
+  std::printf("all %zu op/argument values reached in %d inputs of at most 28 bytes\n",
               wanted.size(), iterations);
 }
 
@@ -271,6 +271,7 @@ TEST(BinaryCodec, EncodesTheDocumentedLayout) {
   const Bytes schedule = {0xAA, 0xBB};
   const Bytes expected = {
       1,    0b11, 0, 0,
+      0,    0,    0, 0,
       0,    1,    4, 0,  // 3.8 = all_profiles()[1]; defects 0 and 1; 2 scripts; 4 records
       0,    0x07, 0, 1,  // T0 start: T<1 + 0>, kind 1 = daemon
       0,    0x0D, 1, 3,  // T0 add_pending: kind 1 = touch, target 3 - 1 = I2
@@ -285,20 +286,20 @@ TEST(BinaryCodec, EncodesTheDocumentedLayout) {
 // with the first five kinds (byte % 5), so older corpora keep their meaning.
 TEST(BinaryCodec, PendingKindBytesKeepTheirFirstEncodingsMeaning) {
   for (int b = 0; b < 256; ++b) {
-    const Bytes in = {0, 0, 0, 0, 0, /*threads=*/0, 1, 0, 0, 0x0D, static_cast<uint8_t>(b), 0};
+    const Bytes in = {0, 0, 0, 0, 0, 0, 0, 0, 0, /*threads=*/0, 1, 0, 0, 0x0D, static_cast<uint8_t>(b), 0};
     const Decoded d = decode_program(in);
     ASSERT_EQ(d.program.threads[0].ops.size(), 1u) << b;
     const int want = b < kPendingKinds ? b : b % kPendingKindsV1;
     EXPECT_EQ(d.program.threads[0].ops[0].variant, want) << b;
   }
-  EXPECT_EQ(print_op(decode_program(Bytes{0, 0, 0, 0, 0, 0, 1, 0, 0, 0x0D, 5, 0}).program.threads[0].ops[0]),
+  EXPECT_EQ(print_op(decode_program(Bytes{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0x0D, 5, 0}).program.threads[0].ops[0]),
             "add_pending adds");
 }
 
 TEST(BinaryCodec, NonOpcodeBytesMapToAnAllowedOp) {
   // One script: start and atexit have no target, so every byte maps to another op.
   for (int b = 0; b < 256; ++b) {
-    const Bytes in = {0, 0, 0, 0, 0, /*threads=*/0, 1, 0, 0, static_cast<uint8_t>(b), 0, 0};
+    const Bytes in = {0, 0, 0, 0, 0, 0, 0, 0, 0, /*threads=*/0, 1, 0, 0, static_cast<uint8_t>(b), 0, 0};
     const Decoded d = decode_program(in);
     ASSERT_EQ(d.program.threads[0].ops.size(), 1u) << b;
     const OpCode c = d.program.threads[0].ops[0].code;
@@ -311,20 +312,20 @@ TEST(BinaryCodec, NonOpcodeBytesMapToAnAllowedOp) {
 
 TEST(BinaryCodec, RecordCountIsClampedToWholeRecords) {
   // Count 0xFFFF, two whole records and three stray bytes: two ops, the strays are schedule.
-  const Bytes in = {0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0x18, 0, 0, 0, 0x01, 0, 0, 7, 8, 9};
+  const Bytes in = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0x18, 0, 0, 0, 0x01, 0, 0, 7, 8, 9};
   const Decoded d = decode_program(in);
   EXPECT_EQ(d.program.threads[0].ops.size(), 2u);
   EXPECT_EQ(d.schedule_bytes, (Bytes{7, 8, 9}));
 }
 
 TEST(BinaryCodec, RecordsPastTheScriptCapAreDropped) {
-  Bytes in = {0, 0, 0, 0, 0, 0, kMaxOpsPerThread + 5, 0};
+  Bytes in = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, kMaxOpsPerThread + 5, 0};
   for (int i = 0; i < kMaxOpsPerThread + 5; ++i) in.insert(in.end(), {0, 0x18, 0, 0});
   EXPECT_EQ(decode_program(in).program.threads[0].ops.size(), size_t{kMaxOpsPerThread});
 }
 
 TEST(BinaryCodec, PinnedProfileAndExtraDefectsOverrideTheInput) {
-  const Bytes in = {3, 0b100, 0, 0, 0, 0, 0, 0};
+  const Bytes in = {3, 0b100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
   DecodeOptions opts{
       .pinned_profile = "3.13-fixed",
       .extra_defects = {"bpo39958_headlock_reentry", "gh101437_clear_without_tstate"}};

@@ -678,6 +678,34 @@ TEST(Defects, ForkChildStaleMainTstate) {
   EXPECT_NE(f.find("resolve_final_tstate"), std::string::npos) << f;
 }
 
+// gh131185_gilstate_ensure_after_finalize (3.7–3.14): a C thread calls PyGILState_Ensure after
+// Py_FinalizeEx returned and reads the GILState interpreter finalisation reset: NULL
+// dereference (seed gilstate_ensure_after_finalize; [PROBE] 3.7.16-3.14.10 SIGSEGV). Without
+// the defect the thread is made to exit (3.14-fixed: hangs for good) and the process ends.
+ScenarioResult c_thread_gilstate_ensure_after_finalize(const std::string& profile, DefectSet extra) {
+  Director d;
+  const ThreadId kC = 1;
+  d.order = {kC};
+  d.hold(kC);
+  return run_sim(profile, [&d](Runtime& rt) {
+    rt.initialize();
+    rt.start_c_thread([&rt] {
+      const int state = rt.gilstate_ensure();
+      rt.gilstate_release(state);
+    });
+    rt.finalize();
+    d.release(kC);
+    rt.platform().syscall("sleep");  // no thread state left: a plain blocking call
+    rt.exit_process(0);
+  }, &d, extra);
+}
+
+TEST(Defects, Gh131185GilstateEnsureAfterFinalize) {
+  const std::string f = check_defect(Defect::kGh131185GilstateEnsureAfterFinalize, "3.14-fixed",
+                                     c_thread_gilstate_ensure_after_finalize);
+  EXPECT_NE(f.find("PyGILState_Ensure"), std::string::npos) << f;
+}
+
 TEST(Defects, EveryDefectIsCovered) {
   const std::set<std::string> tested = {
       "bpo39958_headlock_reentry", "gh101437_clear_without_tstate",
@@ -692,7 +720,7 @@ TEST(Defects, EveryDefectIsCovered) {
       "initial_tstate_not_reset", "finalize_half_built_subinterp",
       "trip_signal_without_main_interp", "breaker_not_set_off_main_thread",
       "gh154175_drop_request_read_after_release", "hang_without_tstate_refcount",
-      "fork_child_stale_main_tstate"};
+      "fork_child_stale_main_tstate", "gh131185_gilstate_ensure_after_finalize"};
   // The -fixed shutdown design's defects (docs/design-notes.md §7, 13): their triggers are
   // corpus programs, checked by harness/tests/canary_site_test.cc (DefectTriggerProgram).
   const std::set<std::string> by_trigger_programs = {
