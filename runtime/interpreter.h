@@ -55,6 +55,9 @@ class Interpreter {
   // `next` (no allocation: see heap.h).
   bool initial_tstate_in_use = false;
   bool initial_tstate_initialized = false;
+  // The tstate the storage was last handed to (with defect gh126914 a second one may take it
+  // while the first, unlinked, is not yet deleted: both then name the same CPython memory).
+  ThreadState* initial_tstate_occupant = nullptr;
   ThreadState* retired_initial_tstates = nullptr;
   std::atomic<bool> finalizing{false};  // Py_EndInterpreter started (interp->finalizing)
   // PyInterpreterState_Delete ran on storage that is not freed (3.11+ main interpreter).

@@ -102,9 +102,11 @@ ThreadState* Runtime::gilstate_tstate() const { return per_thread(platform_.curr
 
 int Runtime::gilstate_check() const {
   // PyGILState_Check: 1 whenever it cannot tell (checks disabled, no key: before Py_Initialize
-  // and after finalisation), 0 without a current tstate, else whether the current tstate is
-  // the one the GILState key names for this thread. Reads no thread-state memory.
-  if (!gilstate_check_enabled_.load() || !gilstate_key_created_.load()) return 1;
+  // and after finalisation; a thread-local key always exists), 0 without a current tstate,
+  // else whether the current tstate is the one the GILState key names for this thread. Reads
+  // no thread-state memory.
+  if (!gilstate_check_enabled_.load()) return 1;
+  if (!profile_.gilstate_key_thread_local && !gilstate_key_created_.load()) return 1;
   const PerThread& pt = per_thread(platform_.current());
   const ThreadState* cur = pt.current.load();
   if (cur == nullptr) return 0;
@@ -181,6 +183,13 @@ void Runtime::name_gil_locks(Gil* g) {
 
 void Runtime::touch(const void* p, const char* what) {
   if (p == nullptr) crash(std::string("NULL dereference: ") + what);
+  for (size_t i = 0, n = reset_tstates_used_.load(); i < n && i < kMaxResetTstates; ++i) {
+    if (reset_tstates_[i].load() == p) {
+      crash(std::string("NULL dereference: ") + what +
+            " (the thread state was reset to _PyThreadState_INIT by another thread's "
+            "free_threadstate: interp NULL)");
+    }
+  }
   if (heap_.freed(p)) {
     crash(std::string("use-after-free: ") + what + " (freed " + heap_.label(p) + ")");
   }
@@ -283,13 +292,21 @@ void Runtime::take_initial_tstate_storage(ThreadState* t) {
   // 3.11.7, 3.12.1); 3.13's free_threadstate() restores it to the initial state. Called with
   // HEAD_LOCK held.
   Interpreter* i = t->interp;
-  if (i->initial_tstate_in_use) return;  // its occupant is unlinked but not yet deleted
+  if (i->initial_tstate_in_use) {
+    // Its occupant is unlinked but not yet deleted. 3.13.x after PR gh-126989 hands the
+    // storage out as a token (interp->threads_preallocated, taken by an atomic exchange and
+    // put back only after the reset): a new tstate is allocated instead. 3.13.0 takes "the
+    // list is empty" to mean "the storage is free" (gh-126914).
+    if (!defect(Defect::kGh126914InitialTstateTakenWhileDeleted)) return;
+    trigger(Defect::kGh126914InitialTstateTakenWhileDeleted, __PRETTY_FUNCTION__);
+  }
   if (i->initial_tstate_initialized && defect(Defect::kInitialTstateNotReset)) {
     trigger(Defect::kInitialTstateNotReset, __PRETTY_FUNCTION__);
     fatal("init_threadstate", "thread state already initialized");
   }
   i->initial_tstate_in_use = true;
   i->initial_tstate_initialized = true;
+  i->initial_tstate_occupant = t;
   t->embedded = true;
 }
 
@@ -344,7 +361,24 @@ void Runtime::free_tstate(ThreadState* t) {
     // (what the second deleter reads is the use-after-free and fatal oracles' business).
     if (t->deleted) return;
     t->deleted = true;
+    ThreadState* const occupant = i->initial_tstate_occupant;
+    if (occupant != t && occupant != nullptr && !occupant->deleted) {
+      // Only with gh126914: a live tstate took the storage after `t` was unlinked. 3.13.0's
+      // free_threadstate resets the storage without HEAD_LOCK, i.e. that tstate's fields
+      // (interp NULL): its thread's next read of them is a NULL dereference. The storage stays
+      // taken (the live tstate is still linked) and is no longer initialised.
+      const size_t slot = reset_tstates_used_.load();
+      if (slot < kMaxResetTstates) {
+        reset_tstates_[slot].store(occupant);
+        reset_tstates_used_.store(slot + 1);
+      }
+      i->initial_tstate_initialized = false;
+      t->next = i->retired_initial_tstates;
+      i->retired_initial_tstates = t;
+      return;
+    }
     i->initial_tstate_in_use = false;
+    i->initial_tstate_occupant = nullptr;
     if (!defects_.has(Defect::kInitialTstateNotReset)) i->initial_tstate_initialized = false;
     t->next = i->retired_initial_tstates;
     i->retired_initial_tstates = t;

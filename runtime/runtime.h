@@ -395,6 +395,12 @@ class Runtime {
   std::atomic<ThreadState*> main_tstate_{nullptr};
   Interpreter* head_ = nullptr;
   std::atomic<Interpreter*> main_{nullptr};  // null after finalisation (PyInterpreterState_Delete)
+  // Live thread states whose (embedded) storage another thread's free_threadstate reset to
+  // _PyThreadState_INIT under them (defect gh126914): their interp reads NULL from then on.
+  // touch() checks them; a handful at most per execution, added and never removed.
+  static constexpr size_t kMaxResetTstates = 8;
+  std::array<std::atomic<const void*>, kMaxResetTstates> reset_tstates_{};
+  std::atomic<size_t> reset_tstates_used_{0};
   int64_t next_interp_id_ = 0;
   std::atomic<int64_t> next_tstate_id_{0};  // C threads create tstates without the GIL
   std::atomic<int64_t> next_call_id_{0};

@@ -270,6 +270,16 @@ int Runtime::gilstate_ensure() {
   ThreadState* t = pt.gilstate.load();
   if (t == nullptr) {
     // A thread unknown to Python: a new tstate in the main interpreter (autoInterpreterState).
+    // Once Py_FinalizeEx has deleted it (and not re-initialised), 3.15 (gh-131185, PR
+    // gh-132510) makes the thread exit as one arriving during finalisation does (3.15: hangs
+    // for good [PROBE 3.15.2]); every earlier release reads the interpreter it no longer has
+    // (the defect).
+    if (main_.load() == nullptr && generation_.load() > 0) {
+      if (!defect(Defect::kGh131185GilstateEnsureAfterFinalize)) {
+        exit_for_finalization(nullptr, nullptr, false);
+      }
+      trigger(Defect::kGh131185GilstateEnsureAfterFinalize, __PRETTY_FUNCTION__);
+    }
     touch(main_, "PyGILState_Ensure: autoInterpreterState");
     t = new_tstate(main_, ThreadKind::kGilState, /*daemon=*/true);
     if (t == nullptr) {

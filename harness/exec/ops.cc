@@ -715,7 +715,15 @@ bool Execution::op_gil(ThreadCtx& c, const Op& op, const char** why) {
       rt.run_bytecode(op.count);
       return true;
     case OpCode::kGilStateEnsure: {
-      IFZ_REQUIRE(rt.initialized(), "the runtime is not initialized");
+      // A C thread may call it after Py_FinalizeEx returned: it cannot know the runtime is
+      // gone (gh-124619, gh-131185: a crash up to 3.14, the thread made to exit on 3.15). Not
+      // during finalisation (initialized() is false from SetFinalizing on, while the main
+      // interpreter still exists), and not on a thread the process waits for (the one that
+      // called Py_Initialize, a fork child's only thread): the embedding's own misuse, which
+      // 3.15 answers by hanging that thread, and so the process, for good.
+      IFZ_REQUIRE(rt.initialized() || (c.is_c_thread && !c.called_initialize && !c.fork_child_main &&
+                                       rt.generation() > 0 && rt.main_interp() == nullptr),
+                  "the runtime is not initialized");
       IFZ_REQUIRE(c.gilstate_depth < 16, "PyGILState_Ensure nested more than 16 deep");
       // PyGILState_Ensure uses the GILState tstate of this OS thread (any interpreter's: the
       // runtime decides which one the key names, per version). Current: nested, LOCKED. Not

@@ -21,7 +21,7 @@ static_assert(kMaxRecords <= 0xffff, "the record count field is 16 bits");
 constexpr size_t kProfileByte = 0;
 constexpr size_t kDefectByte = 1;
 constexpr size_t kThreadsByte = kCodecThreadsByte;
-constexpr size_t kCountByte = kCodecCountByte;  // and the next
+constexpr size_t kCountByte = kCodecCountByte;  // and the next byte
 
 // Argument bytes (a, b) per shape. Encoding writes the offsets below; unused bytes are 0 and
 // ignored when decoding.

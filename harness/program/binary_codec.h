@@ -7,8 +7,9 @@
 //
 //   offset 0   profile    index into rt::all_profiles(), taken modulo its size
 //   offset 1-8 defects    bit i (byte 1 + i/8, bit i%8) = rt::all_defects()[i] enabled;
-//                         bits past kDefectCount are ignored (room for 64 defects; 4 bytes
-//                         until the 33rd defect: raw inputs of that layout decode differently)
+//                         bits past kDefectCount are ignored (room for 64 defects; 32
+//                         until the 33rd defect widened it: inputs of the 8-byte header
+//                         decode differently, regenerate them from their .ifz seeds)
 //   offset 9   threads    script count = 1 + byte % kMaxThreads
 //   offset 10-11 records  record count, little-endian, clamped to kMaxRecords and to the
 //                         whole 4-byte records present

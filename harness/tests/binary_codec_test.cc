@@ -132,7 +132,7 @@ RC_GTEST_PROP(BinaryCodec, OneFlippedByteChangesAtMostTwoOps, ()) {
 // kMaxOpsPerThread also moves the op at that script's cap boundary (binary_codec.h).
 RC_GTEST_PROP(BinaryCodec, OneFlippedByteChangesAtMostFourOpsPastTheCap, ()) {
   Bytes bytes = *gen_bytes(kCodecHeaderSize + kMaxRecords * kCodecRecordSize + 16);
-  if (bytes.size() > 7) bytes[5] = *rc::gen::inRange<uint8_t>(0, 3);  // few scripts: caps bind
+  if (bytes.size() > kCodecThreadsByte) bytes[kCodecThreadsByte] = *rc::gen::inRange<uint8_t>(0, 3);  // few scripts: caps bind
   const FlipResult r = flip_one_record_byte(bytes);
   RC_CLASSIFY(r.at_cap, "a script at its op cap");
   RC_ASSERT(r.changed <= (r.at_cap ? 4u : 2u));
@@ -241,7 +241,7 @@ TEST(BinaryCodec, EveryOpAndArgumentValueIsReachableFromShortInputs) {
   std::set_difference(found.begin(), found.end(), wanted.begin(), wanted.end(),
                       std::inserter(extra, extra.end()));
   EXPECT_TRUE(extra.empty()) << "decoded an out-of-range value: " << *extra.begin();
-  std::printf("all %zu op/argument values reached in %d inputs of at most 24 bytes\n",
+  std::printf("all %zu op/argument values reached in %d inputs of at most 28 bytes\n",
               wanted.size(), iterations);
 }
 

@@ -69,6 +69,8 @@ const Row kRows[] = {
     {"hang_without_tstate_refcount", "3.13", "finalize_subinterp_nondaemon", 8, "(ours) the seed: gh-128639's leftover subinterpreter thread"},
     {"fork_child_stale_main_tstate", "3.13", "c_thread_fork_child_finalizes", 6, "(ours) init; start T1 c; join T1; T1: gilstate_ensure; fork follow=child; finalize"},
     {"finalize_hangs_nondaemon_thread", "3.14", "finalize_ends_subinterp_of_nondaemon", 8, "(ours) the seed: fuzz_fork's minimised finding on 3.14-fixed"},
+    {"gh131185_gilstate_ensure_after_finalize", "3.14", "gilstate_ensure_after_finalize", 4, "(ours) init; start T1 c; finalize; T1: gilstate_ensure"},
+    {"gh126914_initial_tstate_taken_while_deleted", "3.13", "initial_tstate_retaken_while_deleted", 10, "(ours) init; new_interp; delete_tstate; start T1 c; start T2 c; T1: new_tstate I1; delete_tstate; T2: new_tstate I1; run_bytecode"},
 };
 // Triggered by corpus programs but never a finding alone (harness/tests/canary_site_test.cc):
 // nothing to minimise.

@@ -701,6 +701,82 @@ TEST(Defects, FinalizeHangsNondaemonThread) {
   EXPECT_NE(f.find("deadlock"), std::string::npos) << f;
 }
 
+// gh131185_gilstate_ensure_after_finalize (3.7–3.14): a C thread calls PyGILState_Ensure after
+// Py_FinalizeEx returned and reads the GILState interpreter finalisation reset: NULL
+// dereference (seed gilstate_ensure_after_finalize; [PROBE] 3.7.16-3.14.10 SIGSEGV). Without
+// the defect the thread is made to exit (3.14-fixed: hangs for good) and the process ends.
+ScenarioResult c_thread_gilstate_ensure_after_finalize(const std::string& profile, DefectSet extra) {
+  Director d;
+  const ThreadId kC = 1;
+  d.order = {kC};
+  d.hold(kC);
+  return run_sim(profile, [&d](Runtime& rt) {
+    rt.initialize();
+    rt.start_c_thread([&rt] {
+      const int state = rt.gilstate_ensure();
+      rt.gilstate_release(state);
+    });
+    rt.finalize();
+    d.release(kC);
+    rt.platform().syscall("sleep");  // no thread state left: a plain blocking call
+    rt.exit_process(0);
+  }, &d, extra);
+}
+
+TEST(Defects, Gh131185GilstateEnsureAfterFinalize) {
+  const std::string f = check_defect(Defect::kGh131185GilstateEnsureAfterFinalize, "3.14-fixed",
+                                     c_thread_gilstate_ensure_after_finalize);
+  EXPECT_NE(f.find("PyGILState_Ensure"), std::string::npos) << f;
+}
+
+// gh126914_initial_tstate_taken_while_deleted (3.13.0; injectable): the subinterpreter has no
+// thread state; C thread T1 makes one (the embedded storage) and deletes it; C thread T2 makes
+// one right after T1's unlink released HEAD_LOCK, before T1's free_threadstate. With the defect
+// T2 gets the same storage, T1's reset wipes it, and T2's eval loop reads tstate->interp NULL.
+// Without it T2's tstate is allocated and runs.
+ScenarioResult initial_tstate_taken_while_deleted(const std::string& profile, DefectSet extra) {
+  Director d;
+  const ThreadId kT1 = 1, kT2 = 2;
+  d.order = {kT1};
+  d.hold(kT2);
+  bool t1_deleting = false;
+  d.on_point = [&](ThreadId current, const platform::PointInfo& where) {
+    if (current == kT1 && t1_deleting && where.kind == platform::Point::kUnlock &&
+        d.held(kT2)) {
+      d.release(kT2);
+      d.order = {kT2, kT1};
+    }
+  };
+  return run_sim(profile, [&](Runtime& rt) {
+    rt.initialize();
+    ThreadState* main_t = rt.current();
+    rt.new_interpreter({}, nullptr);
+    Interpreter* sub = rt.current()->interp;
+    rt.thread_state_delete_current();  // the subinterpreter has no thread state left
+    rt.restore_thread(main_t);
+    const ThreadId t1 = rt.start_c_thread([&rt, sub, &t1_deleting] {
+      rt.restore_thread(rt.thread_state_new(sub));
+      t1_deleting = true;
+      rt.thread_state_delete_current();
+    });
+    const ThreadId t2 = rt.start_c_thread([&rt, sub] {
+      rt.restore_thread(rt.thread_state_new(sub));
+      rt.run_bytecode(2);
+      rt.thread_state_delete_current();
+    });
+    rt.block("wait");
+    rt.join_thread(t1);
+    rt.join_thread(t2);
+    rt.exit_process(0);
+  }, &d, extra);
+}
+
+TEST(Defects, Gh126914InitialTstateTakenWhileDeleted) {
+  const std::string f = check_defect(Defect::kGh126914InitialTstateTakenWhileDeleted, "3.13-fixed",
+                                     initial_tstate_taken_while_deleted);
+  EXPECT_NE(f.find("_PyThreadState_INIT"), std::string::npos) << f;
+}
+
 TEST(Defects, EveryDefectIsCovered) {
   const std::set<std::string> tested = {
       "bpo39958_headlock_reentry", "gh101437_clear_without_tstate",
@@ -716,6 +792,8 @@ TEST(Defects, EveryDefectIsCovered) {
       "trip_signal_without_main_interp", "breaker_not_set_off_main_thread",
       "gh154175_drop_request_read_after_release", "hang_without_tstate_refcount",
       "fork_child_stale_main_tstate", "finalize_hangs_nondaemon_thread"};
+      "fork_child_stale_main_tstate", "gh131185_gilstate_ensure_after_finalize",
+      "gh126914_initial_tstate_taken_while_deleted"};
   // The -fixed shutdown design's defects (docs/design-notes.md §7, 13): their triggers are
   // corpus programs, checked by harness/tests/canary_site_test.cc (DefectTriggerProgram).
   const std::set<std::string> by_trigger_programs = {
