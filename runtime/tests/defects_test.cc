@@ -791,9 +791,8 @@ TEST(Defects, EveryDefectIsCovered) {
       "initial_tstate_not_reset", "finalize_half_built_subinterp",
       "trip_signal_without_main_interp", "breaker_not_set_off_main_thread",
       "gh154175_drop_request_read_after_release", "hang_without_tstate_refcount",
-      "fork_child_stale_main_tstate", "finalize_hangs_nondaemon_thread"};
-      "fork_child_stale_main_tstate", "gh131185_gilstate_ensure_after_finalize",
-      "gh126914_initial_tstate_taken_while_deleted"};
+      "fork_child_stale_main_tstate", "finalize_hangs_nondaemon_thread",
+      "gh131185_gilstate_ensure_after_finalize", "gh126914_initial_tstate_taken_while_deleted"};
   // The -fixed shutdown design's defects (docs/design-notes.md §7, 13): their triggers are
   // corpus programs, checked by harness/tests/canary_site_test.cc (DefectTriggerProgram).
   const std::set<std::string> by_trigger_programs = {
