@@ -170,18 +170,20 @@ ApiResult Runtime::join_threading_thread(ThreadId tid) {
   if (t == nullptr) fatal("PyThreadState_Get", "the function must be called with the GIL held, but the GIL is released (the current Python thread state is NULL)");
   // Thread.join's first frame (RESUME) checks the eval breaker: what a thread queued or
   // tripped meanwhile runs here, and a failing pending call raises before the wait.
-  const ApiResult raised = ApiResult::fail("RuntimeError: a pending call failed");
+  // Nothing that owns heap memory lives across the join: the process may end while this
+  // thread waits there, and its stack is then never unwound (a leak for LeakSanitizer).
+  constexpr const char* kRaised = "RuntimeError: a pending call failed";
   if (handle_eval_breaker(t)) {
-    emit(EventKind::kError, 0, 0, 0, raised.error, t, t->interp);
-    return raised;
+    emit(EventKind::kError, 0, 0, 0, kRaised, t, t->interp);
+    return ApiResult::fail(kRaised);
   }
   join_thread(tid);
   // lock.acquire() returns into _wait_for_tstate_lock, which calls self._stop(): a new frame,
   // a new check. A take_gil at the wait's end may just have set the breaker (3.9-3.12, a call
   // a non-main thread added while this one waited).
   if (handle_eval_breaker(t)) {
-    emit(EventKind::kError, 0, 0, 0, raised.error, t, t->interp);
-    return raised;
+    emit(EventKind::kError, 0, 0, 0, kRaised, t, t->interp);
+    return ApiResult::fail(kRaised);
   }
   return {};
 }
