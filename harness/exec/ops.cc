@@ -369,6 +369,8 @@ bool Execution::op_lifecycle(ThreadCtx& c, const Op& op, const char** why) {
       // thread bootstrap whose tstate it freed: API misuse, not a runtime bug).
       IFZ_REQUIRE(plat_.current() == init_thread_.load(),
                   "Py_FinalizeEx from a thread that did not initialize");
+      IFZ_REQUIRE(c.in_python_callback == 0,
+                  "Py_FinalizeEx from an atexit callback: Python code cannot call it");
       IFZ_REQUIRE(attached(c) && rt.current()->interp == rt.main_interp(),
                   "Py_FinalizeEx needs a thread attached to the main interpreter");
       rt.finalize();
@@ -800,6 +802,11 @@ bool Execution::op_pending(ThreadCtx& c, const Op& op, const char** why) {
 bool Execution::op_fork(ThreadCtx& c, const Op& op, const char** why) {
   rt::Runtime& rt = *runtime_;
   IFZ_REQUIRE(rt.initialized() && attached(c), "needs an attached thread state");
+  // An atexit callback is Python code of the interpreter running it: its os.fork() runs there.
+  // One that swapped to another interpreter's tstate and forks would leave the Py_FinalizeEx or
+  // Py_EndInterpreter below it to go on in a child that no longer has its interpreter.
+  IFZ_REQUIRE(c.in_python_callback == 0 || rt.current() == c.callback_tstate,
+              "fork from an atexit callback away from the callback's own thread state");
   // Which of this thread's tstates the child will not have, decided while they can still be
   // read (in the child they are freed).
   TstateSet gone;
