@@ -51,7 +51,10 @@ int Runtime::add_pending(PendingKind kind, Interpreter* target, const char* even
   // For the event only: the interpreter the calling thread runs (or last ran) in. A C
   // thread's last tstate may be freed by another thread meanwhile: read under the heap's
   // guard (a live tstate's interpreter is live too).
-  ThreadState* who = cur ? cur : per_thread(platform_.current()).bound.load();
+  // Without a current tstate, the one PyGILState_GetThisThreadState() names (route_pending's
+  // choice without defect bpo39984: the bound tstate, else the GILState one).
+  const PerThread& caller = per_thread(platform_.current());
+  ThreadState* who = cur ? cur : caller.bound.load() ? caller.bound.load() : caller.gilstate.load();
   int64_t caller_interp = -1;
   if (who != nullptr) heap_.read_if_live(who, [&] { caller_interp = who->interp->id; });
   const int64_t cur_id = cur ? cur->id : -1;

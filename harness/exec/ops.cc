@@ -469,6 +469,16 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, const char** why) {
       IFZ_REQUIRE(attached(c), "needs an attached thread state");
       IFZ_REQUIRE(op.interp >= 0 && op.interp < kInterpSlots && c.own[op.interp] != nullptr,
                   "this thread has no thread state in that interpreter");
+      // A tstate given up with PyEval_SaveThread belongs to the embedder's acquire_gil: swapped
+      // in meanwhile, it could be ended and then re-attached freed.
+      IFZ_REQUIRE(c.own[op.interp] != c.saved,
+                  "that thread state was released with release_gil: acquire_gil re-attaches it");
+      // A subinterpreter's atexit callback runs inside that interpreter's end (Py_EndInterpreter,
+      // or Py_FinalizeEx ending leftovers): it stays in its interpreter, whose end goes on
+      // after it and would otherwise run on a tstate of an interpreter ended meanwhile.
+      IFZ_REQUIRE(c.in_python_callback == 0 || interp_of(c.callback_tstate) <= 0 ||
+                      op.interp == interp_of(c.callback_tstate),
+                  "a subinterpreter's atexit callback swapping to another interpreter");
       rt.swap(c.own[op.interp]);
       return true;
     }
