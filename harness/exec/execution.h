@@ -136,6 +136,7 @@ class Execution {
   /// Releases the ensures above `depth` whose tstate is current, and re-attaches a tstate the
   /// script released: what a C caller does before it returns (thread end, atexit callback).
   void unwind_gilstate(ThreadCtx& c, int depth);
+  bool in_subinterp_callback(const ThreadCtx& c) const;
   bool do_op(ThreadCtx& c, int slot, const Op& op, const char** why_skipped);
   bool op_lifecycle(ThreadCtx& c, const Op& op, const char** why);
   bool op_interp(ThreadCtx& c, const Op& op, const char** why);

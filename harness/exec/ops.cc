@@ -42,6 +42,13 @@ void ThreadCtx::forget(const TstateSet& gone) {
   gilstate = gilstate_depth > 0 ? gilstate_tstates[gilstate_depth - 1] : nullptr;
 }
 
+// A subinterpreter's atexit callback runs inside that interpreter's end (Py_EndInterpreter, or
+// Py_FinalizeEx ending leftovers), which goes on after it on the tstate it left current: the
+// callback stays in its interpreter (no swap away, no new interpreter, no fork from elsewhere).
+bool Execution::in_subinterp_callback(const ThreadCtx& c) const {
+  return c.in_python_callback > 0 && interp_of(c.callback_tstate) > 0;
+}
+
 bool Execution::attached(const ThreadCtx& c) const { return runtime_->current() != nullptr; }
 
 bool Execution::tied_to_interp(int k, int64_t id) const {
@@ -408,6 +415,8 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, const char** why) {
   switch (op.code) {
     case OpCode::kNewInterp: {
       IFZ_REQUIRE(attached(c), "needs an attached thread state");
+      IFZ_REQUIRE(!in_subinterp_callback(c),
+                  "a subinterpreter's atexit callback making another interpreter");
       IFZ_REQUIRE(interps_this_lifetime_ <= kMaxInterp, "too many interpreters");
       rt::InterpConfig cfg;
       const bool isolated = op.variant & kInterpIsolated;
@@ -476,8 +485,7 @@ bool Execution::op_interp(ThreadCtx& c, const Op& op, const char** why) {
       // A subinterpreter's atexit callback runs inside that interpreter's end (Py_EndInterpreter,
       // or Py_FinalizeEx ending leftovers): it stays in its interpreter, whose end goes on
       // after it and would otherwise run on a tstate of an interpreter ended meanwhile.
-      IFZ_REQUIRE(c.in_python_callback == 0 || interp_of(c.callback_tstate) <= 0 ||
-                      op.interp == interp_of(c.callback_tstate),
+      IFZ_REQUIRE(!in_subinterp_callback(c) || op.interp == interp_of(c.callback_tstate),
                   "a subinterpreter's atexit callback swapping to another interpreter");
       rt.swap(c.own[op.interp]);
       return true;
